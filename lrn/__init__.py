@@ -16,3 +16,7 @@ __version__ = "0.1.0"
 
 VARIANTS = ("lrn", "lrn_vgg", "unet", "unet_vgg")
 DISPLAY_NAMES = {"lrn": "LRN", "lrn_vgg": "LRN-VGG", "unet": "UNET", "unet_vgg": "UNET-VGG"}
+
+# Importing the models registers their custom layer, so that after ``import lrn`` a saved
+# model loads with plain ``keras.saving.load_model(path)``.
+from lrn import models  # noqa: E402,F401

@@ -1,0 +1,71 @@
+"""The paper's purpose: a photo of a person on a plain white background.
+
+``segment`` predicts the person's probability at the model's input size and resizes the map
+back to the photo's own resolution; ``composite_on_white`` blends photo and white with a soft
+edge; ``whiten_file`` does both for a file and writes a PNG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lrn import imageops
+from lrn.errors import InputError
+
+WHITE = 255
+
+
+def segment(model, photo: np.ndarray) -> np.ndarray:
+    """Probability of "person" at every pixel of ``photo``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        An ``lrn`` model (LRN: its last output s6 is used; U-Net: its only output).
+    photo : uint8 array (H, W, 3), any H and W.
+
+    Returns
+    -------
+    float32 array (H, W) in [0, 1] at the photo's own resolution (bilinear resize back).
+    """
+    if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+        raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
+    _, h, w, _ = model.input.shape
+    small = imageops.resize_photo(photo, (int(h), int(w)))
+    outputs = model(small[np.newaxis].astype(np.float32), training=False)
+    fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+    prob = np.asarray(fine)[0, ..., 0]
+    return np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
+
+
+def edge_alpha(prob: np.ndarray, low: float = 0.3, high: float = 0.7) -> np.ndarray:
+    """Opacity of the photo: 0 below ``low``, 1 above ``high``, a smooth ramp between (soft edge)."""
+    if not 0 <= low < high <= 1:
+        raise InputError(f"need 0 <= low < high <= 1 for the soft edge, got low={low}, high={high}")
+    t = np.clip((prob - low) / (high - low), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)  # smoothstep: no visible seam where the ramp starts or ends
+
+
+def composite_on_white(photo: np.ndarray, prob: np.ndarray, low: float = 0.3, high: float = 0.7) -> np.ndarray:
+    """``alpha * photo + (1 - alpha) * white`` with ``alpha = edge_alpha(prob)``; uint8 (H, W, 3).
+
+    Where ``prob <= low`` the result is pure white; where ``prob >= high`` it is the photo.
+    """
+    if prob.shape != photo.shape[:2]:
+        raise InputError(f"probability map {prob.shape} does not match the photo {photo.shape[:2]}")
+    alpha = edge_alpha(prob, low, high)[..., np.newaxis]
+    out = alpha * photo.astype(np.float32) + (1.0 - alpha) * WHITE
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def whiten_file(model, photo_path, out_dir, low: float = 0.3, high: float = 0.7) -> Path:
+    """Read ``photo_path``, put the person on white at the photo's resolution, write ``<stem>_white.png``."""
+    photo = imageops.read_photo(photo_path)
+    result = composite_on_white(photo, segment(model, photo), low, high)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_path = out_dir / f"{Path(photo_path).stem}_white.png"
+    Image.fromarray(result).save(out_path)
+    return out_path

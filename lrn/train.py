@@ -1,0 +1,220 @@
+"""Training: the paper's two schedules, resumable, logged, seeded.
+
+* ``random`` (``lrn``, ``unet``): Glorot-uniform initialisation, one stage.
+* ``vgg`` (``lrn_vgg``, ``unet_vgg``): ImageNet VGG-16 encoder; stage 1 with the encoder
+  frozen until the validation loss plateaus, stage 2 with everything trainable until a new
+  plateau.
+
+Adam (learning rate 1e-4 by default) and binary cross-entropy; for LRN Keras sums the BCE of
+the six outputs (loss weights all 1) against area-averaged targets (:mod:`lrn.losses`).
+
+A run is resumable: ``keras.callbacks.BackupAndRestore`` keeps a backup after every epoch
+in a user cache folder (``$LRN_CACHE/backups/<run key>``, default ``~/.cache/lrn``), outside
+the repository, so a killed run picks up at its last finished epoch even from a fresh
+checkout. Batches depend only on ``(seed, epoch)`` (:mod:`lrn.augment`), so a resumed run
+sees the same data as an uninterrupted one. Early-stopping counters are not part of the
+backup: after a resume, patience counts again from the resumed epoch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import pandas as pd
+import pooch
+import tensorflow as tf
+
+from lrn import augment, losses, models, provenance
+from lrn.data import Split
+from lrn.errors import InputError
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (all of them end up in the provenance record).
+
+    Attributes
+    ----------
+    variant : ``lrn``, ``lrn_vgg``, ``unet`` or ``unet_vgg``.
+    size : input size in pixels (square), a multiple of 32.
+    width : filter-count multiplier (1.0 = the paper).
+    epochs : maximum epochs (per stage for the ``vgg`` schedule).
+    batch_size : images per batch.
+    learning_rate : Adam's learning rate (the paper: 1e-4).
+    seed : seeds Keras, TensorFlow, NumPy and the batch stream.
+    patience : epochs without a lower validation loss before a stage stops (the best
+        weights are kept); ``None`` trains exactly ``epochs`` epochs.
+    zoom, rotation_deg, flip, augment : augmentation (:mod:`lrn.augment`).
+    encoder_weights : for ``*_vgg`` variants, ``"imagenet"`` (default) or a weights file path.
+    """
+
+    variant: str = "lrn"
+    size: int = 224
+    width: float = 1.0
+    epochs: int = 50
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    seed: int = 0
+    patience: int | None = 10
+    zoom: float = 0.1
+    rotation_deg: float = 10.0
+    flip: bool = True
+    augment: bool = True
+    encoder_weights: str | None = None
+
+    def __post_init__(self):
+        models.check_variant(self.variant)
+        models.check_input_shape((self.size, self.size, 3))
+        self.width = models.check_width(self.width)
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        if not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise InputError(f"patience must be a positive integer or None, got {self.patience!r}")
+        if not 0 <= self.zoom < 1:
+            raise InputError(f"zoom must be in [0, 1), got {self.zoom!r}")
+        if not 0 <= self.rotation_deg <= 180:
+            raise InputError(f"rotation_deg must be in [0, 180], got {self.rotation_deg!r}")
+        if self.schedule == "vgg" and self.encoder_weights is None:
+            self.encoder_weights = "imagenet"
+        if self.schedule == "random" and self.encoder_weights is not None:
+            raise InputError(f"variant {self.variant!r} starts from Glorot-uniform weights; "
+                             f"use {self.variant}_vgg for encoder_weights={self.encoder_weights!r}")
+
+    @property
+    def schedule(self) -> str:
+        return "vgg" if self.variant.endswith("_vgg") else "random"
+
+    @property
+    def n_levels(self) -> int:
+        return losses.N_LEVELS if self.variant.startswith("lrn") else 1
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: pd.DataFrame  # one row per epoch: stage, epoch, loss, val_loss, per-level losses
+    run_dir: Path
+    provenance: dict
+
+
+def cache_dir() -> Path:
+    """The user cache of ``lrn``: ``$LRN_CACHE`` or the platform's (``~/.cache/lrn``)."""
+    return Path(os.environ.get("LRN_CACHE") or pooch.os_cache("lrn"))
+
+
+def run_key(config: TrainConfig, train: Split, val: Split) -> str:
+    """A short hash naming a run by its settings and the exact training and validation data."""
+    payload = json.dumps({"config": config.to_dict(), "train": [train.manifest_sha256, train.ids],
+                          "val": [val.manifest_sha256, val.ids], "lrn": __import__("lrn").__version__},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def build(config: TrainConfig) -> keras.Model:
+    """The network of ``config`` with its initial weights (seeded)."""
+    keras.utils.set_random_seed(config.seed)
+    return models.build_model(config.variant, (config.size, config.size, 3), width=config.width,
+                              encoder_weights=config.encoder_weights)
+
+
+def compile_model(model: keras.Model, learning_rate: float) -> None:
+    """Adam + BCE on every output (Keras sums them with weight 1: the LRN loss)."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=[losses.bce() for _ in model.outputs])
+
+
+def backup_epoch(backup_dir: Path) -> int:
+    """The epoch a resumed stage starts at (0 when there is no backup)."""
+    meta = backup_dir / "training_metadata.json"
+    return int(json.loads(meta.read_text())["epoch"]) if meta.exists() else 0
+
+
+def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, run_dir: Path,
+              backup_dir: Path, verbose) -> pd.DataFrame:
+    """Train one stage until ``config.epochs`` or a plateau; returns its per-epoch log."""
+    compile_model(model, config.learning_rate)
+    start = backup_epoch(backup_dir)
+    batches = augment.training_batches(
+        train.images, train.masks, config.batch_size, n_levels=config.n_levels, seed=config.seed + 1000 * stage,
+        start_epoch=start, epochs=config.epochs, augment=config.augment, zoom=config.zoom,
+        rotation_deg=config.rotation_deg, flip=config.flip)
+    val_batches = augment.eval_batches(val.images, val.masks, config.batch_size, n_levels=config.n_levels)
+    log_path = run_dir / f"history_stage{stage}.csv"
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False),
+                 keras.callbacks.CSVLogger(str(log_path), append=True)]
+    if config.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                                       restore_best_weights=True))
+    if start < config.epochs:
+        model.fit(batches, validation_data=val_batches, epochs=config.epochs,
+                  steps_per_epoch=augment.steps_per_epoch(len(train), config.batch_size),
+                  callbacks=callbacks, verbose=verbose)
+    log = pd.read_csv(log_path).drop_duplicates("epoch", keep="last") if log_path.exists() else pd.DataFrame()
+    return log.assign(stage=stage)
+
+
+def train(config: TrainConfig, train_split: Split, val_split: Split, run_dir, *, verbose="auto",
+          deterministic: bool = True) -> TrainResult:
+    """Train ``config.variant`` on ``train_split``, judging plateaus on ``val_split``.
+
+    Writes into ``run_dir``: ``history_stage*.csv`` (Keras CSV logs), ``history.csv`` (all
+    stages, with provenance), ``model.keras`` (with provenance). Backups live in
+    ``cache_dir() / "backups" / run_key(...)`` and are removed once the run is complete.
+
+    ``deterministic`` turns on TensorFlow's op determinism (same seed -> same bits on the
+    same machine, thread count and oneDNN setting).
+    """
+    if len(train_split) == 0 or len(val_split) == 0:
+        raise InputError("training and validation splits must both hold images")
+    if train_split.images.shape[1:3] != (config.size, config.size):
+        raise InputError(f"training images are {train_split.images.shape[1:3]}, config.size is {config.size}")
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    key = run_key(config, train_split, val_split)
+    backups = cache_dir() / "backups" / key
+    model = build(config)
+
+    logs = []
+    if config.schedule == "vgg":
+        done = backups / "stage1_done.weights.h5"
+        if done.exists():
+            model.load_weights(done)
+            logs.append(pd.read_csv(run_dir / "history_stage1.csv").drop_duplicates("epoch", keep="last")
+                        .assign(stage=1))
+        else:
+            models.freeze_encoder(model)
+            logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose))
+            models.unfreeze_encoder(model)
+            model.save_weights(done)
+        logs.append(fit_stage(model, config, train_split, val_split, 2, run_dir, backups / "stage2", verbose))
+    else:
+        logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose))
+
+    history = pd.concat(logs, ignore_index=True)
+    record = provenance.record(config.seed, {**config.to_dict(), "run_key": key,
+                                             "train_ids": train_split.ids, "val_ids": val_split.ids},
+                               train_split.manifest_sha256)
+    provenance.write_csv(history, run_dir / "history.csv", record)
+    provenance.save_model(model, run_dir / "model.keras", record)
+    _remove_tree(backups)
+    return TrainResult(model, history, run_dir, record)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
