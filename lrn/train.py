@@ -158,7 +158,7 @@ def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, 
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                        restore_best_weights=True))
     if start < config.epochs:
-        model.fit(batches, validation_data=val_batches, epochs=config.epochs,
+        model.fit(batches, validation_data=val_batches, epochs=config.epochs, shuffle=False,
                   steps_per_epoch=augment.steps_per_epoch(len(train), config.batch_size),
                   callbacks=callbacks, verbose=verbose)
     log = pd.read_csv(log_path).drop_duplicates("epoch", keep="last") if log_path.exists() else pd.DataFrame()

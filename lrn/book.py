@@ -1,0 +1,169 @@
+"""Helpers the book's notebooks call: provenance box, result files, Table 1.
+
+Notebooks tell the story; what they compute lives here and in the modules they call, where
+it is tested. Result files of a profile live beside its executed notebooks, in
+``notebooks/runs/<profile>/results/<variant>/``.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lrn import DISPLAY_NAMES, VARIANTS
+
+# Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
+PAPER_TABLE1 = {
+    "lrn": {"jaccard": (91.67, 5.63), "hausdorff": (32.84, 23.05)},
+    "lrn_vgg": {"jaccard": (92.73, 5.24), "hausdorff": (26.28, 20.07)},
+    "unet": {"jaccard": (89.25, 7.19), "hausdorff": (35.18, 19.63)},
+    "unet_vgg": {"jaccard": (87.98, 7.53), "hausdorff": (44.00, 16.75)},
+}
+NOT_RUN_NO_WEIGHTS = "not run: no ImageNet weights"
+
+
+def provenance_box(profile: str, parameters: dict, run_key: str | None):
+    """A small HTML box with what produced this page: profile, parameters, seed, commit, key."""
+    from IPython.display import HTML
+
+    from lrn import provenance
+
+    record = provenance.record(parameters.get("seed"), parameters)
+    rows = [("profile", profile), ("run key", run_key or "(not run through make book)"),
+            ("lrn", record["lrn_version"]), ("git commit", record["git_commit"]),
+            ("seed", parameters.get("seed")), ("executed", record["created_utc"]),
+            ("TensorFlow / Keras", f"{record['tensorflow']} / {record['keras']}"),
+            ("parameters", ", ".join(f"{k}={v!r}" for k, v in parameters.items()))]
+    cells = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(k))}</th>"
+                    f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return HTML(f"<div class='lrn-provenance' style='font-size:80%;border:1px solid #ccc;"
+                f"padding:0.4em 0.8em;margin:0.5em 0'><b>Provenance</b><table>{cells}</table></div>")
+
+
+def results_dir(variant: str, root=".") -> Path:
+    """Folder of one variant's result files (relative to the executed notebooks)."""
+    return Path(root) / "results" / variant
+
+
+def write_not_run(variant: str, reason: str, root=".") -> dict:
+    """Record that a variant was not run, and why (read by the results notebook)."""
+    folder = results_dir(variant, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {"status": "not run", "reason": reason}
+    (folder / "test_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for stale in ("test_per_image.csv", "predictions.npz"):
+        (folder / stale).unlink(missing_ok=True)
+    return summary
+
+
+def read_summary(variant: str, root=".") -> dict | None:
+    """The test summary of a variant (``None`` if its training notebook has not written one)."""
+    path = results_dir(variant, root) / "test_summary.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save_predictions(path, ids, levels: list[np.ndarray]) -> Path:
+    """Store probability maps of every output, quantised to uint8 (1/255 steps), compressed.
+
+    ``levels``: one (N, h_k, w_k) float array per output, coarse to fine.
+    """
+    path = Path(path)
+    arrays = {f"level{k}": np.rint(np.clip(level, 0, 1) * 255).astype(np.uint8)
+              for k, level in enumerate(levels, start=1)}
+    np.savez_compressed(path, ids=np.array(ids), **arrays)
+    return path
+
+
+def load_predictions(path) -> tuple[list[str], list[np.ndarray]]:
+    """``(ids, levels)`` as stored by :func:`save_predictions`, levels as float32 in [0, 1]."""
+    with np.load(path) as stored:
+        n = len([k for k in stored.files if k.startswith("level")])
+        return list(stored["ids"]), [stored[f"level{k}"].astype(np.float32) / 255 for k in range(1, n + 1)]
+
+
+def cell_text(summary: dict | None, metric: str) -> str:
+    """A measured Table 1 cell: ``"mean ± std"``, or why there is no number."""
+    if summary is None:
+        return "missing: training notebook not executed"
+    if summary.get("status") == "not run":
+        return NOT_RUN_NO_WEIGHTS if "ImageNet" in summary.get("reason", "") else f"not run: {summary['reason']}"
+    return summary[metric]["text"]
+
+
+def table1(summaries: dict) -> pd.DataFrame:
+    """Table 1 in the paper's format, measured values beside the paper's.
+
+    ``summaries``: ``{variant: summary dict from lrn.evaluate.summarize, or a not-run record}``.
+    """
+    rows = []
+    for variant in VARIANTS:
+        if variant not in summaries:
+            continue
+        summary = summaries[variant]
+        paper = PAPER_TABLE1[variant]
+        rows.append({
+            "Model": DISPLAY_NAMES[variant],
+            "Jaccard (%), measured": cell_text(summary, "jaccard"),
+            "Jaccard (%), paper": "{:.2f} ± {:.2f}".format(*paper["jaccard"]),
+            "Hausdorff (px), measured": cell_text(summary, "hausdorff"),
+            "Hausdorff (px), paper": "{:.2f} ± {:.2f}".format(*paper["hausdorff"]),
+            "n test images": summary.get("n", "") if summary else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def per_level_table(summary: dict) -> pd.DataFrame:
+    """LRN's scores at every level s1..s6 (each resized to 224x224), mean ± std."""
+    rows = []
+    for k in range(1, 7):
+        rows.append({"level": f"s{k}", "resolution": f"{224 // 2 ** (6 - k)}x{224 // 2 ** (6 - k)}",
+                     "Jaccard (%)": summary[f"jaccard_s{k}"]["text"],
+                     "Hausdorff (px)": summary[f"hausdorff_s{k}"]["text"],
+                     "Jaccard mean": summary[f"jaccard_s{k}"]["mean"]})
+    table = pd.DataFrame(rows)
+    table["Jaccard gain over previous level"] = table["Jaccard mean"].diff().round(2)
+    return table.drop(columns="Jaccard mean")
+
+
+def html_table(table: pd.DataFrame, table_id: str):
+    """Display a table as HTML with an id the browser test can find."""
+    from IPython.display import HTML
+
+    return HTML(table.to_html(index=False, table_id=table_id, classes="lrn-table", border=0))
+
+
+# The paper's settings, for the list of departures each page shows.
+PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
+                  "augment": True, "patience": "until convergence", "epochs": "until convergence"}
+
+
+def departures(parameters: dict) -> pd.DataFrame:
+    """The settings of this run that differ from the paper's, side by side."""
+    rows = [{"setting": name, "this run": parameters[name], "paper": paper}
+            for name, paper in PAPER_SETTINGS.items()
+            if name in parameters and parameters[name] != paper]
+    return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
+
+
+def unavailable_reason(config) -> str | None:
+    """Why a run cannot be done here (``None`` if it can): for -VGG runs, missing ImageNet weights."""
+    from lrn import models
+    from lrn.errors import InputError
+
+    if config.schedule != "vgg":
+        return None
+    try:
+        models.reference_vgg16(config.encoder_weights, (32, 32, 3))
+    except InputError as error:
+        return str(error)
+    return None
+
+
+def test_split(protocol: str, seed: int):
+    """The test split at the evaluation size (224x224), whatever size the models were trained at."""
+    from lrn import data, metrics
+
+    return data.eg1800(protocol=protocol, size=metrics.EVAL_SIZE, seed=seed).test

@@ -1,0 +1,206 @@
+"""Notebook runs behind ``make book``: what to execute, its key, whether it is current.
+
+A *run* is one notebook executed by papermill with one set of parameters, written to
+``notebooks/runs/<profile>/<name>.ipynb``. Its *key* hashes everything that decides its
+results: the notebook's source (cells, not outputs), its parameters, the data manifest, the
+``lrn`` modules that decide results (models, losses, metrics, data, augmentation, training,
+evaluation; not plotting, widgets, command line) and the keys of the runs it reads.
+A run is *current* when its executed notebook carries the key computed now, *stale* when
+it carries another, *missing* when there is no executed notebook.
+
+Command line (used by the Makefile)::
+
+    python -m lrn.runs status  --profile cpu        # exit 1 if a run is stale or missing
+    python -m lrn.runs execute --profile cpu [--stale] [--force]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from lrn.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+PARAMS = REPO / "params"
+LRN = REPO / "lrn"
+RESULT_MODULES = ("models.py", "losses.py", "metrics.py", "augment.py", "train.py", "evaluate.py",
+                  "imageops.py", "data/__init__.py", "data/split.py", "data/eg1800.py", "data/folder.py",
+                  "data/synthetic.py", "data/download.py", "data/eg1800.SHA256SUMS")
+TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
+                    "patience", "seed", "augment")
+VARIANTS = ("lrn", "lrn_vgg", "unet", "unet_vgg")
+
+
+@dataclass
+class Run:
+    """One notebook execution: source notebook, output name, parameters, runs it reads."""
+
+    name: str
+    notebook: str
+    parameters: dict
+    inputs: list[str] = field(default_factory=list)
+
+
+def load_profile(profile: str) -> dict:
+    """Read ``params/<profile>.yaml`` (a clear error for an unknown profile)."""
+    path = PARAMS / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PARAMS.glob("*.yaml"))
+        raise InputError(f"unknown profile {profile!r}: no {path}; choose one of {', '.join(known)}")
+    settings = yaml.safe_load(path.read_text()) or {}
+    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples"}
+    if unknown:
+        raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
+    return settings
+
+
+def plan(profile: str) -> list[Run]:
+    """The runs of a profile, in execution order (training before what reads it)."""
+    settings = load_profile(profile)
+    common = {k: settings[k] for k in TRAIN_PARAMETERS if k in settings}
+    base = {"profile": profile, **common}
+    runs = [Run("data", "data.ipynb", {"profile": profile, **{k: common[k] for k in
+                                                               ("protocol", "size", "seed")
+                                                               if k in common},
+                                       "n_examples": settings.get("n_examples", 6)})]
+    variants = settings.get("variants", list(VARIANTS))
+    for variant in variants:
+        runs.append(Run(f"train_{variant}", "train.ipynb", {**base, "variant": variant}))
+    trained = [f"train_{v}" for v in variants]
+    runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained))
+    if "lrn" in variants:
+        runs.append(Run("coarse_to_fine", "coarse_to_fine.ipynb", {"profile": profile}, ["train_lrn"]))
+    return runs
+
+
+def runs_dir(profile: str) -> Path:
+    return NOTEBOOKS / "runs" / profile
+
+
+def output_path(profile: str, run: Run) -> Path:
+    return runs_dir(profile) / f"{run.name}.ipynb"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def notebook_source_hash(path: Path) -> str:
+    """Hash of a notebook's cells (type and source), ignoring outputs and metadata."""
+    cells = json.loads(path.read_text())["cells"]
+    source = [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+              for c in cells]
+    return sha256_bytes(json.dumps(source).encode())
+
+
+def code_hash() -> str:
+    """Hash of the ``lrn`` modules that decide results."""
+    digest = hashlib.sha256()
+    for name in RESULT_MODULES:
+        digest.update(name.encode() + b"\0" + (LRN / name).read_bytes())
+    return digest.hexdigest()
+
+
+def run_keys(profile: str) -> dict[str, str]:
+    """Key of every run of ``profile``, by run name."""
+    keys: dict[str, str] = {}
+    code = code_hash()
+    for run in plan(profile):
+        payload = {"notebook": notebook_source_hash(NOTEBOOKS / run.notebook), "parameters": run.parameters,
+                   "code": code, "inputs": {name: keys[name] for name in run.inputs}}
+        keys[run.name] = sha256_bytes(json.dumps(payload, sort_keys=True).encode())[:16]
+    return keys
+
+
+def recorded_key(path: Path) -> str | None:
+    """The key an executed notebook carries (``None`` if it has none)."""
+    if not path.exists():
+        return None
+    metadata = json.loads(path.read_text()).get("metadata", {})
+    return metadata.get("papermill", {}).get("parameters", {}).get("run_key")
+
+
+def status(profile: str) -> list[dict]:
+    """One row per run: name, key, recorded key, state (``current``/``stale``/``missing``)."""
+    rows = []
+    keys = run_keys(profile)
+    for run in plan(profile):
+        path = output_path(profile, run)
+        recorded = recorded_key(path)
+        state = "missing" if recorded is None else "current" if recorded == keys[run.name] else "stale"
+        rows.append({"run": run.name, "key": keys[run.name], "recorded": recorded, "state": state,
+                     "path": str(path.relative_to(REPO))})
+    return rows
+
+
+def execute(profile: str, run: Run, key: str) -> Path:
+    """Execute one run with papermill; on success the executed notebook replaces the old one.
+
+    A failed run never overwrites the executed notebook in place: its partial output is kept
+    in ``notebooks/runs/<profile>/failed/`` and the error names the cell that failed.
+    """
+    import papermill
+
+    final = output_path(profile, run)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {**run.parameters, "run_key": key}
+    with tempfile.TemporaryDirectory() as tmp:
+        partial = Path(tmp) / final.name
+        try:
+            papermill.execute_notebook(str(NOTEBOOKS / run.notebook), str(partial), parameters=parameters,
+                                       cwd=str(final.parent), progress_bar=True, kernel_name="python3")
+        except papermill.PapermillExecutionError as error:
+            failed = final.parent / "failed" / final.name
+            failed.parent.mkdir(exist_ok=True)
+            shutil.copy(partial, failed)
+            raise RuntimeError(f"{run.name}: cell {error.exec_count} failed with {error.ename}: {error.evalue}; "
+                               f"partial notebook kept in {failed}; {final} left unchanged") from None
+        shutil.move(partial, final)
+    return final
+
+
+def execute_profile(profile: str, stale: bool = False, force: bool = False) -> list[str]:
+    """Execute the missing runs (``stale``: also stale ones; ``force``: all). Returns their names."""
+    done = []
+    keys = run_keys(profile)
+    states = {row["run"]: row["state"] for row in status(profile)}
+    for run in plan(profile):
+        state = states[run.name]
+        if force or state == "missing" or (stale and state == "stale") or any(i in done for i in run.inputs):
+            print(f"[lrn.runs] executing {run.name} ({state}) for profile {profile}", flush=True)
+            execute(profile, run, keys[run.name])
+            done.append(run.name)
+    return done
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lrn.runs", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("status", "execute"))
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--stale", action="store_true", help="execute: re-execute stale runs too")
+    parser.add_argument("--force", action="store_true", help="execute: re-execute every run")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "status":
+            rows = status(args.profile)
+            for row in rows:
+                print(f"{row['state']:8} {row['key']}  {row['path']}")
+            return 0 if all(row["state"] == "current" for row in rows) else 1
+        execute_profile(args.profile, stale=args.stale, force=args.force)
+    except (InputError, RuntimeError) as error:
+        print(f"lrn.runs: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

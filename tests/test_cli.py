@@ -1,0 +1,49 @@
+"""``lrn train`` and ``lrn evaluate`` on the real EG1800 files, and the CLI's errors."""
+import json
+
+import pytest
+
+from lrn import cli, provenance
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_on_eg1800(eg1800_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert cli.main(["train", "--variant", "lrn", "--data", str(eg1800_root), "--size", "64",
+                     "--width", "0.125", "--epochs", "1", "--batch-size", "16", "-o", str(out)]) == 0
+    summary = json.loads((out / "test_summary.json").read_text())
+    assert summary["n"] == 48
+    assert 0 <= summary["jaccard"]["mean"] <= 100
+    record = summary["provenance"]
+    assert record["seed"] == 0 and record["settings"]["width"] == 0.125 and record["data_manifest_sha256"]
+    table, csv_record = provenance.read_csv(out / "test_per_image.csv")
+    assert len(table) == 48 and csv_record == record
+    assert table["id"].str.fullmatch(r"\d{5}").all()
+
+    scored = tmp_path / "scores"
+    assert cli.main(["evaluate", "--model", str(out / "model.keras"), "--data", str(eg1800_root),
+                     "--split", "test", "-o", str(scored)]) == 0
+    again = json.loads((scored / "test_summary.json").read_text())
+    assert again["jaccard"]["mean"] == pytest.approx(summary["jaccard"]["mean"], abs=1e-6)
+    assert again["provenance"]["settings"]["model_provenance"]["settings"]["run_key"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--variant", "lrn_xl", "-o", "x"], "lrn_xl"),
+    (["train", "--variant", "lrn", "--width", "-1", "-o", "x"], "-1"),
+    (["train", "--variant", "lrn", "--epochs", "zero", "-o", "x"], "zero"),
+    (["train", "--variant", "lrn", "--protocol", "tiny", "-o", "x"], "tiny"),
+    (["evaluate", "--model", "m.keras", "--split", "holdout", "-o", "x"], "holdout"),
+])
+def test_bad_arguments_are_named(argv, needle, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_size_not_a_multiple_of_32_is_named(tmp_path, capsys, eg1800_root):
+    code = cli.main(["train", "--variant", "lrn", "--data", str(eg1800_root), "--size", "100", "-o", str(tmp_path)])
+    assert code == 2
+    assert "100" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""The cut-out: person kept, background pure white, at the photo's own resolution."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from lrn import cli, cutout, imageops, models
+from lrn.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def saturated_model(tmp_path_factory):
+    """A tiny LRN whose s6 saturates to ~0 in some places and ~1 in others (large final kernel)."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    model = models.build_lrn((64, 64, 3), width=0.125)
+    kernel, bias = model.get_layer("s6").get_weights()
+    model.get_layer("s6").set_weights([kernel * 400.0, bias])
+    path = tmp_path_factory.mktemp("model") / "saturated.keras"
+    model.save(path)
+    return path
+
+
+def test_composite_is_white_where_probability_is_low_and_the_photo_where_high():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    prob = np.linspace(0, 1, 120).reshape(10, 12).astype(np.float32)
+    out = cutout.composite_on_white(photo, prob)
+    assert np.all(out[prob <= 0.3] == 255)
+    np.testing.assert_array_equal(out[prob >= 0.7], photo[prob >= 0.7])
+    with pytest.raises(InputError, match="does not match"):
+        cutout.composite_on_white(photo, prob[:5])
+
+
+def test_whiten_cli_on_a_real_eg1800_photo(eg1800_root, saturated_model, tmp_path):
+    photo_path = eg1800_root / "eg1800" / "images_data_crop" / "00010.jpg"
+    code = cli.main(["whiten", str(photo_path), "--model", str(saturated_model), "-o", str(tmp_path)])
+    assert code == 0
+    out = np.asarray(Image.open(tmp_path / "00010_white.png"))
+    photo = imageops.read_photo(photo_path)
+    assert out.shape == photo.shape  # the photo's own resolution (800 x 600)
+    prob = cutout.segment(models.load(saturated_model), photo)
+    background, person = prob < 0.05, prob > 0.95
+    assert background.mean() > 0.05 and person.mean() > 0.05  # both regions exist
+    assert np.all(out[background] == 255)
+    np.testing.assert_array_equal(out[person], photo[person])
+
+
+def test_whiten_cli_names_a_bad_photo(saturated_model, tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    assert cli.main(["whiten", str(bad), "--model", str(saturated_model), "-o", str(tmp_path)]) == 2
+    assert "broken.jpg" in capsys.readouterr().err
+
+
+def test_whiten_cli_names_a_missing_model(tmp_path, capsys):
+    assert cli.main(["whiten", "x.jpg", "--model", str(tmp_path / "none.keras"), "-o", str(tmp_path)]) == 2
+    assert "none.keras" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""Training end to end on synthetic data: the loss falls, runs resume, results carry provenance."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from lrn import evaluate, provenance, train
+from lrn.data import synthetic
+from lrn.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return synthetic(24, size=64, seed=0), synthetic(8, size=64, seed=1)
+
+
+def test_lrn_training_loss_falls_and_results_are_written(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    train_split, val_split = tiny_data
+    config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=6, batch_size=8,
+                               learning_rate=3e-3, patience=None, seed=0)
+    result = train.train(config, train_split, val_split, tmp_path / "run", verbose=0)
+    losses = result.history["loss"].to_numpy()
+    assert len(losses) == 6
+    assert losses[-1] < 0.8 * losses[0], losses
+    assert {"s1_loss", "s6_loss", "val_loss"} <= set(result.history.columns)
+
+    table, record = provenance.read_csv(tmp_path / "run" / "history.csv")
+    assert len(table) == 6 and record["seed"] == 0 and record["settings"]["variant"] == "lrn"
+    assert record["data_manifest_sha256"] == train_split.manifest_sha256
+    saved = provenance.read_model_provenance(tmp_path / "run" / "model.keras")
+    assert saved["settings"]["run_key"] == record["settings"]["run_key"]
+    assert saved["lrn_version"] and saved["git_commit"]
+    assert not (tmp_path / "cache" / "backups" / record["settings"]["run_key"]).exists()  # cleaned up
+
+
+def test_unet_trains_and_vgg_schedule_runs_two_stages(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    reference = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    weights = tmp_path / "vgg.weights.h5"
+    reference.save_weights(weights)
+    train_split, val_split = synthetic(8, size=32, seed=0), synthetic(4, size=32, seed=1)
+    config = train.TrainConfig(variant="unet_vgg", size=32, width=1.0, epochs=2, batch_size=4,
+                               patience=None, encoder_weights=str(weights))
+    result = train.train(config, train_split, val_split, tmp_path / "run", verbose=0)
+    assert result.history["stage"].tolist() == [1, 1, 2, 2]
+    # stage 1 kept the encoder fixed: its first epoch starts from the file's weights
+    assert result.model.get_layer("block1_conv1").trainable
+
+
+def test_bad_settings_are_refused_by_name():
+    with pytest.raises(InputError, match="epochs"):
+        train.TrainConfig(epochs=0)
+    with pytest.raises(InputError, match="learning_rate"):
+        train.TrainConfig(learning_rate=-1)
+    with pytest.raises(InputError, match="100"):
+        train.TrainConfig(size=100)
+    with pytest.raises(InputError, match="'unet_xl'"):
+        train.TrainConfig(variant="unet_xl")
+    with pytest.raises(InputError, match="lrn_vgg"):
+        train.TrainConfig(variant="lrn", encoder_weights="imagenet")
+
+
+RUN = """
+import sys, numpy as np
+from lrn import train
+from lrn.data import synthetic
+config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs={epochs}, batch_size=4,
+                           learning_rate=1e-3, patience=None, seed=5)
+result = train.train(config, synthetic(32, size=64, seed=0), synthetic(4, size=64, seed=1), sys.argv[1], verbose=0)
+np.savez(sys.argv[2], *result.model.get_weights())
+"""
+
+
+def run_training(run_dir, weights_out, env, epochs):
+    return subprocess.Popen([sys.executable, "-c", RUN.format(epochs=epochs), str(run_dir), str(weights_out)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_and_ends_bit_identical(tmp_path):
+    """SIGKILL in the middle of training, start again: same final weights as an uninterrupted run."""
+    epochs = 5
+    env = {**os.environ, "LRN_CACHE": str(tmp_path / "cache_a")}
+    whole = run_training(tmp_path / "a", tmp_path / "a.npz", env, epochs)
+    assert whole.wait(timeout=300) == 0, whole.stdout.read()[-3000:]
+
+    env = {**os.environ, "LRN_CACHE": str(tmp_path / "cache_b")}
+    victim = run_training(tmp_path / "b", tmp_path / "b.npz", env, epochs)
+    backups = tmp_path / "cache_b" / "backups"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        metas = list(backups.glob("*/stage1/training_metadata.json"))
+        if metas and json.loads(metas[0].read_text())["epoch"] >= 2:
+            break
+        assert victim.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = json.loads(metas[0].read_text())["epoch"]
+    assert 2 <= killed_at < epochs
+
+    resumed = run_training(tmp_path / "b", tmp_path / "b.npz", env, epochs)
+    output = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, output[-3000:]
+    history = provenance.read_csv(tmp_path / "b" / "history.csv")[0]
+    assert history["epoch"].tolist() == list(range(epochs))
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_evaluation_table_and_summary(tiny_data):
+    keras.utils.set_random_seed(0)
+    from lrn import models
+
+    model = models.build_lrn((64, 64, 3), width=0.125)
+    test_split = synthetic(5, size=224, seed=3)
+    table = evaluate.evaluate(model, test_split, progress=False)
+    assert list(table["id"]) == test_split.ids
+    assert {"jaccard", "hausdorff", "jaccard_s1", "hausdorff_s6"} <= set(table.columns)
+    np.testing.assert_array_equal(table["jaccard"], table["jaccard_s6"])
+    summary = evaluate.summarize(table)
+    assert summary["n"] == 5
+    assert summary["jaccard"]["mean"] == pytest.approx(table["jaccard"].mean())
+    assert summary["jaccard"]["std"] == pytest.approx(table["jaccard"].std(ddof=1))
+    assert " ± " in summary["hausdorff"]["text"]
+    with pytest.raises(InputError, match="224"):
+        evaluate.evaluate(model, synthetic(2, size=64, seed=3), progress=False)
