@@ -85,27 +85,30 @@ def training_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, *, 
     Returns
     -------
     tf.data.Dataset of ``(photos float32 (B, H, W, 3) in [0, 255], targets)``, with
-    ``ceil(N / batch_size)`` batches per epoch: cache, per-epoch seeded shuffle, augment,
-    batch, prefetch. Use with ``steps_per_epoch`` so Keras keeps one iterator across epochs.
+    ``ceil(N / batch_size)`` batches per epoch: in-memory photos, per-epoch seeded shuffle,
+    augment (parallel, order kept), batch, prefetch. Use with ``steps_per_epoch`` so Keras keeps one iterator across epochs.
     """
     check_arrays(images, masks)
     n = len(images)
-    base = tf.data.Dataset.from_tensor_slices(
-        (images, masks.astype(np.float32)[..., None], np.arange(n, dtype=np.int64))).cache()
+    seed_value = int(seed)
+    # The decoded photos stay in memory (the cache); each epoch is a seeded permutation (the
+    # shuffle), drawn statelessly so that epoch e is the same batches however training got there.
+    photos = tf.constant(images)
+    labels = tf.constant(masks.astype(np.float32)[..., None])
 
-    def prepare(epoch, index, image, mask):
-        image = tf.cast(image, tf.float32)
+    def load(epoch, index):
+        image, mask = tf.cast(tf.gather(photos, index), tf.float32), tf.gather(labels, index)
         if augment:
-            seed = tf.stack([tf.cast(seed_value, tf.int64), epoch * n + index])
+            seed = tf.stack([tf.constant(seed_value, tf.int64), epoch * n + index])
             image, mask = augment_pair(image, mask, seed, zoom, rotation_deg, flip)
         return image, mask
 
     def one_epoch(epoch):
-        shuffled = base.shuffle(n, seed=seed_value * 100_003 + epoch, reshuffle_each_iteration=False)
-        return (shuffled.map(lambda image, mask, index: prepare(epoch, index, image, mask))
+        order = tf.argsort(tf.random.stateless_uniform([n], tf.stack([tf.constant(seed_value, tf.int64), epoch])))
+        indices = tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64))
+        return (indices.map(lambda index: load(epoch, index), num_parallel_calls=AUTOTUNE)
                 .batch(batch_size))  # batches never straddle two epochs
 
-    seed_value = int(seed)
     stream = tf.data.Dataset.range(start_epoch, epochs).flat_map(one_epoch)
     return stream.map(with_targets(n_levels), num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 

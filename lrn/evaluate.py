@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from lrn import imageops, metrics, models
+from lrn import imageops, metrics, models, postprocess
 from lrn.data import Split
 from lrn.errors import InputError
 
@@ -45,9 +45,14 @@ def to_eval_size(prob_maps: np.ndarray, size: int = metrics.EVAL_SIZE) -> np.nda
     return np.stack([imageops.resize_prob(p, (size, size)) for p in prob_maps])
 
 
-def score_maps(truths: np.ndarray, prob_maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Jaccard (%) and Hausdorff (px) per image of (N, h, w) probability maps against 224x224 truths."""
+def score_maps(truths: np.ndarray, prob_maps: np.ndarray, clean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Jaccard (%) and Hausdorff (px) per image of (N, h, w) probability maps against 224x224 truths.
+
+    ``clean``: score the largest connected component with holes filled (:mod:`lrn.postprocess`).
+    """
     preds = metrics.binarize(to_eval_size(prob_maps, truths.shape[1]))
+    if clean:
+        preds = postprocess.clean_batch(preds)
     return metrics.jaccard_batch(truths, preds), metrics.hausdorff_batch(truths, preds)
 
 
@@ -57,8 +62,9 @@ def evaluate(model, split: Split, batch_size: int = 8, progress: bool = True) ->
     Returns
     -------
     DataFrame with columns ``id``, ``jaccard`` (%), ``hausdorff`` (px) for the scored output
-    (s6 for LRN) and, for LRN, ``jaccard_s1`` .. ``jaccard_s6`` and ``hausdorff_s1`` ..
-    ``hausdorff_s6``.
+    (s6 for LRN; the paper's raw format), ``jaccard_clean`` and ``hausdorff_clean`` for the
+    same output after keeping its largest component with holes filled, and, for LRN,
+    ``jaccard_s1`` .. ``jaccard_s6`` and ``hausdorff_s1`` .. ``hausdorff_s6`` (raw).
     """
     if split.masks.shape[1:] != (metrics.EVAL_SIZE, metrics.EVAL_SIZE):
         raise InputError(f"evaluation split {split.name!r} must be loaded at {metrics.EVAL_SIZE}x"
@@ -66,14 +72,18 @@ def evaluate(model, split: Split, batch_size: int = 8, progress: bool = True) ->
     table = {"id": list(split.ids)}
     chunks = range(0, len(split), 64)  # bounded memory for large splits
     per_level: list[list[tuple]] = []
+    cleaned: list[tuple] = []
     for start in tqdm(chunks, desc=f"evaluate {split.name}", disable=not progress):
         levels = predict_levels(model, split.images[start:start + 64], batch_size)
         truths = split.masks[start:start + 64]
         per_level.append([score_maps(truths, maps) for maps in levels])
+        cleaned.append(score_maps(truths, levels[-1], clean=True))
     n_outputs = len(per_level[0])
     scores = [tuple(np.concatenate([chunk[k][m] for chunk in per_level]) for m in (0, 1))
               for k in range(n_outputs)]
     table["jaccard"], table["hausdorff"] = scores[-1]
+    table["jaccard_clean"] = np.concatenate([c[0] for c in cleaned])
+    table["hausdorff_clean"] = np.concatenate([c[1] for c in cleaned])
     if n_outputs == len(models.LEVEL_NAMES):
         for name, (jac, hd) in zip(models.LEVEL_NAMES, scores):
             table[f"jaccard_{name}"], table[f"hausdorff_{name}"] = jac, hd

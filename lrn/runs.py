@@ -12,6 +12,7 @@ Command line (used by the Makefile)::
 
     python -m lrn.runs status  --profile cpu        # exit 1 if a run is stale or missing
     python -m lrn.runs execute --profile cpu [--stale] [--force]
+    python -m lrn.runs stage   --profile cpu        # book sources for that profile in _build/src
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ NOTEBOOKS = REPO / "notebooks"
 PARAMS = REPO / "params"
 LRN = REPO / "lrn"
 RESULT_MODULES = ("models.py", "losses.py", "metrics.py", "augment.py", "train.py", "evaluate.py",
-                  "imageops.py", "data/__init__.py", "data/split.py", "data/eg1800.py", "data/folder.py",
+                  "imageops.py", "postprocess.py", "data/__init__.py", "data/split.py", "data/eg1800.py", "data/folder.py",
                   "data/synthetic.py", "data/download.py", "data/eg1800.SHA256SUMS")
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
                     "patience", "seed", "augment")
@@ -162,8 +163,9 @@ def execute(profile: str, run: Run, key: str) -> Path:
             failed = final.parent / "failed" / final.name
             failed.parent.mkdir(exist_ok=True)
             shutil.copy(partial, failed)
-            raise RuntimeError(f"{run.name}: cell {error.exec_count} failed with {error.ename}: {error.evalue}; "
-                               f"partial notebook kept in {failed}; {final} left unchanged") from None
+            first_line = (error.source or "").strip().splitlines()[0][:80] if error.source else ""
+            raise RuntimeError(f"{run.name}: cell {error.cell_index} ({first_line!r}) failed with {error.ename}: "
+                               f"{error.evalue}; partial notebook kept in {failed}; {final} left unchanged") from None
         shutil.move(partial, final)
     return final
 
@@ -182,9 +184,49 @@ def execute_profile(profile: str, stale: bool = False, force: bool = False) -> l
     return done
 
 
+STAGE = REPO / "_build" / "src"
+STALE_NOTICE = ("```{{warning}}\nThis page was executed with an older version of lrn, its notebook or its "
+                "parameters (run key {recorded}, current key {key}). Its numbers may not match the code any "
+                "more: `make reproduce PROFILE={profile}` re-executes it.\n```")
+
+
+def stage(profile: str) -> Path:
+    """Copy the book's sources for ``profile`` into ``_build/src`` and return that folder.
+
+    The copy's ``_toc.yml`` points at ``notebooks/runs/<profile>/``; stale runs get a visible
+    notice as their first cell. Tracked files are never modified.
+    """
+    import nbformat
+
+    rows = {row["run"]: row for row in status(profile)}
+    missing = [name for name, row in rows.items() if row["state"] == "missing"]
+    if missing:
+        raise InputError(f"profile {profile!r}: runs not executed yet: {', '.join(missing)} "
+                         f"(make book executes them)")
+    if STAGE.exists():
+        shutil.rmtree(STAGE)
+    STAGE.mkdir(parents=True)
+    for name in ("_config.yml", "book"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, STAGE / name)
+    toc = (REPO / "_toc.yml").read_text().replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
+    (STAGE / "_toc.yml").write_text(toc)
+    target = STAGE / "notebooks" / "runs" / profile
+    shutil.copytree(runs_dir(profile), target, ignore=shutil.ignore_patterns("failed", "*.keras", "run"))
+    for run in plan(profile):
+        row = rows[run.name]
+        if row["state"] == "stale":
+            path = target / f"{run.name}.ipynb"
+            notebook = nbformat.read(path, as_version=4)
+            notice = STALE_NOTICE.format(recorded=row["recorded"], key=row["key"], profile=profile)
+            notebook.cells.insert(0, nbformat.v4.new_markdown_cell(notice))
+            nbformat.write(notebook, path)
+    return STAGE
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrn.runs", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute"))
+    parser.add_argument("command", choices=("status", "execute", "stage"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--stale", action="store_true", help="execute: re-execute stale runs too")
     parser.add_argument("--force", action="store_true", help="execute: re-execute every run")
@@ -195,6 +237,9 @@ def main(argv=None) -> int:
             for row in rows:
                 print(f"{row['state']:8} {row['key']}  {row['path']}")
             return 0 if all(row["state"] == "current" for row in rows) else 1
+        if args.command == "stage":
+            print(stage(args.profile))
+            return 0
         execute_profile(args.profile, stale=args.stale, force=args.force)
     except (InputError, RuntimeError) as error:
         print(f"lrn.runs: error: {error}", file=sys.stderr)

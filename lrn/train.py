@@ -34,6 +34,10 @@ from lrn.data import Split
 from lrn.errors import InputError
 
 
+SUPERVISIONS = ("all", "finest")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (all of them end up in the provenance record).
@@ -51,6 +55,15 @@ class TrainConfig:
         weights are kept); ``None`` trains exactly ``epochs`` epochs.
     zoom, rotation_deg, flip, augment : augmentation (:mod:`lrn.augment`).
     encoder_weights : for ``*_vgg`` variants, ``"imagenet"`` (default) or a weights file path.
+    supervision : LRN only: ``"all"`` (the paper: BCE on s1..s6, weights 1) or ``"finest"``
+        (ablation: loss on s6 only; s1..s5 are still computed and scored).
+    squeeze_skip : LRN only, ablation: put back the original LRN's 1-channel squeeze of the
+        skip features.
+    strategy : ``"default"`` (one device), ``"mirrored"`` (all local GPUs, or logical CPU
+        devices) or ``"multi_worker"`` (hosts listed in ``TF_CONFIG``). ``batch_size`` is the
+        global batch, split evenly over the replicas; the learning rate is not rescaled,
+        because the per-step gradient is the same average over the same global batch.
+    jit_compile : compile the training step with XLA.
     """
 
     variant: str = "lrn"
@@ -66,6 +79,10 @@ class TrainConfig:
     flip: bool = True
     augment: bool = True
     encoder_weights: str | None = None
+    supervision: str = "all"
+    squeeze_skip: bool = False
+    strategy: str = "default"
+    jit_compile: bool = False
 
     def __post_init__(self):
         models.check_variant(self.variant)
@@ -83,6 +100,12 @@ class TrainConfig:
             raise InputError(f"zoom must be in [0, 1), got {self.zoom!r}")
         if not 0 <= self.rotation_deg <= 180:
             raise InputError(f"rotation_deg must be in [0, 180], got {self.rotation_deg!r}")
+        if self.supervision not in SUPERVISIONS:
+            raise InputError(f"supervision must be one of {', '.join(SUPERVISIONS)}, got {self.supervision!r}")
+        if self.strategy not in STRATEGIES:
+            raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if not self.variant.startswith("lrn") and (self.supervision != "all" or self.squeeze_skip):
+            raise InputError(f"supervision and squeeze_skip are LRN options; variant is {self.variant!r}")
         if self.schedule == "vgg" and self.encoder_weights is None:
             self.encoder_weights = "imagenet"
         if self.schedule == "random" and self.encoder_weights is not None:
@@ -122,17 +145,33 @@ def run_key(config: TrainConfig, train: Split, val: Split) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy called ``name`` (see :class:`TrainConfig`)."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
 def build(config: TrainConfig) -> keras.Model:
     """The network of ``config`` with its initial weights (seeded)."""
     keras.utils.set_random_seed(config.seed)
+    extra = {"squeeze_skip": True} if config.squeeze_skip else {}
     return models.build_model(config.variant, (config.size, config.size, 3), width=config.width,
-                              encoder_weights=config.encoder_weights)
+                              encoder_weights=config.encoder_weights, **extra)
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
-    """Adam + BCE on every output (Keras sums them with weight 1: the LRN loss)."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=[losses.bce() for _ in model.outputs])
+def compile_model(model: keras.Model, learning_rate: float, supervision: str = "all",
+                  jit_compile: bool = False) -> None:
+    """Adam + BCE on every output (Keras sums them with weight 1: the LRN loss).
+
+    ``supervision="finest"`` gives the coarse outputs weight 0 (ablation).
+    """
+    n = len(model.outputs)
+    weights = [1.0] * n if supervision == "all" else [0.0] * (n - 1) + [1.0]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=[losses.bce() for _ in range(n)],
+                  loss_weights=weights, jit_compile=jit_compile)
 
 
 def backup_epoch(backup_dir: Path) -> int:
@@ -144,7 +183,8 @@ def backup_epoch(backup_dir: Path) -> int:
 def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, run_dir: Path,
               backup_dir: Path, verbose) -> pd.DataFrame:
     """Train one stage until ``config.epochs`` or a plateau; returns its per-epoch log."""
-    compile_model(model, config.learning_rate)
+    with distribution_strategy(config.strategy).scope():
+        compile_model(model, config.learning_rate, config.supervision, config.jit_compile)
     start = backup_epoch(backup_dir)
     batches = augment.training_batches(
         train.images, train.masks, config.batch_size, n_levels=config.n_levels, seed=config.seed + 1000 * stage,
@@ -186,7 +226,8 @@ def train(config: TrainConfig, train_split: Split, val_split: Split, run_dir, *,
     run_dir.mkdir(parents=True, exist_ok=True)
     key = run_key(config, train_split, val_split)
     backups = cache_dir() / "backups" / key
-    model = build(config)
+    with distribution_strategy(config.strategy).scope():
+        model = build(config)
 
     logs = []
     if config.schedule == "vgg":

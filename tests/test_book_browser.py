@@ -1,0 +1,402 @@
+"""The built book in a real browser, offline.
+
+This module builds nothing: it needs ``_build/html`` from ``tools/build_book.sh``
+(``make book``) and fails with that hint when it is missing. It serves the folder on
+127.0.0.1 (a thread, a free port), drives Debian's Chromium through Playwright, blocks
+every request that leaves 127.0.0.1 and counts it as a failure, and checks each page
+of ``_toc.yml``: no failed or blocked request, no console error, every ``<img>``
+loaded, formulas typeset by the local MathJax, saved widgets rendered. On the widget
+page it moves the slider and checks that the picture changes.
+
+Reusing the helpers in another test module (pytest puts ``tests/`` on ``sys.path``)::
+
+    from test_book_browser import book_server, browser, open_page, toc_pages  # noqa: F401
+
+    def test_results_page(open_page):
+        bp = open_page("notebooks/runs/quick/results.html")
+        bp.check_all()            # requests, console, images, math, widgets
+        bp.assert_clean()
+        bp.page.get_by_text("Table 1")   # bp.page is a playwright Page
+
+Environment: ``LRN_CHROMIUM`` (default ``/usr/bin/chromium``; ``tools/setup_browser.sh``
+installs it), ``LRN_BOOK_HTML`` (default ``_build/html``), ``LRN_SCREENSHOTS`` (folder
+for the widget screenshots; default a pytest temporary folder, printed).
+"""
+from __future__ import annotations
+
+import functools
+import glob
+import hashlib
+import http.server
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD = Path(os.environ.get("LRN_BOOK_HTML", REPO / "_build" / "html"))
+CHROMIUM = os.environ.get("LRN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+LOCAL_HOSTS = {"127.0.0.1"}
+# Chromium asks the server root for /favicon.ico by itself when a page names no icon;
+# the book has none, so that one 404 is not a fault of the page.
+IGNORED_PATHS = {"/favicon.ico"}
+TIMEOUT_MS = 30_000
+WIDGET_PAGE = "book/widget_demo.html"
+
+
+# --------------------------------------------------------------------------- toc
+
+
+def toc_pages(toc_path: Path = REPO / "_toc.yml", build: Path = BUILD) -> list[str]:
+    """HTML paths (relative to the build folder) of every page in ``_toc.yml``.
+
+    Follows ``root``, ``parts``, ``chapters``, ``sections`` and nested entries;
+    ``file:`` entries map to ``<file>.html``; ``glob:`` entries are expanded against
+    the built HTML (so they list what was built); ``url:`` entries are skipped.
+    """
+    toc = yaml.safe_load(toc_path.read_text())
+    pages: list[str] = []
+
+    def add(rel: str) -> None:
+        rel = re.sub(r"\.(md|ipynb|rst)$", "", rel.strip("/"))
+        page = rel + ".html"
+        if page not in pages:
+            pages.append(page)
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if "file" in node:
+                add(node["file"])
+            if "glob" in node:
+                for hit in sorted(glob.glob(str(build / (node["glob"] + ".html")))):
+                    add(str(Path(hit).relative_to(build).with_suffix("")))
+            for key in ("parts", "chapters", "sections", "entries", "subtrees"):
+                if key in node:
+                    walk(node[key])
+
+    add(toc["root"])
+    walk(toc)
+    return pages
+
+
+PAGES = toc_pages()
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session")
+def book_html() -> Path:
+    """The built book folder; FAILS (does not skip) when the book was not built."""
+    if not (BUILD / "index.html").is_file():
+        pytest.fail(
+            f"{BUILD / 'index.html'} is missing: build the book first "
+            "(tools/build_book.sh, i.e. `make book`), then rerun the browser tests."
+        )
+    return BUILD
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 -- keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_server(book_html):
+    """Serve the built book on 127.0.0.1 (free port) from a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium (Debian's) driven by the pip playwright package."""
+    try:
+        from playwright import sync_api
+    except ImportError:  # pragma: no cover - the book extra installs it
+        pytest.fail("playwright is not installed: pip install -e '.[book]' (pip package; no browser download needed)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: run tools/setup_browser.sh (installs Debian chromium)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@dataclass
+class BookPage:
+    """One opened page and everything that went wrong on it."""
+
+    page: object  # playwright.sync_api.Page
+    path: str
+    failures: list[str] = field(default_factory=list)
+
+    # -- checks; each appends to failures and returns self so they chain --------
+    def check_images(self) -> BookPage:
+        """Every <img> finished loading with a non-zero natural width."""
+        broken = self.page.evaluate(
+            """async () => {
+                const imgs = Array.from(document.images);
+                imgs.forEach(i => { i.loading = 'eager'; });
+                await Promise.all(imgs.map(i => (i.complete ? null :
+                    new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); }))));
+                return imgs.filter(i => !(i.complete && i.naturalWidth > 0))
+                           .map(i => i.currentSrc || i.src || i.outerHTML.slice(0, 120));
+            }"""
+        )
+        self.failures += [f"image did not load: {src[:160]}" for src in broken]
+        return self
+
+    def check_math(self) -> BookPage:
+        """Where Sphinx emitted math, MathJax (local copy) typeset all of it, without errors."""
+        n_math = self.page.locator(".math").count()
+        if n_math == 0:
+            return self
+        # MathJax is a deferred script: after the load event it exists or it never will.
+        if not self.page.evaluate("() => !!(window.MathJax && window.MathJax.version)"):
+            self.failures.append(f"math not typeset: MathJax v3 did not load ({n_math} .math elements)")
+            return self
+        try:
+            self.page.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=TIMEOUT_MS
+            )
+            self.page.evaluate("() => MathJax.startup.promise")
+            self.page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.math'))"
+                ".every(e => e.querySelector('mjx-container'))",
+                timeout=TIMEOUT_MS,
+            )
+        except Exception as exc:  # playwright TimeoutError and friends
+            done = self.page.locator(".math mjx-container").count()
+            self.failures.append(f"math not typeset: {done} of {n_math} .math elements have mjx-container ({exc!r:.200})")
+            return self
+        n_err = self.page.locator("mjx-merror").count()
+        if n_err:
+            self.failures.append(f"{n_err} MathJax error(s) (mjx-merror)")
+        return self
+
+    def check_widgets(self) -> BookPage:
+        """Every saved widget view (myst-nb <script type=widget-view+json>) was rendered."""
+        n_views = self.page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+        if n_views == 0:
+            return self
+        try:
+            self.page.wait_for_function(
+                """(n) => document.querySelectorAll('.widget-subarea > *').length >= n""",
+                arg=n_views,
+                timeout=TIMEOUT_MS,
+            )
+        except Exception:
+            got = self.page.locator(".widget-subarea > *").count()
+            self.failures.append(f"widgets not rendered: {got} of {n_views} saved views")
+        return self
+
+    def check_external_tags(self) -> BookPage:
+        """No <script src> / <link href> in the live DOM points outside 127.0.0.1."""
+        urls = self.page.evaluate(
+            """() => Array.from(document.querySelectorAll('script[src], link[href]'))
+                     .map(e => e.src || e.href)"""
+        )
+        for url in urls:
+            parsed = urlparse(url)
+            if parsed.scheme in ("http", "https") and parsed.hostname not in LOCAL_HOSTS:
+                self.failures.append(f"external script/link tag: {url}")
+        return self
+
+    def check_all(self) -> BookPage:
+        return self.check_external_tags().check_images().check_math().check_widgets().settle()
+
+    def settle(self) -> BookPage:
+        """Wait for late requests (fonts, lazy modules) so that they are counted."""
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        except Exception:
+            self.failures.append("network never went idle")
+        return self
+
+    def assert_clean(self) -> None:
+        assert not self.failures, f"{self.path}:\n  " + "\n  ".join(self.failures)
+
+
+@pytest.fixture
+def open_page(browser, book_server):
+    """``open_page(path) -> BookPage``: open a built page with all failures recorded.
+
+    Each page gets a fresh browser context that aborts every request whose host is not
+    127.0.0.1 and records it, and records failed requests, HTTP errors (>= 400), console
+    errors and uncaught page errors.
+    """
+    contexts = []
+
+    def _open(path: str, viewport=(1280, 900)) -> BookPage:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        contexts.append(context)
+        bp = BookPage(page=None, path=path)
+        blocked: set[str] = set()
+
+        def route(r):
+            url = r.request.url
+            if urlparse(url).hostname in LOCAL_HOSTS or url.startswith(("data:", "blob:")):
+                r.continue_()
+            else:
+                blocked.add(url)
+                bp.failures.append(f"blocked request outside 127.0.0.1: {url}")
+                r.abort("blockedbyclient")
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        bp.page = page
+
+        def ignored(url: str) -> bool:
+            return urlparse(url).path in IGNORED_PATHS
+
+        def on_console(msg):
+            loc = msg.location or {}
+            if msg.type == "error" and not ignored(loc.get("url", "")):
+                bp.failures.append(f"console error: {msg.text[:300]} ({loc.get('url', '')}:{loc.get('lineNumber', '')})")
+
+        def on_request_failed(req):
+            if req.url not in blocked and not ignored(req.url):
+                bp.failures.append(f"request failed: {req.url} ({req.failure})")
+
+        def on_response(resp):
+            if resp.status >= 400 and not ignored(resp.url):
+                bp.failures.append(f"HTTP {resp.status}: {resp.url}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: bp.failures.append(f"page error: {exc}"))
+        page.on("requestfailed", on_request_failed)
+        page.on("response", on_response)
+        page.goto(book_server + path.lstrip("/"), wait_until="load")
+        bp.settle()
+        return bp
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+# ----------------------------------------------------------------------- tests
+
+
+def test_toc_pages_were_built(book_html):
+    missing = [p for p in PAGES if not (book_html / p).is_file()]
+    assert not missing, f"pages listed in _toc.yml but not built: {missing}"
+    assert WIDGET_PAGE in PAGES
+
+
+def test_no_external_script_or_link_in_html(book_html):
+    """Static scan of every built page (not only the toc): no external src/href on script/link."""
+    tag = re.compile(r"<(?:script|link)\b[^>]*>", re.I)
+    attr = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
+    bad = []
+    for html in sorted(book_html.rglob("*.html")):
+        for m in tag.finditer(html.read_text(encoding="utf-8", errors="replace")):
+            bad += [f"{html.relative_to(book_html)}: {u}" for u in attr.findall(m.group(0)) if re.match(r"(https?:)?//", u)]
+    assert not bad, "external references:\n  " + "\n  ".join(bad)
+
+
+def test_widget_js_only_on_widget_pages(book_html):
+    """RequireJS and the widget manager are injected only where widget state was saved."""
+    for page in PAGES:
+        html = (book_html / page).read_text(encoding="utf-8")
+        has_state = 'type="application/vnd.jupyter.widget-state+json"' in html
+        has_js = "vendor/html-manager/embed-amd.js" in html or "vendor/requirejs/require.js" in html
+        assert has_js == has_state, f"{page}: widget state {has_state}, widget scripts {has_js}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_offline(open_page, path):
+    bp = open_page(path)
+    bp.check_all()
+    bp.assert_clean()
+
+
+def test_index_redirects_to_root_page(open_page):
+    bp = open_page("index.html")
+    bp.page.wait_for_url(re.compile(re.escape(PAGES[0]) + r"$"), timeout=TIMEOUT_MS)
+    bp.settle().assert_clean()
+
+
+def _level_state(page):
+    """(readout text, caption text, sha1 of the shown level image's pixels) of the explorer."""
+    readout = page.locator(".lrn-level-slider .widget-readout").inner_text().strip()
+    caption = page.locator(".lrn-level-captions").inner_text().strip()
+    digest = page.evaluate(
+        """() => {
+            const imgs = Array.from(document.querySelectorAll('.lrn-levels img'))
+                .filter(i => i.offsetParent !== null);
+            if (imgs.length !== 1) return 'visible images: ' + imgs.length;
+            const img = imgs[0];
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const ctx = c.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            return Array.from(ctx.getImageData(0, 0, c.width, c.height).data).join(',');
+        }"""
+    )
+    return readout, caption, hashlib.sha1(digest.encode()).hexdigest() if "," in digest else digest
+
+
+def test_widget_slider_changes_image(open_page, tmp_path_factory):
+    bp = open_page(WIDGET_PAGE)
+    bp.check_all()
+    page = bp.page
+    explorer = page.locator(".lrn-coarse-to-fine")
+    explorer.wait_for(state="visible")
+    explorer.scroll_into_view_if_needed()
+    shots = Path(os.environ.get("LRN_SCREENSHOTS") or tmp_path_factory.mktemp("widget_screens"))
+    shots.mkdir(parents=True, exist_ok=True)
+
+    readout1, caption1, img1 = _level_state(page)
+    assert readout1 == "s1" and caption1.startswith("s1"), (readout1, caption1)
+    explorer.screenshot(path=str(shots / "level1.png"))
+
+    handle = page.locator(".lrn-level-slider .noUi-handle")
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('.lrn-level-slider .widget-readout').textContent.trim().startsWith('s2')"
+    )
+    readout2, caption2, img2 = _level_state(page)
+
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "() => document.querySelector('.lrn-level-slider .widget-readout').textContent.trim().startsWith('s6')"
+    )
+    readout6, caption6, img6 = _level_state(page)
+    explorer.screenshot(path=str(shots / "level6.png"))
+    print(f"\nwidget screenshots: {shots / 'level1.png'} {shots / 'level6.png'}")
+
+    assert (readout2, readout6) == ("s2", "s6"), (readout2, readout6)
+    assert caption2.startswith("s2") and caption6.startswith("s6"), (caption2, caption6)
+    assert len({img1, img2, img6}) == 3, f"the shown image did not change: {img1} {img2} {img6}"
+    bp.check_images().settle().assert_clean()
