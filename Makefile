@@ -1,6 +1,10 @@
 # lrn-book: every command installs what it needs into .venv by itself.
-#   make book    build the HTML book into _build/html (executes only missing notebook runs)
-#   make test    run the test suite (builds the book from committed runs, tests it in Chromium)
+#   make book [PROFILE=cpu]        execute only the missing notebook runs, then build _build/html
+#                                  (stale runs are rendered with a visible notice)
+#   make reproduce [PROFILE=..]    re-execute the stale runs (FORCE=1: all), then build
+#   make book-status [PROFILE=..]  list every run, its key and state; exit 1 if one is not current
+#   make test                      the test suite (builds the book from the committed runs and
+#                                  tests it in headless Chromium)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +12,7 @@ PROFILE ?= cpu
 # The install is redone whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install test book demo clean
+.PHONY: install test book reproduce book-status demo clean
 
 install: $(STAMP)
 
@@ -20,11 +24,20 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 book: install
-	bash tools/build_book.sh
+	$(BIN)/python -m lrn.runs execute --profile $(PROFILE)
+	PROFILE=$(PROFILE) bash tools/build_book.sh
 
+reproduce: install
+	$(BIN)/python -m lrn.runs execute --profile $(PROFILE) --stale $(if $(FORCE),--force,)
+	PROFILE=$(PROFILE) bash tools/build_book.sh
+
+book-status: install
+	@$(BIN)/python -m lrn.runs status --profile $(PROFILE)
+
+# The book is built from the committed cpu runs (nothing is executed) and tested in Chromium.
 test: install
-	bash tools/build_book.sh
-	$(BIN)/python -m pytest
+	PROFILE=cpu bash tools/build_book.sh
+	PROFILE=cpu $(BIN)/python -m pytest
 
 # A short end-to-end run on real EG1800 data: train a small LRN for a few epochs, score it.
 demo: install

@@ -143,6 +143,20 @@ def status(profile: str) -> list[dict]:
     return rows
 
 
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Refuse parameter names the notebook's ``parameters`` cell does not declare.
+
+    papermill would only warn and inject them anyway, where nothing reads them.
+    """
+    import papermill
+
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise InputError(f"{notebook.name}: unknown parameter(s) {', '.join(unknown)}; "
+                         f"it declares {', '.join(sorted(declared))}")
+
+
 def execute(profile: str, run: Run, key: str) -> Path:
     """Execute one run with papermill; on success the executed notebook replaces the old one.
 
@@ -154,6 +168,7 @@ def execute(profile: str, run: Run, key: str) -> Path:
     final = output_path(profile, run)
     final.parent.mkdir(parents=True, exist_ok=True)
     parameters = {**run.parameters, "run_key": key}
+    check_parameters(NOTEBOOKS / run.notebook, parameters)
     with tempfile.TemporaryDirectory() as tmp:
         partial = Path(tmp) / final.name
         try:
@@ -206,27 +221,72 @@ def stage(profile: str) -> Path:
     if STAGE.exists():
         shutil.rmtree(STAGE)
     STAGE.mkdir(parents=True)
-    for name in ("_config.yml", "book"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, STAGE / name)
-    toc = (REPO / "_toc.yml").read_text().replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
-    (STAGE / "_toc.yml").write_text(toc)
+    shutil.copy2(REPO / "_config.yml", STAGE / "_config.yml")
+    shutil.copytree(REPO / "book", STAGE / "book")
+    for text_file in [STAGE / "_toc.yml", *sorted((STAGE / "book").glob("*.md"))]:
+        source = REPO / "_toc.yml" if text_file.name == "_toc.yml" else text_file
+        text = source.read_text()
+        if profile != "cpu":
+            text = text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
+        if text != (text_file.read_text() if text_file.exists() else None):
+            text_file.write_text(text)
     target = STAGE / "notebooks" / "runs" / profile
     shutil.copytree(runs_dir(profile), target, ignore=shutil.ignore_patterns("failed", "*.keras", "run"))
     for run in plan(profile):
+        path = target / f"{run.name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        changed = drop_log_noise(notebook)
         row = rows[run.name]
         if row["state"] == "stale":
-            path = target / f"{run.name}.ipynb"
-            notebook = nbformat.read(path, as_version=4)
             notice = STALE_NOTICE.format(recorded=row["recorded"], key=row["key"], profile=profile)
             notebook.cells.insert(0, nbformat.v4.new_markdown_cell(notice))
+            changed = True
+        if changed:
             nbformat.write(notebook, path)
+    from lrn import plots
+
+    plots.architecture(STAGE / "book" / "architecture.png")
     return STAGE
+
+
+# TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL and say nothing about results.
+LOG_NOISE = ("I0000 ", "E0000 ", "W0000 ", "WARNING: All log messages before absl::InitializeLog()")
+
+
+def drop_log_noise(notebook) -> bool:
+    """Remove TensorFlow's start-up log lines from stderr outputs (in the staged copy only)."""
+    changed = False
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                clean = [line for line in lines if not line.startswith(LOG_NOISE)]
+                if len(clean) != len(lines):
+                    changed = True
+                    if not "".join(clean).strip():
+                        continue
+                    output["text"] = "".join(clean)
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return changed
+
+
+def publish(profile: str, html_dir: Path = REPO / "_build" / "html") -> list[Path]:
+    """Copy the per-image CSVs next to the built results page, which links them."""
+    written = []
+    for csv in sorted(runs_dir(profile).glob("results/*/test_per_image.csv")):
+        target = html_dir / "notebooks" / "runs" / profile / csv.relative_to(runs_dir(profile))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(csv, target)
+        written.append(target)
+    return written
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrn.runs", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--stale", action="store_true", help="execute: re-execute stale runs too")
     parser.add_argument("--force", action="store_true", help="execute: re-execute every run")
@@ -239,6 +299,10 @@ def main(argv=None) -> int:
             return 0 if all(row["state"] == "current" for row in rows) else 1
         if args.command == "stage":
             print(stage(args.profile))
+            return 0
+        if args.command == "publish":
+            for path in publish(args.profile):
+                print(f"[lrn.runs] published {path.relative_to(REPO)}")
             return 0
         execute_profile(args.profile, stale=args.stale, force=args.force)
     except (InputError, RuntimeError) as error:

@@ -55,13 +55,17 @@ LOCAL_HOSTS = {"127.0.0.1"}
 # the book has none, so that one 404 is not a fault of the page.
 IGNORED_PATHS = {"/favicon.ico"}
 TIMEOUT_MS = 30_000
-WIDGET_PAGE = "book/widget_demo.html"
+WIDGET_PAGE = f"notebooks/runs/{os.environ.get('PROFILE', 'cpu')}/coarse_to_fine.html"
 
 
 # --------------------------------------------------------------------------- toc
 
 
-def toc_pages(toc_path: Path = REPO / "_toc.yml", build: Path = BUILD) -> list[str]:
+STAGED_TOC = REPO / "_build" / "src" / "_toc.yml"  # the toc the book was built from (lrn.runs.stage)
+
+
+def toc_pages(toc_path: Path = STAGED_TOC if STAGED_TOC.exists() else REPO / "_toc.yml",
+              build: Path = BUILD) -> list[str]:
     """HTML paths (relative to the build folder) of every page in ``_toc.yml``.
 
     Follows ``root``, ``parts``, ``chapters``, ``sections`` and nested entries;
@@ -348,11 +352,11 @@ def test_index_redirects_to_root_page(open_page):
 
 def _level_state(page):
     """(readout text, caption text, sha1 of the shown level image's pixels) of the explorer."""
-    readout = page.locator(".lrn-level-slider .widget-readout").inner_text().strip()
-    caption = page.locator(".lrn-level-captions").inner_text().strip()
+    readout = page.locator(".lrn-level-slider .widget-readout").first.inner_text().strip()
+    caption = page.locator(".lrn-level-captions").first.inner_text().strip()
     digest = page.evaluate(
         """() => {
-            const imgs = Array.from(document.querySelectorAll('.lrn-levels img'))
+            const imgs = Array.from(document.querySelector('.lrn-coarse-to-fine').querySelectorAll('.lrn-levels img'))
                 .filter(i => i.offsetParent !== null);
             if (imgs.length !== 1) return 'visible images: ' + imgs.length;
             const img = imgs[0];
@@ -370,7 +374,7 @@ def test_widget_slider_changes_image(open_page, tmp_path_factory):
     bp = open_page(WIDGET_PAGE)
     bp.check_all()
     page = bp.page
-    explorer = page.locator(".lrn-coarse-to-fine")
+    explorer = page.locator(".lrn-coarse-to-fine").first
     explorer.wait_for(state="visible")
     explorer.scroll_into_view_if_needed()
     shots = Path(os.environ.get("LRN_SCREENSHOTS") or tmp_path_factory.mktemp("widget_screens"))
@@ -380,7 +384,7 @@ def test_widget_slider_changes_image(open_page, tmp_path_factory):
     assert readout1 == "s1" and caption1.startswith("s1"), (readout1, caption1)
     explorer.screenshot(path=str(shots / "level1.png"))
 
-    handle = page.locator(".lrn-level-slider .noUi-handle")
+    handle = page.locator(".lrn-level-slider .noUi-handle").first
     handle.focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
@@ -400,3 +404,45 @@ def test_widget_slider_changes_image(open_page, tmp_path_factory):
     assert caption2.startswith("s2") and caption6.startswith("s6"), (caption2, caption6)
     assert len({img1, img2, img6}) == 3, f"the shown image did not change: {img1} {img2} {img6}"
     bp.check_images().settle().assert_clean()
+
+
+RESULTS_PAGE = f"notebooks/runs/{os.environ.get('PROFILE', 'cpu')}/results.html"
+PAPER_ROWS = {"LRN": ("91.67 ± 5.63", "32.84 ± 23.05"), "LRN-VGG": ("92.73 ± 5.24", "26.28 ± 20.07"),
+              "UNET": ("89.25 ± 7.19", "35.18 ± 19.63"), "UNET-VGG": ("87.98 ± 7.53", "44.00 ± 16.75")}
+
+
+def _mean_std_text(values) -> str:
+    """Mean ± sample standard deviation with two decimals, recomputed here from the CSV."""
+    import statistics
+
+    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def test_table1_matches_the_published_per_image_csvs(open_page):
+    import csv
+    import io
+
+    bp = open_page(RESULTS_PAGE)
+    bp.check_all()
+    page = bp.page
+    rows = page.eval_on_selector_all(
+        "table#table1 tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))")
+    header = page.eval_on_selector_all("table#table1 thead th", "cells => cells.map(c => c.textContent.trim())")
+    table = {row[0]: dict(zip(header, row)) for row in rows}
+    assert list(table) == list(PAPER_ROWS), table
+    links = dict(page.eval_on_selector_all(
+        "a[href$='test_per_image.csv']", "links => links.map(a => [a.textContent.trim(), a.href])"))
+    for model, (paper_jaccard, paper_hausdorff) in PAPER_ROWS.items():
+        row = table[model]
+        assert row["Jaccard (%), paper"] == paper_jaccard and row["Hausdorff (px), paper"] == paper_hausdorff
+        if row["Jaccard (%), measured"].startswith("not run"):
+            assert row["Hausdorff (px), measured"].startswith("not run") and model not in links
+            continue
+        response = page.request.get(links[model])
+        assert response.ok, f"{links[model]}: HTTP {response.status}"
+        text = "\n".join(line for line in response.text().splitlines() if not line.startswith("#"))
+        records = list(csv.DictReader(io.StringIO(text)))
+        assert len(records) == int(row["n test images"])
+        assert row["Jaccard (%), measured"] == _mean_std_text([float(r["jaccard"]) for r in records])
+        assert row["Hausdorff (px), measured"] == _mean_std_text([float(r["hausdorff"]) for r in records])
+    bp.settle().assert_clean()

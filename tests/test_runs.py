@@ -133,3 +133,12 @@ def test_a_failed_run_keeps_its_partial_notebook_and_leaves_the_old_one(tmp_path
     assert committed.read_text() == "committed"
     partial = json.loads((tmp_path / "runs" / "p" / "failed" / "bad.ipynb").read_text())
     assert any("fine" in "".join(o.get("text", "")) for c in partial["cells"] for o in c.get("outputs", []))
+
+
+def test_make_book_status_reports_the_committed_cpu_runs_current():
+    """The committed book is current: every cpu run carries the key the code computes now."""
+    result = subprocess.run(["make", "--no-print-directory", "book-status", "PROFILE=cpu"], cwd=REPO,
+                            capture_output=True, text=True)
+    listed = [line.split()[-1] for line in result.stdout.splitlines() if line.startswith(("current", "stale", "missing"))]
+    assert listed == [f"notebooks/runs/cpu/{run.name}.ipynb" for run in runs.plan("cpu")], result.stdout
+    assert result.returncode == 0, "runs not current:\n" + result.stdout

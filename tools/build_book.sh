@@ -24,20 +24,24 @@ JB="${JUPYTER_BOOK:-$REPO/.venv/bin/jupyter-book}"
 [ -x "$PY" ] || PY="$(command -v python3)"
 [ -x "$JB" ] || JB="$(command -v jupyter-book)"
 
+PROFILE="${PROFILE:-cpu}"
 start=$(date +%s)
 "$PY" tools/book_assets.py
+# The book's sources for this profile, copied to _build/src (stale runs get a notice;
+# tracked files are never modified). Needs every run of the profile executed.
+SRC="$("$PY" -m lrn.runs stage --profile "$PROFILE" | tail -n 1)"
 
 if [ "${BOOK_CLEAN:-0}" = "1" ]; then
     rm -rf _build/html _build/.doctrees _build/jupyter_execute
 fi
 
-args=(build . --path-output . --builder html)
+args=(build "$SRC" --path-output . --builder html)
 if [ "${BOOK_STRICT:-1}" = "1" ]; then
     args+=(--warningiserror --keep-going)
 fi
 # Sphinx copies static files only when some page is rewritten: when book/_static changed
 # (e.g. new vendored versions) rebuild every page so that the copies are refreshed.
-static_stamp="$(find book/_static -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha1sum | cut -d' ' -f1)"
+static_stamp="$(find "$SRC/book/_static" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha1sum | cut -d' ' -f1)"
 if [ "$static_stamp" != "$(cat _build/.book_static_stamp 2>/dev/null)" ]; then
     args+=(--all)
 fi
@@ -50,6 +54,9 @@ if ! "$JB" "${args[@]}"; then
     exit 1
 fi
 mkdir -p _build && echo "$static_stamp" > _build/.book_static_stamp
+
+# Publish the per-image result CSVs beside the results page that links them.
+"$PY" -m lrn.runs publish --profile "$PROFILE"
 
 # No external script/stylesheet/font references in the built pages.
 "$PY" - <<'PYEOF'
