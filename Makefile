@@ -12,7 +12,7 @@ PROFILE ?= cpu
 # The install is redone whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install test book reproduce book-status demo clean
+.PHONY: install test book reproduce book-status bench demo clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ book-status: install
 test: install
 	PROFILE=cpu bash tools/build_book.sh
 	PROFILE=cpu $(BIN)/python -m pytest
+
+# Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json.
+bench: install
+	$(BIN)/python benchmarks/run.py
 
 # A short end-to-end run on real EG1800 data: train a small LRN for a few epochs, score it.
 demo: install
