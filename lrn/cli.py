@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_train(args) -> None:
-    from lrn import data, evaluate, provenance, train
+    from lrn import data, evaluate, train
 
     config = train.TrainConfig(variant=args.variant, size=args.size, width=args.width, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,

@@ -1,9 +1,7 @@
 """Untrusted model files and determinism."""
 import keras
-import numpy as np
-import pytest
 
-from lrn import cli, evaluate, models, train
+from lrn import cli, evaluate, train
 from lrn.data import synthetic
 
 

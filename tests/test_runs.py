@@ -5,7 +5,6 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
 
 from conftest import REPO
