@@ -84,6 +84,21 @@ def load_predictions(path) -> tuple[list[str], list[np.ndarray]]:
         return list(stored["ids"]), [stored[f"level{k}"].astype(np.float32) / 255 for k in range(1, n + 1)]
 
 
+def clean_table(summaries: dict) -> pd.DataFrame:
+    """Raw (the paper's format) beside cleaned scores: largest component kept, holes filled."""
+    rows = []
+    for variant in VARIANTS:
+        summary = summaries.get(variant)
+        if not summary or summary.get("status") == "not run":
+            continue
+        rows.append({"Model": DISPLAY_NAMES[variant],
+                     "Jaccard (%), raw": summary["jaccard"]["text"],
+                     "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
+                     "Hausdorff (px), raw": summary["hausdorff"]["text"],
+                     "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"]})
+    return pd.DataFrame(rows)
+
+
 def cell_text(summary: dict | None, metric: str) -> str:
     """A measured Table 1 cell: ``"mean ± std"``, or why there is no number."""
     if summary is None:
@@ -124,7 +139,8 @@ def per_level_table(summary: dict) -> pd.DataFrame:
                      "Hausdorff (px)": summary[f"hausdorff_s{k}"]["text"],
                      "Jaccard mean": summary[f"jaccard_s{k}"]["mean"]})
     table = pd.DataFrame(rows)
-    table["Jaccard gain over previous level"] = table["Jaccard mean"].diff().round(2)
+    gains = table["Jaccard mean"].diff().round(2)
+    table["Jaccard gain over previous level"] = ["" if pd.isna(g) else f"{g:+.2f}" for g in gains]
     return table.drop(columns="Jaccard mean")
 
 

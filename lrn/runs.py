@@ -235,7 +235,7 @@ def stage(profile: str) -> Path:
     for run in plan(profile):
         path = target / f"{run.name}.ipynb"
         notebook = nbformat.read(path, as_version=4)
-        changed = drop_log_noise(notebook)
+        changed = drop_log_noise(notebook) | name_the_variant(notebook, run)
         row = rows[run.name]
         if row["state"] == "stale":
             notice = STALE_NOTICE.format(recorded=row["recorded"], key=row["key"], profile=profile)
@@ -271,6 +271,21 @@ def drop_log_noise(notebook) -> bool:
         if "outputs" in cell:
             cell["outputs"] = kept
     return changed
+
+
+def name_the_variant(notebook, run: Run) -> bool:
+    """Title a training page by its variant ("Training LRN"), so the table of contents tells them apart."""
+    from lrn import DISPLAY_NAMES
+
+    variant = run.parameters.get("variant")
+    first = notebook.cells[0] if notebook.cells else None
+    if variant is None or first is None or first.cell_type != "markdown":
+        return False
+    title, _, rest = first.source.partition("\n")
+    if not title.startswith("# Training"):
+        return False
+    first.source = f"# Training {DISPLAY_NAMES[variant]}\n{rest}"
+    return True
 
 
 def publish(profile: str, html_dir: Path = REPO / "_build" / "html") -> list[Path]:
