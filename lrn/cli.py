@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     whiten.add_argument("-o", "--out", type=Path, required=True, help="output folder for <name>_white.png")
     whiten.add_argument("--low", type=float, default=0.3, help="probability at or below which the pixel is white")
     whiten.add_argument("--high", type=float, default=0.7, help="probability at or above which the pixel is the photo")
+    whiten.add_argument("--raw", action="store_true",
+                        help="keep every predicted region (default: only the largest, holes filled)")
     whiten.add_argument("--trust-model", action="store_true",
                         help="allow a model file that carries code (Lambda layers): only for files you trust")
     return main
@@ -120,7 +122,7 @@ def run_whiten(args) -> None:
             raise InputError(f"{error} On the command line: --trust-model.") from None
         raise
     for photo in tqdm(args.photos, desc="whiten", disable=len(args.photos) < 2):
-        print(cutout.whiten_file(model, photo, args.out, low=args.low, high=args.high))
+        print(cutout.whiten_file(model, photo, args.out, low=args.low, high=args.high, clean=not args.raw))
 
 
 def main(argv=None) -> int:

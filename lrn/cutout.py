@@ -11,13 +11,33 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lrn import imageops
+from scipy import ndimage
+
+from lrn import imageops, postprocess
 from lrn.errors import InputError
 
 WHITE = 255
+EDGE_FRACTION = 0.02  # soft-edge band kept around the person, as a share of the photo's diagonal
 
 
-def segment(model, photo: np.ndarray) -> np.ndarray:
+def clean_probability(prob: np.ndarray) -> np.ndarray:
+    """Keep one person: the largest region of ``prob > 0.5`` with its holes filled.
+
+    Far from that region the probability becomes 0 (stray blobs vanish); in a band around
+    it (2 % of the diagonal) it is kept, so the cut-out keeps its soft edge; holes inside
+    become 1.
+    """
+    keep = postprocess.largest_component_filled(prob > 0.5)
+    if not keep.any():
+        return np.zeros_like(prob)
+    band = max(1, int(round(EDGE_FRACTION * np.hypot(*prob.shape))))
+    near = ndimage.binary_dilation(keep, iterations=band)
+    cleaned = np.where(near, prob, 0.0).astype(np.float32)
+    cleaned[keep & (prob <= 0.5)] = 1.0
+    return cleaned
+
+
+def segment(model, photo: np.ndarray, clean: bool = False) -> np.ndarray:
     """Probability of "person" at every pixel of ``photo``.
 
     Parameters
@@ -25,6 +45,8 @@ def segment(model, photo: np.ndarray) -> np.ndarray:
     model : keras.Model
         An ``lrn`` model (LRN: its last output s6 is used; U-Net: its only output).
     photo : uint8 array (H, W, 3), any H and W.
+    clean : bool
+        Keep only the largest person region, holes filled (:func:`clean_probability`).
 
     Returns
     -------
@@ -37,7 +59,8 @@ def segment(model, photo: np.ndarray) -> np.ndarray:
     outputs = model(small[np.newaxis].astype(np.float32), training=False)
     fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
     prob = np.asarray(fine)[0, ..., 0]
-    return np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
+    prob = np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
+    return clean_probability(prob) if clean else prob
 
 
 def edge_alpha(prob: np.ndarray, low: float = 0.3, high: float = 0.7) -> np.ndarray:
@@ -60,10 +83,13 @@ def composite_on_white(photo: np.ndarray, prob: np.ndarray, low: float = 0.3, hi
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def whiten_file(model, photo_path, out_dir, low: float = 0.3, high: float = 0.7) -> Path:
-    """Read ``photo_path``, put the person on white at the photo's resolution, write ``<stem>_white.png``."""
+def whiten_file(model, photo_path, out_dir, low: float = 0.3, high: float = 0.7, clean: bool = True) -> Path:
+    """Read ``photo_path``, put the person on white at the photo's resolution, write ``<stem>_white.png``.
+
+    ``clean`` (default): stray blobs away from the person are dropped (:func:`clean_probability`).
+    """
     photo = imageops.read_photo(photo_path)
-    result = composite_on_white(photo, segment(model, photo), low, high)
+    result = composite_on_white(photo, segment(model, photo, clean=clean), low, high)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_path = out_dir / f"{Path(photo_path).stem}_white.png"
