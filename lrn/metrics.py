@@ -32,8 +32,6 @@ def _check_mask(mask, name="mask", ndim=2):
     axes = "(H, W)" if ndim == 2 else "(N, H, W)"
     if mask.ndim != ndim:
         raise InputError(f"{name} must be a {ndim}-D array {axes}, got shape {mask.shape}")
-    if 0 in mask.shape[-2:]:
-        raise InputError(f"{name} must have at least one row and one column, got shape {mask.shape}")
     if mask.dtype == bool:
         return mask
     if not np.issubdtype(mask.dtype, np.integer):
@@ -107,11 +105,9 @@ _BRUTE_FORCE_MAX = 1 << 17  # up to this many pixel pairs, compare all pairs ins
 def _directed(src, dst, floor=0.0):
     """Largest distance from a ``src`` pixel to its nearest ``dst`` pixel, or ``floor`` if larger.
 
-    Exact, for non-empty (H, W) bool masks, but the work only goes where the maximum can
-    be: pixels with a dst pixel among their 8 neighbours are settled with whole-image
-    shifts, a few far pixels among many dst pixels by searching a window around each, and
-    the rest with block-wise bounds and exact nearest-neighbour distances (comparing all
-    pairs, or a k-d tree when there are many).
+    Exact, for non-empty (H, W) bool masks; the work goes only where the maximum can be.
+    Pixels next to ``dst`` are settled with whole-image shifts, isolated far pixels by
+    looking around them, the rest with a k-d tree on ``dst``.
     """
     far = src & ~_square(dst)  # no dst pixel among the 8 neighbours: distance >= 2
     if not far.any():  # every src pixel lies on dst (0), beside it (1) or diagonal to it (sqrt 2)
@@ -147,9 +143,9 @@ def _directed(src, dst, floor=0.0):
     # the distance of every other pixel of the block (triangle inequality), so only the
     # pixels whose bound beats the best distance so far need measuring themselves.
     block = (pts[:, 0] // _BLOCK) * (src.shape[1] // _BLOCK + 1) + pts[:, 1] // _BLOCK
-    pick = np.empty(block.max() + 1, np.intp)
-    pick[block] = np.arange(len(pts))  # one pixel of each block (whichever write lands)
-    rep = pick[block]
+    first = np.empty(block.max() + 1, np.intp)
+    first[block[::-1]] = np.arange(len(pts))[::-1]  # first pixel of each block
+    rep = first[block]
     reps = np.flatnonzero(rep == np.arange(len(pts)))
     rep_dist = np.empty(len(pts))
     rep_dist[reps] = nearest(pts[reps])
@@ -236,12 +232,6 @@ def hausdorff(truth, pred):
     ------
     lrn.errors.InputError
         If the masks are not 2-D, differ in shape or hold values other than 0/1.
-
-    Notes
-    -----
-    Exact, but without medpy's two full distance transforms: boundary pixels next to the
-    other boundary are settled with whole-image shifts, and only the far ones are measured,
-    block by block, skipping blocks whose bound cannot beat the largest distance found.
     """
     truth, pred = _check_pair(truth, pred)
     edge_t, edge_p = boundary(truth), boundary(pred)
@@ -315,7 +305,9 @@ def count_one_empty(truths, preds):
     n : int
     """
     truths, preds = _check_pair(truths, preds, ndim=3)
-    return int(np.count_nonzero(truths.any(axis=(1, 2)) != preds.any(axis=(1, 2))))
+    t_empty = ~truths.reshape(len(truths), -1).any(axis=1)
+    p_empty = ~preds.reshape(len(preds), -1).any(axis=1)
+    return int(np.count_nonzero(t_empty != p_empty))
 
 
 def mean_std(values):

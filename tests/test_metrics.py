@@ -147,7 +147,6 @@ def test_integer_masks_accepted():
         (np.zeros((8, 8), bool), np.full((8, 8), 2, np.uint8), ["0 and 1", "uint8", "[2]"]),
         (np.zeros((8, 8), bool), -np.ones((8, 8), int), ["0 and 1", "[-1]"]),
         (np.zeros((8, 8), bool), np.full((8, 8), 0.7), ["float64", "binarize"]),
-        (np.zeros((0, 8), bool), np.zeros((0, 8), bool), ["(0, 8)"]),
     ],
 )
 def test_bad_input(truth, pred, words):
