@@ -49,6 +49,7 @@ class Run:
     notebook: str
     parameters: dict
     inputs: list[str] = field(default_factory=list)
+    modules: tuple[str, ...] = ()  # further lrn modules that decide this run's results
 
 
 def load_profile(profile: str) -> dict:
@@ -78,6 +79,8 @@ def plan(profile: str) -> list[Run]:
         runs.append(Run(f"train_{variant}", "train.ipynb", {**base, "variant": variant}))
     trained = [f"train_{v}" for v in variants]
     runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained))
+    runs.append(Run("claims", "claims.ipynb", {"profile": profile, "variants": variants}, trained,
+                    modules=("claims.py", "stats.py")))
     if "lrn" in variants:
         runs.append(Run("coarse_to_fine", "coarse_to_fine.ipynb", {"profile": profile}, ["train_lrn"]))
     return runs
@@ -118,6 +121,8 @@ def run_keys(profile: str) -> dict[str, str]:
     for run in plan(profile):
         payload = {"notebook": notebook_source_hash(NOTEBOOKS / run.notebook), "parameters": run.parameters,
                    "code": code, "inputs": {name: keys[name] for name in run.inputs}}
+        if run.modules:
+            payload["modules"] = {m: sha256_bytes((LRN / m).read_bytes()) for m in run.modules}
         keys[run.name] = sha256_bytes(json.dumps(payload, sort_keys=True).encode())[:16]
     return keys
 

@@ -15,7 +15,7 @@ from lrn.errors import InputError
 def test_plan_has_one_training_run_per_variant_and_keys_are_stable():
     names = [run.name for run in runs.plan("smoke")]
     assert names == ["data", "train_lrn", "train_lrn_vgg", "train_unet", "train_unet_vgg", "results",
-                     "coarse_to_fine"]
+                     "claims", "coarse_to_fine"]
     assert runs.run_keys("smoke") == runs.run_keys("smoke")
     assert len(set(runs.run_keys("smoke").values())) == len(names)
 
