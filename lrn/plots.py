@@ -142,3 +142,27 @@ def architecture(path=None) -> plt.Figure:
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
+    """Where each refinement changes the label: s_{k-1} versus s_k, both at the photo's size.
+
+    ``levels`` are probability maps (any sizes), resized bilinearly to the photo's size and
+    thresholded at 0.5. Red: pixels that s_k adds to the person; blue: pixels it removes.
+    """
+    from lrn import imageops
+
+    labels = [imageops.resize_prob(level, photo.shape[:2]) > 0.5 for level in levels]
+    fig, axes = plt.subplots(1, len(labels) - 1, figsize=(2.3 * (len(labels) - 1), 2.6))
+    grey = photo.mean(axis=2, keepdims=True).repeat(3, axis=2) / 255 * 0.6 + 0.2
+    for k, ax in enumerate(axes, start=2):
+        before, after = labels[k - 2], labels[k - 1]
+        image = grey.copy()
+        image[after & ~before] = (0.9, 0.1, 0.1)
+        image[before & ~after] = (0.1, 0.3, 0.95)
+        changed = 100 * np.mean(before != after)
+        ax.imshow(image)
+        ax.set_title(f"s{k - 1} → s{k}: {changed:.1f} %", fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
