@@ -59,9 +59,9 @@ def write_not_run(variant: str, reason: str, root=".") -> dict:
     return summary
 
 
-def read_summary(variant: str, root=".") -> dict | None:
-    """The test summary of a variant (``None`` if its training notebook has not written one)."""
-    path = results_dir(variant, root) / "test_summary.json"
+def read_summary(variant: str, root=".", name: str = "test") -> dict | None:
+    """The ``<name>_summary.json`` of a variant (``None`` if its notebook has not written one)."""
+    path = results_dir(variant, root) / f"{name}_summary.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -82,6 +82,29 @@ def load_predictions(path) -> tuple[list[str], list[np.ndarray]]:
     with np.load(path) as stored:
         n = len([k for k in stored.files if k.startswith("level")])
         return list(stored["ids"]), [stored[f"level{k}"].astype(np.float32) / 255 for k in range(1, n + 1)]
+
+
+def peer_table(summaries: dict, peer_summaries: dict) -> pd.DataFrame:
+    """Our models beside the MediaPipe peer: raw and cleaned scores, time per image where known."""
+    rows = []
+    for variant in VARIANTS:
+        summary = summaries.get(variant)
+        if summary and summary.get("status") != "not run":
+            rows.append({"model": DISPLAY_NAMES[variant], "test images": summary["n"], **_score_cells(summary),
+                         "ms per image": ""})
+    for name, label in (("test", "paper protocol"), ("full_test", "all official")):
+        summary = peer_summaries.get(name)
+        if summary:
+            ms = summary["provenance"]["settings"]["ms_per_image"]
+            rows.append({"model": f"MediaPipe selfie (peer), {label}", "test images": summary["n"],
+                         **_score_cells(summary), "ms per image": f"{ms:.1f}"})
+    return pd.DataFrame(rows)
+
+
+def _score_cells(summary: dict) -> dict:
+    return {"Jaccard (%), raw": summary["jaccard"]["text"], "Hausdorff (px), raw": summary["hausdorff"]["text"],
+            "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
+            "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"]}
 
 
 def clean_table(summaries: dict) -> pd.DataFrame:

@@ -59,7 +59,7 @@ def load_profile(profile: str) -> dict:
         known = sorted(p.stem for p in PARAMS.glob("*.yaml"))
         raise InputError(f"unknown profile {profile!r}: no {path}; choose one of {', '.join(known)}")
     settings = yaml.safe_load(path.read_text()) or {}
-    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples"}
+    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples", "peer"}
     if unknown:
         raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
     return settings
@@ -78,7 +78,11 @@ def plan(profile: str) -> list[Run]:
     for variant in variants:
         runs.append(Run(f"train_{variant}", "train.ipynb", {**base, "variant": variant}))
     trained = [f"train_{v}" for v in variants]
-    runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained))
+    if settings.get("peer", True):
+        runs.append(Run("peer", "peer.ipynb", {"profile": profile, **{k: common[k] for k in ("protocol", "seed")
+                                                                       if k in common}}, modules=("peer.py",)))
+    peer = ["peer"] if settings.get("peer", True) else []
+    runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained + peer))
     runs.append(Run("claims", "claims.ipynb", {"profile": profile, "variants": variants}, trained,
                     modules=("claims.py", "stats.py")))
     if "lrn" in variants:
@@ -233,6 +237,11 @@ def stage(profile: str) -> Path:
         text = source.read_text()
         if profile != "cpu":
             text = text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
+        if text_file.name == "_toc.yml":  # a profile without some run (e.g. no peer): drop its page
+            names = {run.name for run in plan(profile)}
+            text = "".join(line for line in text.splitlines(keepends=True)
+                           if f"notebooks/runs/{profile}/" not in line
+                           or line.strip().rsplit("/", 1)[-1] in names)
         if text != (text_file.read_text() if text_file.exists() else None):
             text_file.write_text(text)
     target = STAGE / "notebooks" / "runs" / profile
