@@ -181,7 +181,7 @@ PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": 
 
 def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
-    rows = [{"setting": name, "this run": parameters[name], "paper": paper}
+    rows = [{"setting": name, "this run": str(parameters[name]), "paper": str(paper)}
             for name, paper in PAPER_SETTINGS.items()
             if name in parameters and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
