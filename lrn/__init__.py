@@ -20,3 +20,4 @@ DISPLAY_NAMES = {"lrn": "LRN", "lrn_vgg": "LRN-VGG", "unet": "UNET", "unet_vgg":
 # Importing the models registers their custom layer, so that after ``import lrn`` a saved
 # model loads with plain ``keras.saving.load_model(path)``.
 from lrn import models  # noqa: E402,F401
+from lrn.cutout import segment  # noqa: E402,F401  (lrn.segment(model, photo, clean=False))

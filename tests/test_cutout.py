@@ -70,3 +70,12 @@ def test_cleaning_keeps_the_largest_region_fills_its_holes_and_keeps_a_soft_edge
     np.testing.assert_array_equal(cleaned[19, 20:80], prob[19, 20:80])
     np.testing.assert_array_equal(cleaned[30, 30], prob[30, 30])
     assert not cutout.clean_probability(np.zeros((10, 10), np.float32)).any()
+
+
+def test_segment_is_at_package_level_and_returns_the_photo_size(saturated_model):
+    import lrn
+
+    photo = np.random.default_rng(2).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    prob = lrn.segment(models.load(saturated_model), photo)
+    assert prob.shape == (50, 70) and prob.dtype == np.float32
+    assert 0 <= prob.min() and prob.max() <= 1
