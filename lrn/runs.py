@@ -232,18 +232,14 @@ def stage(profile: str) -> Path:
     STAGE.mkdir(parents=True)
     shutil.copy2(REPO / "_config.yml", STAGE / "_config.yml")
     shutil.copytree(REPO / "book", STAGE / "book")
-    for text_file in [STAGE / "_toc.yml", *sorted((STAGE / "book").glob("*.md"))]:
-        source = REPO / "_toc.yml" if text_file.name == "_toc.yml" else text_file
-        text = source.read_text()
-        if profile != "cpu":
-            text = text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
-        if text_file.name == "_toc.yml":  # a profile without some run (e.g. no peer): drop its page
-            names = {run.name for run in plan(profile)}
-            text = "".join(line for line in text.splitlines(keepends=True)
-                           if f"notebooks/runs/{profile}/" not in line
-                           or line.strip().rsplit("/", 1)[-1] in names)
-        if text != (text_file.read_text() if text_file.exists() else None):
-            text_file.write_text(text)
+    names = {run.name for run in plan(profile)}
+    toc = [line for line in (REPO / "_toc.yml").read_text().splitlines(keepends=True)
+           if "notebooks/runs/cpu/" not in line or line.strip().rsplit("/", 1)[-1] in names]  # e.g. no peer
+    (STAGE / "_toc.yml").write_text(for_profile("".join(toc), profile))
+    for chapter in (STAGE / "book").glob("*.md"):
+        text = chapter.read_text()
+        if for_profile(text, profile) != text:  # rewrite only what changes: Sphinx rebuilds by mtime
+            chapter.write_text(for_profile(text, profile))
     target = STAGE / "notebooks" / "runs" / profile
     shutil.copytree(runs_dir(profile), target, ignore=shutil.ignore_patterns("failed", "*.keras", "run"))
     for run in plan(profile):
@@ -261,6 +257,11 @@ def stage(profile: str) -> Path:
 
     plots.architecture(STAGE / "book" / "architecture.png")
     return STAGE
+
+
+def for_profile(text: str, profile: str) -> str:
+    """Point links to the committed cpu runs at another profile's runs."""
+    return text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
 
 
 # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL and say nothing about results.
