@@ -4,6 +4,11 @@ Augmentation applies the *same* random horizontal flip, zoom and rotation to a p
 (bilinear) and its mask (nearest), as one affine warp; pixels pulled from outside the
 frame repeat the nearest edge pixel, so the torso keeps reaching the bottom edge.
 
+With ``backgrounds=True`` (the paper's future work, "dynamic backgrounds"), half of the
+training photos get a new background before the warp: the person (by its mask) is pasted on
+another training photo, and where that photo's own person would show, the original
+background is kept, so that no second person appears labelled as background.
+
 Randomness is stateless and derived from ``(seed, epoch, image index)``: the stream of
 batches of epoch ``e`` is the same whether training started at epoch 0 or resumed at
 ``e`` after an interruption. This is what makes resumed runs match uninterrupted ones.
@@ -19,6 +24,7 @@ from lrn.errors import InputError
 from lrn.losses import N_LEVELS, level_targets
 
 AUTOTUNE = tf.data.AUTOTUNE
+BACKGROUND_SEED_OFFSET = 7_919  # separates the background draws from the warp draws
 
 
 def affine_matrix(seed, height: int, width: int, zoom: float, rotation_deg: float, flip: bool):
@@ -56,6 +62,16 @@ def augment_pair(image, mask, seed, zoom=0.1, rotation_deg=10.0, flip=True):
     return warp(image, transform, "BILINEAR"), warp(mask, transform, "NEAREST")
 
 
+def swap_background(image, mask, other_image, other_mask):
+    """Paste the person of ``image`` onto the background of ``other_image``.
+
+    All four are float tensors, photos (H, W, 3) and masks (H, W, 1) of 0/1. Where the other
+    photo has its own person, the first photo's background is kept instead.
+    """
+    background = other_mask * image + (1.0 - other_mask) * other_image
+    return mask * image + (1.0 - mask) * background
+
+
 def check_arrays(images: np.ndarray, masks: np.ndarray) -> None:
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise InputError(f"images must be N x H x W x 3 uint8, got {images.shape} {images.dtype}")
@@ -74,13 +90,16 @@ def with_targets(n_levels: int):
 
 def training_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, *, n_levels: int = N_LEVELS,
                      seed: int = 0, start_epoch: int = 0, epochs: int = 1, augment: bool = True,
-                     zoom: float = 0.1, rotation_deg: float = 10.0, flip: bool = True) -> tf.data.Dataset:
+                     zoom: float = 0.1, rotation_deg: float = 10.0, flip: bool = True,
+                     backgrounds: bool = False) -> tf.data.Dataset:
     """Augmented, shuffled batches for epochs ``start_epoch .. epochs - 1`` in one stream.
 
     Parameters
     ----------
     images : uint8 array (N, H, W, 3); masks : bool array (N, H, W)
     n_levels : 6 for LRN (targets s1..s6), 1 for U-Net.
+    backgrounds : swap the background of each photo with probability 1/2
+        (:func:`swap_background`, partner photo drawn at random per epoch).
 
     Returns
     -------
@@ -98,6 +117,14 @@ def training_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, *, 
 
     def load(epoch, index):
         image, mask = tf.cast(tf.gather(photos, index), tf.float32), tf.gather(labels, index)
+        if backgrounds:
+            # Its own seed stream, so that the warps are those of a run without swaps.
+            draw = tf.stack([tf.constant(seed_value + BACKGROUND_SEED_OFFSET, tf.int64), epoch * n + index])
+            coin, pick = tf.unstack(tf.random.experimental.stateless_split(draw, 2))
+            partner = tf.random.stateless_uniform([], pick, 0, n, dtype=tf.int64)
+            swapped = swap_background(image, mask, tf.cast(tf.gather(photos, partner), tf.float32),
+                                      tf.gather(labels, partner))
+            image = tf.where(tf.random.stateless_uniform([], coin) < 0.5, swapped, image)
         if augment:
             seed = tf.stack([tf.constant(seed_value, tf.int64), epoch * n + index])
             image, mask = augment_pair(image, mask, seed, zoom, rotation_deg, flip)

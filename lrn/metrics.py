@@ -32,6 +32,8 @@ def _check_mask(mask, name="mask", ndim=2):
     axes = "(H, W)" if ndim == 2 else "(N, H, W)"
     if mask.ndim != ndim:
         raise InputError(f"{name} must be a {ndim}-D array {axes}, got shape {mask.shape}")
+    if 0 in mask.shape[-2:]:
+        raise InputError(f"{name} has no pixels: shape {mask.shape}")
     if mask.dtype == bool:
         return mask
     if not np.issubdtype(mask.dtype, np.integer):

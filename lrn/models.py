@@ -284,6 +284,10 @@ def load(path, safe_mode: bool = True) -> keras.Model:
         raise InputError(f"model file not found: {path}")
     if path.suffix != ".keras":
         raise InputError(f"model file {path} must be a .keras archive saved by lrn or Keras 3")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # Keras would say "file not found" for a damaged archive
+        raise InputError(f"model file {path} is not a .keras archive (not a zip file): damaged or not a model")
     try:
         return keras.saving.load_model(path, safe_mode=safe_mode)
     except ValueError as error:

@@ -54,6 +54,8 @@ class TrainConfig:
     patience : epochs without a lower validation loss before a stage stops (the best
         weights are kept); ``None`` trains exactly ``epochs`` epochs.
     zoom, rotation_deg, flip, augment : augmentation (:mod:`lrn.augment`).
+    backgrounds : dynamic backgrounds (ablation, the paper's future work): half of the
+        training photos get another training photo's background (:mod:`lrn.augment`).
     encoder_weights : for ``*_vgg`` variants, ``"imagenet"`` (default) or a weights file path.
     supervision : LRN only: ``"all"`` (the paper: BCE on s1..s6, weights 1) or ``"finest"``
         (ablation: loss on s6 only; s1..s5 are still computed and scored).
@@ -78,6 +80,7 @@ class TrainConfig:
     rotation_deg: float = 10.0
     flip: bool = True
     augment: bool = True
+    backgrounds: bool = False
     encoder_weights: str | None = None
     supervision: str = "all"
     squeeze_skip: bool = False
@@ -181,15 +184,18 @@ def backup_epoch(backup_dir: Path) -> int:
 
 
 def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, run_dir: Path,
-              backup_dir: Path, verbose) -> pd.DataFrame:
-    """Train one stage until ``config.epochs`` or a plateau; returns its per-epoch log."""
-    with distribution_strategy(config.strategy).scope():
+              backup_dir: Path, verbose, strategy: tf.distribute.Strategy) -> pd.DataFrame:
+    """Train one stage until ``config.epochs`` or a plateau; returns its per-epoch log.
+
+    ``strategy`` must be the one the model was built under (variables belong to it).
+    """
+    with strategy.scope():
         compile_model(model, config.learning_rate, config.supervision, config.jit_compile)
     start = backup_epoch(backup_dir)
     batches = augment.training_batches(
         train.images, train.masks, config.batch_size, n_levels=config.n_levels, seed=config.seed + 1000 * stage,
         start_epoch=start, epochs=config.epochs, augment=config.augment, zoom=config.zoom,
-        rotation_deg=config.rotation_deg, flip=config.flip)
+        rotation_deg=config.rotation_deg, flip=config.flip, backgrounds=config.backgrounds)
     val_batches = augment.eval_batches(val.images, val.masks, config.batch_size, n_levels=config.n_levels)
     log_path = run_dir / f"history_stage{stage}.csv"
     callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False),
@@ -226,7 +232,8 @@ def train(config: TrainConfig, train_split: Split, val_split: Split, run_dir, *,
     run_dir.mkdir(parents=True, exist_ok=True)
     key = run_key(config, train_split, val_split)
     backups = cache_dir() / "backups" / key
-    with distribution_strategy(config.strategy).scope():
+    strategy = distribution_strategy(config.strategy)  # one per run: build and compile under the same
+    with strategy.scope():
         model = build(config)
 
     logs = []
@@ -238,12 +245,15 @@ def train(config: TrainConfig, train_split: Split, val_split: Split, run_dir, *,
                         .assign(stage=1))
         else:
             models.freeze_encoder(model)
-            logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose))
+            logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose,
+                                  strategy))
             models.unfreeze_encoder(model)
             model.save_weights(done)
-        logs.append(fit_stage(model, config, train_split, val_split, 2, run_dir, backups / "stage2", verbose))
+        logs.append(fit_stage(model, config, train_split, val_split, 2, run_dir, backups / "stage2", verbose,
+                              strategy))
     else:
-        logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose))
+        logs.append(fit_stage(model, config, train_split, val_split, 1, run_dir, backups / "stage1", verbose,
+                              strategy))
 
     history = pd.concat(logs, ignore_index=True)
     record = provenance.record(config.seed, {**config.to_dict(), "run_key": key,

@@ -10,13 +10,9 @@ determinism on, as ``lrn.train`` does by default) once under the default strateg
 with ``TrainConfig(strategy="mirrored")`` on two logical CPUs (2 replicas of 4 images),
 and compares the per-epoch losses.
 
-Found while writing this: ``lrn.train`` creates a *new* strategy object at each
-``distribution_strategy(config.strategy)`` call (one in ``train`` to build the model, one in
-``fit_stage`` to compile it), and Keras refuses to fit a model whose variables belong to
-one ``MirroredStrategy`` under another ("Mixing different tf.distribute.Strategy objects").
-The mirrored runs below therefore use ``lrn.train`` with ``distribution_strategy`` memoised
-(one strategy object per name for the process), which is the proposed fix; the shipped
-behaviour is recorded by a strict xfail that turns into a failure once it is fixed.
+A regression check: ``lrn.train`` once made a new strategy object for building and another
+for compiling, which Keras refuses ("Mixing different tf.distribute.Strategy objects"); it
+now makes one per run, and the runs below use ``lrn.train`` exactly as shipped.
 """
 from __future__ import annotations
 
@@ -31,7 +27,7 @@ import pytest
 RTOL = 1e-4
 
 SCRIPT = textwrap.dedent(r"""
-    import functools, json, sys, tempfile
+    import json, sys, tempfile
     import lrn  # sets TF_ENABLE_ONEDNN_OPTS before TensorFlow is imported
     import tensorflow as tf
 
@@ -48,20 +44,10 @@ SCRIPT = textwrap.dedent(r"""
         return train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=2, batch_size=8,
                                  learning_rate=1e-3, patience=None, augment=True, strategy=strategy)
 
-    # 1. lrn.train as shipped, strategy="mirrored" (1 epoch is enough to see whether it runs).
-    try:
-        shipped = train.train(train.TrainConfig(**{**config("mirrored").to_dict(), "epochs": 1}),
-                              tr, va, tempfile.mkdtemp(), verbose=0)
-        result["shipped_mirrored"] = "ok"
-    except Exception as error:  # noqa: BLE001 - reported to the test
-        result["shipped_mirrored"] = f"{type(error).__name__}: {error}"
-
-    # 2. With one strategy object per name (the proposed fix), default vs mirrored.
-    train.distribution_strategy = functools.lru_cache(maxsize=None)(train.distribution_strategy)
     for name in ("default", "mirrored"):
         run = train.train(config(name), tr, va, tempfile.mkdtemp(), verbose=0, deterministic=True)
         columns = [c for c in run.history.columns if c.endswith("loss")]
-        result[name] = {"replicas": train.distribution_strategy(name).num_replicas_in_sync,
+        result[name] = {"replicas": run.model.distribute_strategy.num_replicas_in_sync,
                         "columns": columns, "losses": run.history[columns].to_numpy().tolist()}
     print("RESULT " + json.dumps(result))
 """)
@@ -90,9 +76,3 @@ def test_mirrored_on_two_logical_cpus_gives_the_single_device_loss_curve(runs):
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(b, a, rtol=RTOL)
     assert not np.array_equal(a[0], a[1])  # it did train: the loss moved between the epochs
-
-
-@pytest.mark.xfail(strict=True, reason="lrn.train builds under one MirroredStrategy object and compiles/fits "
-                                       "under another (distribution_strategy() makes a new one per call)")
-def test_shipped_train_runs_with_strategy_mirrored(runs):
-    assert runs["shipped_mirrored"] == "ok", runs["shipped_mirrored"]

@@ -146,6 +146,7 @@ def test_integer_masks_accepted():
         (np.zeros((8, 8), bool), np.zeros((8, 9), bool), ["same shape", "(8, 8)", "(8, 9)"]),
         (np.zeros((8, 8), bool), np.full((8, 8), 2, np.uint8), ["0 and 1", "uint8", "[2]"]),
         (np.zeros((8, 8), bool), -np.ones((8, 8), int), ["0 and 1", "[-1]"]),
+        (np.zeros((0, 8), bool), np.zeros((0, 8), bool), ["no pixels", "(0, 8)"]),
         (np.zeros((8, 8), bool), np.full((8, 8), 0.7), ["float64", "binarize"]),
     ],
 )

@@ -166,5 +166,5 @@ def test_load_names_missing_and_wrong_files(tmp_path):
         models.load(tmp_path / "missing.keras")
     bogus = tmp_path / "bogus.keras"
     bogus.write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="bogus.keras"):
+    with pytest.raises(InputError, match=r"bogus.keras is not a .keras archive \(not a zip file\)"):
         models.load(bogus)

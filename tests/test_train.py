@@ -133,3 +133,22 @@ def test_evaluation_table_and_summary(tiny_data):
     assert " ± " in summary["hausdorff"]["text"]
     with pytest.raises(InputError, match="224"):
         evaluate.evaluate(model, synthetic(2, size=64, seed=3), progress=False)
+
+
+def test_originals_are_scored_at_their_own_resolution(tiny_data):
+    model = train.build(train.TrainConfig(variant="lrn", size=64, width=0.125))
+    rng = np.random.default_rng(0)
+    pairs = []
+    for h, w in ((80, 60), (50, 70)):
+        mask = np.zeros((h, w), bool)
+        mask[h // 4:, w // 4: 3 * w // 4] = True
+        pairs.append((rng.integers(0, 256, (h, w, 3), dtype=np.uint8), mask))
+    table = evaluate.evaluate_originals(model, ["a", "b"], pairs)
+    assert list(table.columns) == ["id", "jaccard", "hausdorff", "jaccard_clean", "hausdorff_clean"]
+    assert list(table["id"]) == ["a", "b"]
+    # an empty prediction at 80x60 scores the diagonal of the photo, not of 224x224
+    diag = {"a": np.hypot(80, 60), "b": np.hypot(50, 70)}
+    for _, row in table.iterrows():
+        assert 0 <= row["jaccard"] <= 100 and 0 <= row["hausdorff"] <= diag[row["id"]] + 1e-9
+    with pytest.raises(InputError, match="2 ids but 1"):
+        evaluate.evaluate_originals(model, ["a", "b"], pairs[:1])

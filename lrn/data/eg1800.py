@@ -325,3 +325,20 @@ def _report(excluded: dict[str, str], counts: dict[str, int]) -> None:
         UserWarning,
         stacklevel=3,
     )
+
+
+def originals(ids: list[str], root: str | Path | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Photos and masks of EG1800 ``ids`` at their own resolution (600x800 for EG1800).
+
+    Returns a list of ``(photo uint8 (H, W, 3), mask bool (H, W))``, one per id, in order.
+    Used to score predictions at the photo's resolution rather than at 224x224.
+    """
+    folder = _check_layout(*_resolve_root(root))
+    pairs = []
+    for i in ids:
+        photo = imageops.read_photo(folder / PHOTO_DIR / f"{i}.jpg")
+        mask = imageops.read_mask(folder / MASK_DIR / f"{i}_mask.mat")
+        if mask.shape != photo.shape[:2]:
+            raise InputError(f"EG1800 id {i}: mask {mask.shape} and photo {photo.shape[:2]} differ in size")
+        pairs.append((photo, mask))
+    return pairs
