@@ -176,7 +176,8 @@ def html_table(table: pd.DataFrame, table_id: str):
 
 # The paper's settings, for the list of departures each page shows.
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
-                  "augment": True, "patience": "until convergence", "epochs": "until convergence"}
+                  "augment": True, "patience": "until convergence", "epochs": "until convergence",
+                  "supervision": "all", "squeeze_skip": False, "backgrounds": False}
 
 
 def departures(parameters: dict) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from lrn import DISPLAY_NAMES
 from lrn.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +51,7 @@ class Run:
     parameters: dict
     inputs: list[str] = field(default_factory=list)
     modules: tuple[str, ...] = ()  # further lrn modules that decide this run's results
+    title: str | None = None  # page title of a training run, when the variant alone does not say it
 
 
 def load_profile(profile: str) -> dict:
@@ -59,10 +61,55 @@ def load_profile(profile: str) -> dict:
         known = sorted(p.stem for p in PARAMS.glob("*.yaml"))
         raise InputError(f"unknown profile {profile!r}: no {path}; choose one of {', '.join(known)}")
     settings = yaml.safe_load(path.read_text()) or {}
-    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples", "peer"}
+    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples", "peer", "small"}
     if unknown:
         raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
+    small = settings.get("small")
+    if small is not None:
+        missing = sorted(set(SMALL_SETTINGS) - set(small))
+        extra = sorted(set(small) - set(SMALL_SETTINGS))
+        if missing or extra:
+            raise InputError(f"{path}: 'small' needs exactly {', '.join(SMALL_SETTINGS)}"
+                             f" (missing: {missing or 'none'}, unknown: {extra or 'none'})")
     return settings
+
+
+SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size")
+"""The reduced setting of the seed and ablation runs: input size, epochs, training seeds, and
+the input size of the larger-input ablation."""
+
+ABLATIONS = {  # name -> (title, train.ipynb parameters that differ from the small LRN baseline)
+    "finest": ("LRN supervised on s6 only", {"supervision": "finest"}),
+    "squeeze": ("LRN with the 1-channel skip squeeze", {"squeeze_skip": True}),
+    "backgrounds": ("LRN with dynamic backgrounds", {"backgrounds": True}),
+    "larger": ("LRN with a larger input", {}),
+}
+
+
+def small_runs(settings: dict, base: dict) -> tuple[list[Run], list[str], list[str]]:
+    """Seed runs (LRN and U-Net, one per seed) and LRN ablations at the profile's small setting.
+
+    Returns the runs, the names of the seed runs and of the ablation runs. Seeds change the
+    weights and batches only: every run trains and tests on the split drawn with ``seed``.
+    """
+    small = settings["small"]
+    common = {**base, "size": small["size"], "epochs": small["epochs"]}
+    runs, seeds, ablations = [], [], []
+    for variant in ("lrn", "unet"):
+        for seed in small["seeds"]:
+            name = f"{variant}_small_seed{seed}"
+            runs.append(Run(f"train_{name}", "train.ipynb", {**common, "variant": variant, "train_seed": seed,
+                                                             "name": name},
+                            title=f"{DISPLAY_NAMES[variant]}, {small['size']} px, training seed {seed}"))
+            seeds.append(runs[-1].name)
+    for key, (title, changes) in ABLATIONS.items():
+        if key == "larger":
+            changes = {"size": small["larger_size"]}
+        name = f"lrn_small_{key}"
+        runs.append(Run(f"train_{name}", "train.ipynb", {**common, "variant": "lrn", "name": name, **changes},
+                        title=f"{title} ({changes.get('size', small['size'])} px)"))
+        ablations.append(runs[-1].name)
+    return runs, seeds, ablations
 
 
 def plan(profile: str) -> list[Run]:
@@ -78,13 +125,23 @@ def plan(profile: str) -> list[Run]:
     for variant in variants:
         runs.append(Run(f"train_{variant}", "train.ipynb", {**base, "variant": variant}))
     trained = [f"train_{v}" for v in variants]
+    seed_runs, ablation_runs = [], []
+    if settings.get("small"):
+        extra, seed_runs, ablation_runs = small_runs(settings, base)
+        runs.extend(extra)
     if settings.get("peer", True):
         runs.append(Run("peer", "peer.ipynb", {"profile": profile, **{k: common[k] for k in ("protocol", "seed")
                                                                        if k in common}}, modules=("peer.py",)))
     peer = ["peer"] if settings.get("peer", True) else []
     runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained + peer))
-    runs.append(Run("claims", "claims.ipynb", {"profile": profile, "variants": variants}, trained,
-                    modules=("claims.py", "stats.py")))
+    runs.append(Run("claims", "claims.ipynb", {"profile": profile, "variants": variants,
+                                               "seed_runs": [r.removeprefix("train_") for r in seed_runs]},
+                    trained + seed_runs, modules=("claims.py", "stats.py")))
+    if ablation_runs:
+        runs.append(Run("ablations", "ablations.ipynb",
+                        {"profile": profile, "baseline": seed_runs[0].removeprefix("train_"),
+                         "ablations": [r.removeprefix("train_") for r in ablation_runs]},
+                        seed_runs[:1] + ablation_runs))
     if "lrn" in variants:
         runs.append(Run("coarse_to_fine", "coarse_to_fine.ipynb", {"profile": profile}, ["train_lrn"]))
     return runs
@@ -194,13 +251,20 @@ def execute(profile: str, run: Run, key: str) -> Path:
     return final
 
 
-def execute_profile(profile: str, stale: bool = False, force: bool = False) -> list[str]:
-    """Execute the missing runs (``stale``: also stale ones; ``force``: all). Returns their names."""
+def execute_profile(profile: str, stale: bool = False, force: bool = False, only: str | None = None) -> list[str]:
+    """Execute the missing runs (``stale``: also stale ones; ``force``: all). Returns their names.
+
+    ``only``: a shell pattern; runs whose name does not match are left as they are.
+    """
+    import fnmatch
+
     done = []
     keys = run_keys(profile)
     states = {row["run"]: row["state"] for row in status(profile)}
     for run in plan(profile):
         state = states[run.name]
+        if only is not None and not fnmatch.fnmatch(run.name, only):
+            continue
         if force or state == "missing" or (stale and state == "stale") or any(i in done for i in run.inputs):
             print(f"[lrn.runs] executing {run.name} ({state}) for profile {profile}", flush=True)
             execute(profile, run, keys[run.name])
@@ -290,8 +354,6 @@ def drop_log_noise(notebook) -> bool:
 
 def name_the_variant(notebook, run: Run) -> bool:
     """Title a training page by its variant ("Training LRN"), so the table of contents tells them apart."""
-    from lrn import DISPLAY_NAMES
-
     variant = run.parameters.get("variant")
     first = notebook.cells[0] if notebook.cells else None
     if variant is None or first is None or first.cell_type != "markdown":
@@ -299,7 +361,7 @@ def name_the_variant(notebook, run: Run) -> bool:
     title, _, rest = first.source.partition("\n")
     if not title.startswith("# Training"):
         return False
-    first.source = f"# Training {DISPLAY_NAMES[variant]}\n{rest}"
+    first.source = f"# Training {run.title or DISPLAY_NAMES[variant]}\n{rest}"
     return True
 
 
@@ -320,6 +382,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--stale", action="store_true", help="execute: re-execute stale runs too")
     parser.add_argument("--force", action="store_true", help="execute: re-execute every run")
+    parser.add_argument("--only", default=None,
+                        help="execute: only runs whose name matches this shell pattern (e.g. 'train_*')")
     args = parser.parse_args(argv)
     try:
         if args.command == "status":
@@ -334,7 +398,7 @@ def main(argv=None) -> int:
             for path in publish(args.profile):
                 print(f"[lrn.runs] published {path.relative_to(REPO)}")
             return 0
-        execute_profile(args.profile, stale=args.stale, force=args.force)
+        execute_profile(args.profile, stale=args.stale, force=args.force, only=args.only)
     except (InputError, RuntimeError) as error:
         print(f"lrn.runs: error: {error}", file=sys.stderr)
         return 2
