@@ -3,6 +3,7 @@
 #                                  (stale runs are rendered with a visible notice)
 #   make reproduce [PROFILE=..]    re-execute the stale runs (FORCE=1: all), then build
 #   make book-status [PROFILE=..]  list every run, its key and state; exit 1 if one is not current
+#   make model                     retrain the model shipped in the package (lrn.pretrained())
 #   make test                      the test suite (builds the book from the committed runs and
 #                                  tests it in headless Chromium)
 PYTHON ?= python3
@@ -12,7 +13,7 @@ PROFILE ?= cpu
 # The install is redone whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install test book reproduce book-status bench demo clean
+.PHONY: install test book reproduce book-status bench demo model clean
 
 install: $(STAMP)
 
@@ -42,6 +43,11 @@ test: install
 # Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json.
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# The model shipped inside the package (lrn.pretrained(), lrn whiten's default): LRN trained on
+# the full EG1800 training split (about 30 min on 2 cores); installs lrn/pretrained/*.keras.
+model: install
+	$(BIN)/python -m lrn.shipped train _build/model
 
 # A short end-to-end run on real EG1800 data: train a small LRN for a few epochs, score it.
 demo: install

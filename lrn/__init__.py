@@ -21,3 +21,10 @@ DISPLAY_NAMES = {"lrn": "LRN", "lrn_vgg": "LRN-VGG", "unet": "UNET", "unet_vgg":
 # model loads with plain ``keras.saving.load_model(path)``.
 from lrn import models  # noqa: E402,F401
 from lrn.cutout import segment  # noqa: E402,F401  (lrn.segment(model, photo, clean=False))
+
+
+def pretrained(safe_mode: bool = True):
+    """The LRN shipped inside the package, as a ``keras.Model`` (see :mod:`lrn.shipped`; academic use only)."""
+    from lrn.shipped import pretrained as load  # imported here so that `python -m lrn.shipped` stays clean
+
+    return load(safe_mode)

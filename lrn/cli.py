@@ -68,7 +68,9 @@ def parser() -> argparse.ArgumentParser:
 
     whiten = commands.add_parser("whiten", help="put the person of each photo on a plain white background")
     whiten.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG, ...) of any size")
-    whiten.add_argument("--model", type=Path, required=True, help="a .keras file written by lrn")
+    whiten.add_argument("--model", type=Path, default=None,
+                        help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
+                             "EG1800: academic use only)")
     whiten.add_argument("-o", "--out", type=Path, required=True, help="output folder for <name>_white.png")
     whiten.add_argument("--low", type=float, default=0.3, help="probability at or below which the pixel is white")
     whiten.add_argument("--high", type=float, default=0.7, help="probability at or above which the pixel is the photo")
@@ -113,8 +115,13 @@ def run_evaluate(args) -> None:
 def run_whiten(args) -> None:
     from tqdm.auto import tqdm
 
-    from lrn import cutout, models
+    from lrn import cutout, models, shipped
 
+    if args.model is None:
+        print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
+        args.model = shipped.MODEL_FILE
+        if not args.model.is_file():
+            shipped.pretrained()  # raises the error that says how to get it
     try:
         model = models.load(args.model, safe_mode=not args.trust_model)
     except InputError as error:

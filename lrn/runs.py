@@ -142,6 +142,12 @@ def plan(profile: str) -> list[Run]:
                         {"profile": profile, "baseline": seed_runs[0].removeprefix("train_"),
                          "ablations": [r.removeprefix("train_") for r in ablation_runs]},
                         seed_runs[:1] + ablation_runs))
+    from lrn import shipped
+
+    runs.append(Run("model_card", "model_card.ipynb", {"profile": profile, **{k: common[k] for k in
+                                                                           ("protocol", "seed") if k in common}},
+                    peer, modules=("shipped.py", "cutout.py", f"pretrained/{shipped.MODEL_FILE.name}",
+                                   f"pretrained/{shipped.CARD_FILE.name}")))
     if "lrn" in variants:
         runs.append(Run("coarse_to_fine", "coarse_to_fine.ipynb", {"profile": profile}, ["train_lrn"]))
     return runs

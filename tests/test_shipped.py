@@ -1,0 +1,103 @@
+"""The shipped model: install checks, ``lrn.pretrained()``, ``lrn whiten`` without ``--model``."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import lrn
+from lrn import cli, models, provenance, shipped
+from lrn.errors import InputError
+
+
+@pytest.fixture
+def package_folder(tmp_path, monkeypatch):
+    """Point the shipped-model paths at an empty temporary folder (the real file is untouched)."""
+    folder = tmp_path / "pretrained"
+    monkeypatch.setattr(shipped, "FOLDER", folder)
+    monkeypatch.setattr(shipped, "MODEL_FILE", folder / "tiny.keras")
+    monkeypatch.setattr(shipped, "CARD_FILE", folder / "tiny.json")
+    return folder
+
+
+def tiny_run(run_dir, builder=models.build_lrn):
+    model = builder((64, 64, 3), width=0.125)
+    provenance.save_model(model, run_dir / "model.keras", provenance.record(0, {"variant": "tiny"}))
+    return model
+
+
+def test_install_then_pretrained_and_card(package_folder, tmp_path):
+    with pytest.raises(InputError, match="missing from this installation.*make model"):
+        shipped.pretrained()
+    original = tiny_run(tmp_path / "run")
+    path = shipped.install(tmp_path / "run", train_seconds=12.5, note="test")
+    assert path == shipped.MODEL_FILE and path.is_file()
+    loaded = lrn.pretrained()
+    assert models.is_lrn(loaded) and loaded.count_params() == original.count_params()
+    card = shipped.card()
+    assert card["train_seconds"] == 12.5 and card["parameters"] == original.count_params()
+    assert card["provenance"]["settings"]["variant"] == "tiny"
+    assert "academic exchange only" in card["terms"] and card["bytes"] == (tmp_path / "run" / "model.keras").stat().st_size
+
+
+def test_install_refuses_what_must_not_ship(package_folder, tmp_path, monkeypatch):
+    with pytest.raises(InputError, match="no trained model at"):
+        shipped.install(tmp_path / "nothing")
+    tiny_run(tmp_path / "unet", models.build_unet)
+    with pytest.raises(InputError, match="not an LRN"):
+        shipped.install(tmp_path / "unet")
+    tiny_run(tmp_path / "big")
+    monkeypatch.setattr(shipped, "MAX_BYTES", 1000)
+    with pytest.raises(InputError, match="over the"):
+        shipped.install(tmp_path / "big")
+    assert not shipped.MODEL_FILE.exists()
+
+
+def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, capsys):
+    photo = tmp_path / "me.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 70, 3), dtype=np.uint8)).save(photo)
+    assert cli.main(["whiten", str(photo), "-o", str(tmp_path / "out")]) == 2
+    assert "make model" in capsys.readouterr().err
+    tiny_run(tmp_path / "run")
+    shipped.install(tmp_path / "run")
+    assert cli.main(["whiten", str(photo), "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "academic exchange only" in err
+    assert Image.open(tmp_path / "out" / "me_white.png").size == (70, 90)
+
+
+def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
+    assert shipped.MODEL_FILE.is_file(), "lrn/pretrained/ must hold the shipped model (make model)"
+    assert shipped.MODEL_FILE.stat().st_size <= shipped.MAX_BYTES
+    card = shipped.card()
+    assert card["file"] == shipped.MODEL_FILE.name and card["bytes"] == shipped.MODEL_FILE.stat().st_size
+    model = lrn.pretrained()
+    assert models.is_lrn(model) and tuple(model.input.shape[1:]) == (224, 224, 3)
+    photo = np.random.default_rng(1).integers(0, 256, (123, 77, 3), dtype=np.uint8)
+    prob = lrn.segment(model, photo)
+    assert prob.shape == (123, 77) and prob.dtype == np.float32 and 0 <= prob.min() <= prob.max() <= 1
+
+
+def test_package_metadata_states_the_terms():
+    text = (shipped.FOLDER.parent.parent / "pyproject.toml").read_text()
+    assert "pretrained/*.keras" in text and "academic exchange only" in text
+
+
+def test_versus_pairs_by_id_and_names_the_winner():
+    import pandas as pd
+
+    ids = [f"{i:05d}" for i in range(30)]
+    rng = np.random.default_rng(0)
+    ours = pd.DataFrame({"id": ids, "jaccard": 90 + rng.normal(0, 1, 30), "hausdorff": 20 + rng.normal(0, 1, 30)})
+    theirs = ours.assign(jaccard=ours["jaccard"] - 5, hausdorff=ours["hausdorff"] + 0.0).iloc[::-1]
+    result = shipped.versus(ours, theirs)
+    assert result["jaccard"]["winner"] == "ours" and result["jaccard"]["mean_diff"] == pytest.approx(5)
+    assert result["hausdorff"]["winner"] == "not settled" and result["hausdorff"]["mean_diff"] == 0
+    worse = theirs.assign(hausdorff=theirs["hausdorff"] - 3)
+    assert shipped.versus(ours, worse)["hausdorff"]["winner"] == "theirs"
+    with pytest.raises(InputError, match="different images"):
+        shipped.versus(ours, theirs.iloc[1:])
+    table = shipped.score_table({"a": ours.assign(jaccard_clean=ours["jaccard"], hausdorff_clean=ours["hausdorff"])})
+    assert list(table.columns)[:3] == ["model, test images", "n", "Jaccard (%), raw"] and table["n"][0] == 30
