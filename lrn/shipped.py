@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from lrn.errors import InputError
@@ -112,21 +113,28 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
     """
     from lrn import models, provenance
 
+    import keras
+
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
         raise InputError(f"no trained model at {source}: run `lrn {' '.join(TRAIN_ARGS)} -o {run_dir}` first")
-    size = source.stat().st_size
-    if size > MAX_BYTES:
-        raise InputError(f"{source} is {size / 2**20:.1f} MiB, over the {MAX_BYTES / 2**20:.0f} MiB "
-                         "allowed inside the package: train a narrower model (--width)")
     model = models.load(source)  # safe mode: a shipped file must not carry code
     if not models.is_lrn(model):
         raise InputError(f"{source} is not an LRN (it has {len(model.outputs)} outputs, LRN has 6)")
     record = provenance.read_model_provenance(source)
     history_path = Path(run_dir) / "history.csv"
     history = provenance.read_csv(history_path)[0].to_dict("list") if history_path.is_file() else None
-    FOLDER.mkdir(exist_ok=True)
-    shutil.copy2(source, MODEL_FILE)
+    # Ship the weights without the optimizer's state (Adam keeps two more copies of every weight).
+    bare = keras.models.clone_model(model)
+    bare.set_weights(model.get_weights())
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = provenance.save_model(bare, Path(tmp) / MODEL_FILE.name, record)
+        size = staged.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{source} makes a {size / 2**20:.1f} MiB file, over the {MAX_BYTES / 2**20:.0f} MiB "
+                             "allowed inside the package: train a narrower model (--width)")
+        FOLDER.mkdir(exist_ok=True)
+        shutil.copy2(staged, MODEL_FILE)
     facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "parameters": int(model.count_params()),
              "input": list(model.input.shape[1:]), "train_command": "lrn " + " ".join(TRAIN_ARGS),
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS, "provenance": record}

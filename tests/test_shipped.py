@@ -23,7 +23,12 @@ def package_folder(tmp_path, monkeypatch):
 
 
 def tiny_run(run_dir, builder=models.build_lrn):
+    """A run folder as ``lrn train`` leaves it: a compiled model with Adam's state, and provenance."""
+    from lrn import train
+
     model = builder((64, 64, 3), width=0.125)
+    train.compile_model(model, 1e-3)
+    model.optimizer.build(model.trainable_variables)
     provenance.save_model(model, run_dir / "model.keras", provenance.record(0, {"variant": "tiny"}))
     return model
 
@@ -39,7 +44,12 @@ def test_install_then_pretrained_and_card(package_folder, tmp_path):
     card = shipped.card()
     assert card["train_seconds"] == 12.5 and card["parameters"] == original.count_params()
     assert card["provenance"]["settings"]["variant"] == "tiny"
-    assert "academic exchange only" in card["terms"] and card["bytes"] == (tmp_path / "run" / "model.keras").stat().st_size
+    assert "academic exchange only" in card["terms"] and card["bytes"] == path.stat().st_size
+    # the optimizer's state is not shipped: the file is smaller than the trained one, same predictions
+    assert path.stat().st_size < (tmp_path / "run" / "model.keras").stat().st_size
+    x = np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict_on_batch(x)[-1], original.predict_on_batch(x)[-1], atol=1e-6)
+    assert provenance.read_model_provenance(path)["settings"]["variant"] == "tiny"
 
 
 def test_install_refuses_what_must_not_ship(package_folder, tmp_path, monkeypatch):
