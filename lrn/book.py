@@ -207,3 +207,128 @@ def test_split(protocol: str, seed: int):
     from lrn import data, metrics
 
     return data.eg1800(protocol=protocol, size=metrics.EVAL_SIZE, seed=seed).test
+
+
+def run_duration(run_name: str, root=".") -> float | None:
+    """Wall time (seconds) of the executed notebook ``<root>/<run_name>.ipynb``, as papermill recorded it.
+
+    ``run_name`` is the notebook's name without extension, e.g. ``"train_lrn_small_seed0"``.
+    ``None`` when the notebook does not exist, is not JSON or carries no duration (not run
+    through papermill, or still running).
+    """
+    path = Path(root) / f"{run_name}.ipynb"
+    if not path.is_file():
+        return None
+    try:
+        metadata = json.loads(path.read_text()).get("metadata", {})
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    duration = metadata.get("papermill", {}).get("duration")
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+        return None
+    return float(duration)
+
+
+def minutes_text(seconds: float | None) -> str:
+    """``"12.3"`` minutes, or why there is no number."""
+    return "unknown: no papermill duration" if seconds is None else f"{seconds / 60:.1f}"
+
+
+# Settings that every training run records but that are not choices of the experiment.
+_NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
+
+
+def changed_settings(base: dict, other: dict) -> str:
+    """The training settings in which ``other`` differs from ``base`` (both from a run's provenance).
+
+    E.g. ``"supervision: all → finest"``; ``"none"`` when they agree. Split ids and run keys
+    are left out (the seed runs and ablations share one split by design).
+    """
+    keys = sorted((set(base) | set(other)) - _NOT_A_SETTING)
+    changes = [f"{k}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
+               for k in keys if base.get(k) != other.get(k)]
+    return "; ".join(changes) or "none"
+
+
+def ablation_title(name: str) -> str:
+    """What an ablation run changes, from :data:`lrn.runs.ABLATIONS` (e.g. ``lrn_small_finest``)."""
+    from lrn.runs import ABLATIONS
+
+    key = name.rsplit("_small_", 1)[-1]
+    return ABLATIONS[key][0] if key in ABLATIONS else name
+
+
+def ablation_table(baseline: str, ablations: list[str], summaries: dict, durations: dict) -> pd.DataFrame:
+    """Baseline and ablations: what changes, raw and cleaned scores, training time.
+
+    ``summaries``: ``{run name: test summary or None}``; ``durations``: ``{run name: seconds or None}``.
+    The changed settings are read from the runs' provenance, against the baseline's.
+    """
+    base = summaries.get(baseline)
+    base_settings = base["provenance"]["settings"] if base else None
+    rows = []
+    for name in [baseline, *ablations]:
+        summary = summaries.get(name)
+        if name == baseline:
+            change = "(baseline)"
+        elif summary is None or base_settings is None:
+            change = "unknown: a run is missing"
+        else:
+            change = changed_settings(base_settings, summary["provenance"]["settings"])
+        rows.append({"run": name, "what changes": "baseline" if name == baseline else ablation_title(name),
+                     "settings changed (from provenance)": change,
+                     "Jaccard (%), raw": cell_text(summary, "jaccard"),
+                     "Hausdorff (px), raw": cell_text(summary, "hausdorff"),
+                     "Jaccard (%), cleaned": cell_text(summary, "jaccard_clean"),
+                     "Hausdorff (px), cleaned": cell_text(summary, "hausdorff_clean"),
+                     "training time (min)": minutes_text(durations.get(name))})
+    return pd.DataFrame(rows)
+
+
+def resolution_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.DataFrame:
+    """Scores at 224x224 beside scores at each photo's own resolution, one row per model.
+
+    ``at_eval``: ``{label: per-image table at 224x224}``; ``at_photo``: ``{label: table from
+    lrn.evaluate.evaluate_originals}`` (same images, same order); ``photo_diagonals``: the
+    photos' diagonals in pixels. Hausdorff is also given as a percentage of the image
+    diagonal, which makes the two resolutions comparable.
+    """
+    from lrn import metrics
+
+    def text(values) -> str:
+        return metrics.format_mean_std(*metrics.mean_std(np.asarray(values, float)))
+
+    eval_diagonal = float(np.hypot(metrics.EVAL_SIZE, metrics.EVAL_SIZE))
+    diagonals = np.asarray(photo_diagonals, float)
+    rows = []
+    for label, table in at_eval.items():
+        photo = at_photo[label]
+        if list(photo["id"]) != list(table["id"]):
+            raise ValueError(f"{label}: the two tables score different images")
+        rows.append({"model": label,
+                     "Jaccard (%), 224": text(table["jaccard"]),
+                     "Jaccard (%), photo": text(photo["jaccard"]),
+                     "Hausdorff (px), 224": text(table["hausdorff"]),
+                     "Hausdorff (px), photo": text(photo["hausdorff"]),
+                     "Hausdorff (% of diagonal), 224": text(100 * table["hausdorff"].to_numpy() / eval_diagonal),
+                     "Hausdorff (% of diagonal), photo": text(100 * photo["hausdorff"].to_numpy() / diagonals)})
+    return pd.DataFrame(rows)
+
+
+def setting_text(settings: dict) -> str:
+    """A run's training setting in words, e.g. ``"128x128 px, width 0.25, 15 epochs"``."""
+    epochs = settings["epochs"]
+    return (f"{settings['size']}x{settings['size']} px, width {settings['width']}, "
+            f"{epochs} epoch{'' if epochs == 1 else 's'}")
+
+
+def reduced_setting_note(small: dict, main: dict | None) -> str:
+    """How the setting of the seed and ablation runs compares with the main run's (both provenance settings)."""
+    if main is None:
+        return f"These runs train at {setting_text(small)}; there is no main LRN run in this profile to compare with."
+    keys = ("size", "width", "epochs")
+    if all(small[k] == main[k] for k in keys):
+        return (f"These runs train at {setting_text(small)}: the same size, width and epochs as this profile's "
+                f"main runs.")
+    return (f"These runs train at {setting_text(small)}; the main runs of this profile train at "
+            f"{setting_text(main)}. Their scores are not comparable with the main runs' scores.")

@@ -109,3 +109,269 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
         f"({(unet - encoder) / (lrn - encoder):.1f}x)", "holds" if (unet - encoder) > 5 * (lrn - encoder) else
         "does not hold")
     return pd.DataFrame(rows)
+
+
+# --- Ablations: one change to LRN against the baseline run, same test images -------------
+
+NO_DIFFERENCE = "no difference shown at this budget"
+
+
+def ablation_verdict(result: dict) -> str:
+    """One line from the two intervals of :func:`compare` (ablation first, baseline second).
+
+    "better" / "worse" when an interval excludes zero (positive favours the ablation), naming
+    the measure when only one is settled; "mixed" when they disagree; otherwise no difference.
+    """
+    signs = {"Jaccard": settled(result["jaccard"]), "Hausdorff": settled(result["hausdorff"])}
+    better = [m for m, s in signs.items() if s == 1]
+    worse = [m for m, s in signs.items() if s == -1]
+    if better and worse:
+        return f"mixed: better on {better[0]}, worse on {worse[0]}"
+    for word, measures in (("better", better), ("worse", worse)):
+        if len(measures) == 2:
+            return f"{word} than the baseline on both measures"
+        if measures:
+            other = "Hausdorff" if measures[0] == "Jaccard" else "Jaccard"
+            return f"{word} on {measures[0]}; {other}: {NO_DIFFERENCE}"
+    return NO_DIFFERENCE
+
+
+def beyond_seeds(diff: float, seed_std: float | None) -> str:
+    """Is a difference of mean scores more than twice the std across training seeds of a mean?"""
+    if seed_std is None or not np.isfinite(seed_std):
+        return "unknown: fewer than 2 seeds"
+    return "yes" if abs(diff) > 2 * seed_std else "no"
+
+
+def ablation_comparisons(tables: dict, baseline: str, ablations: list[str], titles: dict | None = None,
+                         seed_std: dict | None = None) -> pd.DataFrame:
+    """Every ablation against the baseline: paired differences, 95 % intervals, Wilcoxon p, verdict.
+
+    Positive differences favour the ablation (higher Jaccard, lower Hausdorff). Ablations
+    without a per-image table get a row saying so. ``seed_std``: ``{"jaccard": .., "hausdorff": ..}``,
+    the baseline variant's std across training seeds of its mean scores; when given, a column
+    says whether each difference is more than twice that (the intervals resample test images,
+    not training runs).
+    """
+    titles = titles or {}
+    rows = []
+    for name in ablations:
+        row = {"ablation": titles.get(name, name)}
+        if name not in tables or baseline not in tables:
+            rows.append({**row, "verdict": "missing: a training notebook was not executed"})
+            continue
+        result = compare(tables, name, baseline)
+        rows.append({**row, "Jaccard gain (pp) [95 % CI]": interval_text(result["jaccard"], "pp"),
+                     "p Jaccard": f"{result['jaccard']['p_wilcoxon']:.2g}",
+                     "Hausdorff gain (px) [95 % CI]": interval_text(result["hausdorff"], "px"),
+                     "p Hausdorff": f"{result['hausdorff']['p_wilcoxon']:.2g}",
+                     "verdict": ablation_verdict(result)})
+        if seed_std is not None:
+            rows[-1]["differences beyond 2x seed std (Jaccard / Hausdorff)"] = " / ".join(
+                beyond_seeds(result[m]["mean_diff"], seed_std.get(m)) for m in ("jaccard", "hausdorff"))
+    return pd.DataFrame(rows)
+
+
+FLAT_CURVE = 0.10
+"""A learning curve is *flat* when its best validation loss is less than 10 % below its first epoch's."""
+FAR_BELOW_PP = 10.0
+"""*Far below* the baseline: mean Jaccard at least 10 pp lower, with the 95 % interval below zero."""
+
+
+def curve_drop(values) -> float | None:
+    """Relative fall of a loss curve from its first value to its lowest (``None`` with < 2 epochs)."""
+    values = np.asarray(values, float)
+    if len(values) < 2 or values[0] <= 0:
+        return None
+    return float((values[0] - values.min()) / values[0])
+
+
+def learns_properly(curve, baseline_curve, jaccard_vs_baseline: dict) -> tuple[str, str]:
+    """Test the paper's "unable to learn properly" for a run against the baseline.
+
+    The claim *holds* when the run's validation curve is flat (:data:`FLAT_CURVE`) or its
+    Jaccard is far below the baseline's (:data:`FAR_BELOW_PP`, paired, interval below zero);
+    it *does not hold* when neither is true and the curve could be judged; with one epoch
+    only the Jaccard criterion can decide. Returns ``(verdict, evidence)``.
+    """
+    drop, base_drop = curve_drop(curve), curve_drop(baseline_curve)
+    gap = jaccard_vs_baseline
+    far_below = gap["mean_diff"] <= -FAR_BELOW_PP and gap["ci_high"] < 0
+    flat = drop is not None and drop < FLAT_CURVE
+    curve_text = ("one epoch: the curve cannot be judged" if drop is None else
+                  f"validation loss fell {100 * drop:.0f} % from the first epoch to its best"
+                  + ("" if base_drop is None else f" (baseline {100 * base_drop:.0f} %)"))
+    evidence = f"{curve_text}; Jaccard vs baseline {interval_text(gap, 'pp')}"
+    if flat or far_below:
+        reasons = [r for r, on in (("flat learning curve", flat), ("Jaccard far below the baseline", far_below)) if on]
+        return "holds: " + " and ".join(reasons), evidence
+    if drop is None:
+        return "not settled: Jaccard not far below the baseline, and one epoch is too few to judge the curve", evidence
+    return "does not hold at this budget: the curve falls and the Jaccard is not far below the baseline", evidence
+
+
+def level_differences(base: pd.DataFrame, other: pd.DataFrame) -> dict:
+    """``{"s1": paired_difference(other - base), ...}`` of the per-level Jaccard columns both tables have."""
+    if list(base["id"]) != list(other["id"]):
+        raise ValueError("the two runs were scored on different images")
+    return {f"s{k}": paired_difference(other[f"jaccard_s{k}"], base[f"jaccard_s{k}"])
+            for k in range(1, 7) if f"jaccard_s{k}" in base and f"jaccard_s{k}" in other}
+
+
+def per_level_comparison(base: pd.DataFrame, other: pd.DataFrame, size: int,
+                         labels: tuple[str, str] = ("baseline", "ablation")) -> pd.DataFrame:
+    """Jaccard of every LRN level s1..s6 for two runs on the same images, and their paired difference.
+
+    ``size``: the runs' input size (s_k is ``size / 2**(6-k)`` pixels wide); every level is
+    scored after resizing to 224x224. The difference is ``other`` minus ``base``.
+    """
+    from lrn import metrics
+
+    rows = []
+    for level, result in level_differences(base, other).items():
+        column = f"jaccard_{level}"
+        side = size // 2 ** (6 - int(level[1:]))
+        rows.append({"level": level, "resolution": f"{side}x{side}",
+                     f"Jaccard (%), {labels[0]}": metrics.format_mean_std(*metrics.mean_std(base[column].to_numpy())),
+                     f"Jaccard (%), {labels[1]}": metrics.format_mean_std(*metrics.mean_std(other[column].to_numpy())),
+                     f"{labels[1]} minus {labels[0]} (pp) [95 % CI]": interval_text(result, "pp")})
+    return pd.DataFrame(rows)
+
+
+def levels_far_below(base: pd.DataFrame, other: pd.DataFrame) -> str:
+    """The levels at which ``other`` is far below ``base`` (:data:`FAR_BELOW_PP`, interval below zero)."""
+    far = [f"{level} ({result['mean_diff']:+.1f} pp)" for level, result in level_differences(base, other).items()
+           if result["mean_diff"] <= -FAR_BELOW_PP and result["ci_high"] < 0]
+    return ", ".join(far) if far else "none"
+
+
+# --- Seeds: the same variant trained with several seeds on the same split -----------------
+
+def parse_seed_run(name: str) -> tuple[str, int]:
+    """``"lrn_small_seed2"`` -> ``("lrn", 2)``; a clear error for other names."""
+    variant, sep, seed = name.rpartition("_seed")
+    if not sep or not seed.isdigit() or not variant:
+        raise ValueError(f"not a seed run name (like 'lrn_small_seed0'): {name!r}")
+    return variant.removesuffix("_small"), int(seed)
+
+
+def seed_means(tables: dict) -> pd.DataFrame:
+    """One row per seed run: variant, seed, mean and across-image std of Jaccard and Hausdorff."""
+    rows = []
+    for name, table in tables.items():
+        variant, seed = parse_seed_run(name)
+        rows.append({"run": name, "variant": variant, "seed": seed, "n": len(table),
+                     "jaccard_mean": float(table["jaccard"].mean()), "jaccard_std": float(table["jaccard"].std(ddof=1)),
+                     "hausdorff_mean": float(table["hausdorff"].mean()),
+                     "hausdorff_std": float(table["hausdorff"].std(ddof=1))})
+    return pd.DataFrame(rows, columns=["run", "variant", "seed", "n", "jaccard_mean", "jaccard_std",
+                                       "hausdorff_mean", "hausdorff_std"])
+
+
+def seed_spread(tables: dict) -> pd.DataFrame:
+    """Per variant: number of seeds, mean of the seed means, std across seeds of those means
+    (sample std; NaN with one seed) and the mean across-image std, for Jaccard and Hausdorff."""
+    means = seed_means(tables)
+    rows = []
+    for variant, part in means.groupby("variant", sort=False):
+        row = {"variant": variant, "seeds": len(part)}
+        for metric in ("jaccard", "hausdorff"):
+            row[f"{metric}_mean_of_means"] = float(part[f"{metric}_mean"].mean())
+            row[f"{metric}_seed_std"] = float(part[f"{metric}_mean"].std(ddof=1)) if len(part) > 1 else float("nan")
+            row[f"{metric}_image_std"] = float(part[f"{metric}_std"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seed_gaps(tables: dict, first: str = "lrn", second: str = "unet") -> pd.DataFrame:
+    """Per seed trained for both variants: ``first`` minus ``second``, paired on the same images.
+
+    Columns ``seed`` and, for Jaccard and Hausdorff, ``<metric>_diff``, ``_ci_low``, ``_ci_high``
+    (bootstrap 95 %) and ``_p``. Raw differences: for Hausdorff a negative value favours ``first``.
+    """
+    by_seed: dict[int, dict[str, pd.DataFrame]] = {}
+    for name, table in tables.items():
+        variant, seed = parse_seed_run(name)
+        by_seed.setdefault(seed, {})[variant] = table
+    rows = []
+    for seed in sorted(by_seed):
+        pair = by_seed[seed]
+        if first not in pair or second not in pair:
+            continue
+        a, b = pair[first], pair[second]
+        if list(a["id"]) != list(b["id"]):
+            raise ValueError(f"seed {seed}: {first} and {second} were scored on different images")
+        row = {"seed": seed}
+        for metric in ("jaccard", "hausdorff"):
+            result = paired_difference(a[metric], b[metric])
+            row.update({f"{metric}_diff": result["mean_diff"], f"{metric}_ci_low": result["ci_low"],
+                        f"{metric}_ci_high": result["ci_high"], f"{metric}_p": result["p_wilcoxon"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, unit: str,
+                      first: str = "lrn", second: str = "unet") -> str:
+    """Does the ``first``/``second`` gap exceed the seed-to-seed spread? One sentence.
+
+    Rule: it does when every seed's gap has the same sign and the mean gap is more than twice
+    the larger of the two variants' std across seeds (of their mean scores).
+    """
+    if gaps.empty:
+        return f"{metric}: no seed trained for both {DISPLAY_NAMES[first]} and {DISPLAY_NAMES[second]}."
+    diffs = gaps[f"{metric}_diff"].to_numpy()
+    stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
+    per_seed = ", ".join(f"{d:+.2f}" for d in diffs)
+    head = (f"{metric.capitalize()}, {DISPLAY_NAMES[first]} minus {DISPLAY_NAMES[second]} per seed: "
+            f"{per_seed} {unit} (mean {diffs.mean():+.2f})")
+    if len(diffs) < 2 or np.isnan(stds).any():
+        return head + "; one seed only: there is no seed-to-seed spread to compare with."
+    seed_std = float(stds.max())
+    same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
+    exceeds = same_sign and abs(diffs.mean()) > 2 * seed_std
+    return (head + f"; the larger std across seeds is {seed_std:.2f} {unit}: the gap "
+            + ("exceeds" if exceeds else "does not exceed")
+            + " the seed-to-seed spread (rule: same sign for every seed and mean gap above twice that std).")
+
+
+def _nan_text(value: float) -> str:
+    return "n/a (one seed)" if not np.isfinite(value) else f"{value:.2f}"
+
+
+def seed_runs_table(tables: dict) -> pd.DataFrame:
+    """One row per seed run, for display: model, training seed, mean ± std over the images."""
+    from lrn import metrics
+
+    means = seed_means(tables)
+    return pd.DataFrame([{"Model": DISPLAY_NAMES.get(r.variant, r.variant), "training seed": r.seed, "test images": r.n,
+                          "Jaccard (%)": metrics.format_mean_std(r.jaccard_mean, r.jaccard_std),
+                          "Hausdorff (px)": metrics.format_mean_std(r.hausdorff_mean, r.hausdorff_std)}
+                         for r in means.itertuples()])
+
+
+def seed_spread_table(tables: dict) -> pd.DataFrame:
+    """Per variant, for display: the std across seeds of the mean score next to the std across images."""
+    rows = []
+    for r in seed_spread(tables).itertuples():
+        rows.append({"Model": DISPLAY_NAMES.get(r.variant, r.variant), "seeds": r.seeds,
+                     "Jaccard (%), mean over seeds": f"{r.jaccard_mean_of_means:.2f}",
+                     "Jaccard: std across seeds (pp)": _nan_text(r.jaccard_seed_std),
+                     "Jaccard: std across images (pp), mean over seeds": f"{r.jaccard_image_std:.2f}",
+                     "Hausdorff (px), mean over seeds": f"{r.hausdorff_mean_of_means:.2f}",
+                     "Hausdorff: std across seeds (px)": _nan_text(r.hausdorff_seed_std),
+                     "Hausdorff: std across images (px), mean over seeds": f"{r.hausdorff_image_std:.2f}"})
+    return pd.DataFrame(rows)
+
+
+def seed_gaps_table(tables: dict, first: str = "lrn", second: str = "unet") -> pd.DataFrame:
+    """Per seed, for display: ``first`` minus ``second``, paired, with 95 % intervals and Wilcoxon p."""
+    name = f"{DISPLAY_NAMES[first]} minus {DISPLAY_NAMES[second]}"
+    rows = []
+    for r in seed_gaps(tables, first, second).to_dict("records"):
+        row = {"training seed": int(r["seed"])}
+        for metric, label, unit in (("jaccard", "Jaccard", "pp"), ("hausdorff", "Hausdorff", "px")):
+            result = {"mean_diff": r[f"{metric}_diff"], "ci_low": r[f"{metric}_ci_low"], "ci_high": r[f"{metric}_ci_high"]}
+            row[f"{label}, {name} ({unit}) [95 % CI]"] = interval_text(result, unit)
+            row[f"p {label}"] = f"{r[f'{metric}_p']:.2g}"
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -37,6 +37,30 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def compare_curves(histories: dict, columns=("val_loss", "val_s6_loss"), titles=None) -> plt.Figure:
+    """Validation curves of several runs in one figure: one panel per history column.
+
+    ``histories``: ``{label: history table}`` (as in ``run/history.csv``); a run without a
+    column is left out of that panel. Epochs are marked, so a one-epoch run shows as a point.
+    """
+    titles = titles or {"val_loss": "validation loss as trained (sum over the supervised outputs)",
+                        "val_s6_loss": "validation BCE of s6 (comparable across runs)"}
+    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 3.6), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        for label, history in histories.items():
+            if column in history:
+                ax.plot(np.arange(1, len(history) + 1), history[column], marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_ylabel("loss")
+        ax.set_title(titles.get(column, column), fontsize=10)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 6) -> plt.Figure:
     """Photos with their masks tinted, titled by id: a first look at a split."""
     n = len(images)

@@ -1,6 +1,7 @@
 """Claim verdicts from paired per-image scores."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from lrn import claims
 
@@ -41,3 +42,135 @@ def test_pairwise_table_orients_hausdorff_so_positive_favours_the_first():
     assert table.loc[0, "first vs second"] == "LRN vs UNET"
     assert table.loc[0, "Jaccard gain (pp) [95 % CI]"].startswith("+3.")
     assert table.loc[0, "Hausdorff gain (px) [95 % CI]"].startswith("+3.")
+
+
+# --- ablations -------------------------------------------------------------------------
+
+def with_level_columns(table, shift=0.0, coarse_shift=0.0):
+    table = table.copy()
+    for k in range(1, 7):
+        table[f"jaccard_s{k}"] = table["jaccard"] + (shift if k == 6 else coarse_shift)
+    return table
+
+
+def test_ablation_verdicts_follow_both_intervals():
+    up = {"mean_diff": 2.0, "ci_low": 1.0, "ci_high": 3.0}
+    down = {"mean_diff": -2.0, "ci_low": -3.0, "ci_high": -1.0}
+    zero = {"mean_diff": 0.1, "ci_low": -1.0, "ci_high": 1.2}
+    assert claims.ablation_verdict({"jaccard": up, "hausdorff": up}) == "better than the baseline on both measures"
+    assert claims.ablation_verdict({"jaccard": down, "hausdorff": down}) == "worse than the baseline on both measures"
+    assert claims.ablation_verdict({"jaccard": zero, "hausdorff": zero}) == claims.NO_DIFFERENCE
+    assert claims.ablation_verdict({"jaccard": up, "hausdorff": down}) == "mixed: better on Jaccard, worse on Hausdorff"
+    assert claims.ablation_verdict({"jaccard": zero, "hausdorff": down}) == \
+        f"worse on Hausdorff; Jaccard: {claims.NO_DIFFERENCE}"
+
+
+def test_ablation_comparisons_orient_differences_and_name_missing_runs():
+    base = tables_with_gap(3.0)["unet"]
+    rng = np.random.default_rng(2)
+    worse = base.assign(jaccard=base["jaccard"] - 5 + rng.normal(0, 0.3, 40), hausdorff=base["hausdorff"] + 5)
+    same = base.assign(jaccard=base["jaccard"] + rng.normal(0, 0.3, 40))
+    tables = {"lrn_small_seed0": base, "lrn_small_squeeze": worse, "lrn_small_finest": same}
+    table = claims.ablation_comparisons(tables, "lrn_small_seed0",
+                                        ["lrn_small_squeeze", "lrn_small_finest", "lrn_small_larger"],
+                                        {"lrn_small_squeeze": "squeeze"}, seed_std={"jaccard": 1.0, "hausdorff": 4.0})
+    rows = table.set_index("ablation")
+    assert rows.loc["squeeze", "Jaccard gain (pp) [95 % CI]"].startswith("-5.")
+    assert rows.loc["squeeze", "Hausdorff gain (px) [95 % CI]"].startswith("-5.00")  # higher Hausdorff: negative
+    assert rows.loc["squeeze", "verdict"] == "worse than the baseline on both measures"
+    assert rows.loc["squeeze", "differences beyond 2x seed std (Jaccard / Hausdorff)"] == "yes / no"
+    assert rows.loc["lrn_small_finest", "verdict"] == claims.NO_DIFFERENCE
+    assert rows.loc["lrn_small_larger", "verdict"].startswith("missing")
+    assert claims.beyond_seeds(3.0, float("nan")).startswith("unknown")
+
+
+def test_curve_drop_and_the_learn_properly_criterion():
+    assert claims.curve_drop([1.0]) is None
+    assert claims.curve_drop([2.0, 1.0, 1.5]) == 0.5
+    falling, flat = [1.0, 0.7, 0.5], [1.0, 0.97, 0.95]
+    near = {"mean_diff": -2.0, "ci_low": -3.0, "ci_high": -1.0}
+    far = {"mean_diff": -20.0, "ci_low": -25.0, "ci_high": -15.0}
+    far_but_unsure = {"mean_diff": -12.0, "ci_low": -30.0, "ci_high": 2.0}
+    assert claims.learns_properly(flat, falling, near)[0] == "holds: flat learning curve"
+    verdict, evidence = claims.learns_properly(falling, falling, far)
+    assert verdict == "holds: Jaccard far below the baseline"
+    assert "fell 50 %" in evidence and "(baseline 50 %)" in evidence and "-20.00 pp" in evidence
+    assert claims.learns_properly(falling, falling, far_but_unsure)[0].startswith("does not hold")
+    assert claims.learns_properly([1.0], [1.0], near)[0].startswith("not settled")
+    assert claims.learns_properly([1.0], [1.0], far)[0].startswith("holds")
+
+
+def test_per_level_comparison_shows_untrained_coarse_levels():
+    base = with_level_columns(tables_with_gap(0.0)["unet"])
+    finest = with_level_columns(base, coarse_shift=-40.0)
+    table = claims.per_level_comparison(base, finest, 128, ("all", "s6 only"))
+    assert list(table["level"]) == ["s1", "s2", "s3", "s4", "s5", "s6"]
+    assert list(table["resolution"]) == ["4x4", "8x8", "16x16", "32x32", "64x64", "128x128"]
+    assert table.loc[0, "s6 only minus all (pp) [95 % CI]"].startswith("-40.00 pp")
+    assert table.loc[5, "s6 only minus all (pp) [95 % CI]"].startswith("+0.00 pp")
+    assert claims.levels_far_below(base, finest) == ", ".join(f"s{k} (-40.0 pp)" for k in range(1, 6))
+    assert claims.levels_far_below(base, base) == "none"
+
+
+# --- seeds -----------------------------------------------------------------------------
+
+def seed_tables(lrn_means, unet_means, n=30):
+    rng = np.random.default_rng(3)
+    ids = [f"{i:05d}" for i in range(n)]
+    image = rng.uniform(-8, 8, n)  # image difficulty, shared by every run
+    tables = {}
+    for variant, means in (("lrn", lrn_means), ("unet", unet_means)):
+        for seed, mean in enumerate(means):
+            noise = rng.normal(0, 0.2, n)
+            tables[f"{variant}_small_seed{seed}"] = pd.DataFrame(
+                {"id": ids, "jaccard": mean + image + noise - (image + noise).mean(), "hausdorff": 40 - mean / 10 + noise})
+    return tables
+
+
+def test_parse_seed_run():
+    assert claims.parse_seed_run("lrn_small_seed2") == ("lrn", 2)
+    assert claims.parse_seed_run("unet_small_seed10") == ("unet", 10)
+    for bad in ("lrn", "lrn_small_seedx", "_seed1"):
+        with pytest.raises(ValueError, match="seed run"):
+            claims.parse_seed_run(bad)
+
+
+def test_seed_spread_by_hand():
+    tables = seed_tables([80.0, 82.0, 84.0], [70.0, 70.5, 71.0])
+    means = claims.seed_means(tables)
+    assert list(means["seed"]) == [0, 1, 2, 0, 1, 2]
+    assert means["jaccard_mean"].round(6).tolist() == [80.0, 82.0, 84.0, 70.0, 70.5, 71.0]
+    spread = claims.seed_spread(tables).set_index("variant")
+    assert spread.loc["lrn", "seeds"] == 3
+    assert spread.loc["lrn", "jaccard_mean_of_means"] == pytest.approx(82.0)
+    assert spread.loc["lrn", "jaccard_seed_std"] == pytest.approx(2.0)  # sample std of 80, 82, 84
+    assert spread.loc["unet", "jaccard_seed_std"] == pytest.approx(0.5)
+    assert spread.loc["lrn", "jaccard_image_std"] == pytest.approx(np.mean([t["jaccard"].std(ddof=1) for name, t in
+                                                                             tables.items() if name.startswith("lrn")]))
+    one = claims.seed_spread({"lrn_small_seed0": tables["lrn_small_seed0"]})
+    assert np.isnan(one.loc[0, "jaccard_seed_std"])
+    assert claims.seed_spread_table({"lrn_small_seed0": tables["lrn_small_seed0"]}).loc[
+        0, "Jaccard: std across seeds (pp)"] == "n/a (one seed)"
+
+
+def test_seed_gaps_are_paired_per_seed_and_compared_with_the_seed_spread():
+    tables = seed_tables([80.0, 82.0, 84.0], [70.0, 70.5, 71.0])
+    gaps = claims.seed_gaps(tables)
+    assert gaps["seed"].tolist() == [0, 1, 2]
+    assert gaps["jaccard_diff"].round(6).tolist() == [10.0, 11.5, 13.0]
+    assert (gaps["jaccard_ci_low"] > 9).all()
+    spread = claims.seed_spread(tables)
+    text = claims.gap_against_seeds(spread, gaps, "jaccard", "pp")
+    assert "+10.00, +11.50, +13.00 pp" in text and "2.00 pp" in text and "the gap exceeds" in text
+    close = seed_tables([80.0, 75.0, 85.0], [79.0, 80.0, 77.0])
+    text = claims.gap_against_seeds(claims.seed_spread(close), claims.seed_gaps(close), "jaccard", "pp")
+    assert "does not exceed" in text
+    display = claims.seed_gaps_table(tables)
+    assert display.loc[0, "Jaccard, LRN minus UNET (pp) [95 % CI]"].startswith("+10.00 pp")
+    only_lrn = {k: v for k, v in tables.items() if k.startswith("lrn")}
+    assert claims.seed_gaps(only_lrn).empty
+    assert "no seed trained for both" in claims.gap_against_seeds(claims.seed_spread(only_lrn),
+                                                                  claims.seed_gaps(only_lrn), "jaccard", "pp")
+    single = {"lrn_small_seed0": tables["lrn_small_seed0"], "unet_small_seed0": tables["unet_small_seed0"]}
+    assert "one seed only" in claims.gap_against_seeds(claims.seed_spread(single), claims.seed_gaps(single),
+                                                       "jaccard", "pp")

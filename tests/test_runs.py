@@ -14,8 +14,11 @@ from lrn.errors import InputError
 
 def test_plan_has_one_training_run_per_variant_and_keys_are_stable():
     names = [run.name for run in runs.plan("smoke")]
-    assert names == ["data", "train_lrn", "train_lrn_vgg", "train_unet", "train_unet_vgg", "results",
-                     "claims", "coarse_to_fine"]
+    small = ["train_lrn_small_seed0", "train_lrn_small_seed1", "train_unet_small_seed0", "train_unet_small_seed1",
+             "train_lrn_small_finest", "train_lrn_small_squeeze", "train_lrn_small_backgrounds",
+             "train_lrn_small_larger"]
+    assert names == ["data", "train_lrn", "train_lrn_vgg", "train_unet", "train_unet_vgg", *small, "results",
+                     "claims", "ablations", "model_card", "coarse_to_fine"]
     assert runs.run_keys("smoke") == runs.run_keys("smoke")
     assert len(set(runs.run_keys("smoke").values())) == len(names)
 
@@ -32,6 +35,36 @@ def test_keys_change_with_parameters_and_flow_into_dependent_runs(monkeypatch):
     assert after["data"] == before["data"]            # does not read the learning rate
     assert after["train_lrn"] != before["train_lrn"]
     assert after["results"] != before["results"]      # reads the training runs
+
+
+def test_seed_runs_and_ablations_reach_the_claims_and_ablations_pages():
+    plan = {run.name: run for run in runs.plan("cpu")}
+    claims = plan["claims"].parameters["seed_runs"]
+    assert claims == [f"{v}_small_seed{s}" for v in ("lrn", "unet") for s in (0, 1, 2)]
+    assert all(f"train_{name}" in plan["claims"].inputs for name in claims)
+    ablations = plan["ablations"]
+    assert ablations.parameters["baseline"] == "lrn_small_seed0"
+    assert ablations.parameters["ablations"] == [f"lrn_small_{k}" for k in runs.ABLATIONS]
+    assert ablations.inputs == ["train_lrn_small_seed0", *(f"train_lrn_small_{k}" for k in runs.ABLATIONS)]
+
+
+def toc_files(part=None):
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [chapter["file"] for p in toc["parts"] if part in (None, p["caption"]) for chapter in p["chapters"]]
+
+
+def test_toc_lists_the_ablations_page_and_every_small_training_run():
+    prefix = "notebooks/runs/cpu/"
+    listed = [f.removeprefix(prefix) for f in toc_files() if f.startswith(prefix)]
+    plan = [run.name for run in runs.plan("cpu")]
+    assert set(listed) <= set(plan), "the toc lists a page that no cpu run writes"
+    small = [name for name in plan if "_small_" in name]
+    assert len(small) == 10
+    assert [f.removeprefix(prefix) for f in toc_files("Seeds and ablations")] == ["ablations", *small]
+    intro = (REPO / "book" / "intro.md").read_text()
+    assert "{doc}`../notebooks/runs/cpu/ablations`" in intro
 
 
 def test_unknown_profile_and_settings_are_named(tmp_path, monkeypatch):
