@@ -136,12 +136,13 @@ def plan(profile: str) -> list[Run]:
     runs.append(Run("results", "results.ipynb", {"profile": profile, "variants": variants}, trained + peer))
     runs.append(Run("claims", "claims.ipynb", {"profile": profile, "variants": variants,
                                                "seed_runs": [r.removeprefix("train_") for r in seed_runs]},
-                    trained + seed_runs, modules=("claims.py", "stats.py")))
+                    trained + seed_runs, modules=("claims.py", "stats.py", "book.py")))
     if ablation_runs:
+        lrn_seeds = [r for r in seed_runs if r.startswith("train_lrn_")]  # the baseline and its seed spread
         runs.append(Run("ablations", "ablations.ipynb",
                         {"profile": profile, "baseline": seed_runs[0].removeprefix("train_"),
                          "ablations": [r.removeprefix("train_") for r in ablation_runs]},
-                        seed_runs[:1] + ablation_runs))
+                        lrn_seeds + ablation_runs, modules=("claims.py", "stats.py", "book.py", "plots.py")))
     from lrn import shipped
 
     runs.append(Run("model_card", "model_card.ipynb", {"profile": profile, **{k: common[k] for k in

@@ -45,7 +45,10 @@ def test_seed_runs_and_ablations_reach_the_claims_and_ablations_pages():
     ablations = plan["ablations"]
     assert ablations.parameters["baseline"] == "lrn_small_seed0"
     assert ablations.parameters["ablations"] == [f"lrn_small_{k}" for k in runs.ABLATIONS]
-    assert ablations.inputs == ["train_lrn_small_seed0", *(f"train_lrn_small_{k}" for k in runs.ABLATIONS)]
+    assert ablations.inputs == [f"train_lrn_small_seed{s}" for s in (0, 1, 2)] + [
+        f"train_lrn_small_{k}" for k in runs.ABLATIONS]  # the LRN seeds give the baseline's seed spread
+    assert {"claims.py", "stats.py", "book.py", "plots.py"} <= set(ablations.modules)
+    assert "book.py" in plan["claims"].modules
 
 
 def toc_files(part=None):
