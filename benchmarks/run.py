@@ -255,11 +255,11 @@ def evaluation_speed(truths: np.ndarray, preds: np.ndarray, repeats: int) -> dic
 
 
 # ------------------------------------------------------------------------------- whiten
-STAGES = ("decode", "resize", "forward", "resize_back", "composite", "encode")
+STAGES = ("decode", "resize", "forward", "resize_back", "clean", "composite", "encode")
 
 
-def whiten_stages(model, path: Path, out_dir: Path, forward=None) -> dict:
-    """Time the steps of lrn.cutout.whiten_file one by one (same calls, same order)."""
+def whiten_stages(model, path: Path, out_dir: Path, forward) -> dict:
+    """Time the steps of lrn.cutout.whiten_file one by one (same calls, same order, ms)."""
     from PIL import Image
 
     from lrn import cutout, imageops
@@ -270,28 +270,42 @@ def whiten_stages(model, path: Path, out_dir: Path, forward=None) -> dict:
     _, h, w, _ = model.input.shape
     small = imageops.resize_photo(photo, (int(h), int(w)))
     t.append(time.perf_counter())
-    if forward is None:
-        outputs = model(small[np.newaxis].astype(np.float32), training=False)
-    else:
-        outputs = forward(small[np.newaxis].astype(np.float32))
+    outputs = forward(small[np.newaxis].astype(np.float32))
     fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
     prob = np.asarray(fine)[0, ..., 0]
     t.append(time.perf_counter())
     prob = np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
     t.append(time.perf_counter())
+    prob = cutout.clean_probability(prob)
+    t.append(time.perf_counter())
     result = cutout.composite_on_white(photo, prob)
     t.append(time.perf_counter())
-    Image.fromarray(result).save(out_dir / f"{path.stem}_white.png")
+    Image.fromarray(result).save(out_dir / f"{path.stem}_white.png", compress_level=1)
     t.append(time.perf_counter())
     return {s: (b - a) * 1e3 for s, a, b in zip(STAGES, t, t[1:])}
 
 
-def whiten_speed(photo_paths: list[Path], widths: list[float], size: int, peak_gflops: float, passes: int,
+def whiten_models(width: float, size: int, work: Path) -> list[tuple[str, Path]]:
+    """(label, .keras path) of the models timed: full-width LRN, and the model lrn whiten uses by default."""
+    from lrn import models, provenance, shipped
+
+    full = work / "lrn_w1.keras"
+    provenance.save_model(models.build_lrn((size, size, 3), width=1.0), full, provenance.record(0, {}))
+    if shipped.MODEL_FILE.is_file() and size == 224:
+        default = ("shipped", shipped.MODEL_FILE)
+    else:  # --quick (64x64) or no shipped file: a random model of the cpu profile's width stands in
+        default = (f"stand-in w{width:g}", work / "stand_in.keras")
+        provenance.save_model(models.build_lrn((size, size, 3), width=width), default[1], provenance.record(0, {}))
+    return [(f"lrn-w1-{size}", full), default]
+
+
+def whiten_speed(photo_paths: list[Path], model_files: list[tuple[str, Path]], peak_gflops: float, passes: int,
                  work: Path) -> list[dict]:
+    """lrn whiten per photo, split into stages, with the forward lrn whiten uses (TensorFlow Lite)."""
     import tensorflow as tf
     from PIL import Image
 
-    from lrn import cutout, imageops, models
+    from lrn import cutout, fastforward, imageops, models
 
     small_dir, out_dir = work / "photos224", work / "white"
     small_dir.mkdir(parents=True, exist_ok=True)
@@ -302,38 +316,35 @@ def whiten_speed(photo_paths: list[Path], widths: list[float], size: int, peak_g
         Image.fromarray(imageops.resize_photo(imageops.read_photo(p), (224, 224))).save(q, quality=95)
         small_paths.append(q)
     rows = []
-    for width in widths:
-        model = models.build_lrn((size, size, 3), width=width)
+    for label_model, path in model_files:
+        model = models.load(path)
+        size = int(model.input.shape[1])
         flops = models.conv_flops(model)
         limit_ms = flops / (peak_gflops * 1e9) * 1e3
+        t = time.perf_counter()
+        lite, how = fastforward.for_model_file(path, model, cache=work / "tflite", verbose=False)
+        convert_s = time.perf_counter() - t
+        log(f"  {label_model}: forward = {how} ({convert_s:.1f} s)")
         graph_forward = tf.function(model.__call__)  # traced once; called as graph_forward(x) below
         for label, paths in (("224x224", small_paths), ("full", photo_paths)):
             photo_shape = imageops.read_photo(paths[0]).shape[:2]
-            cutout.whiten_file(model, paths[0], out_dir)  # warm-up (first call builds kernels)
-            per = []
-            ends = []
+            cutout.whiten_file(model, paths[0], out_dir, forward=lite)  # warm-up
+            per, ends = [], []
             for _ in range(passes):
                 for p in paths:
-                    per.append(whiten_stages(model, p, out_dir))
+                    per.append(whiten_stages(model, p, out_dir, lite))
                     t = time.perf_counter()
-                    cutout.whiten_file(model, p, out_dir)  # the real call, end to end
+                    cutout.whiten_file(model, p, out_dir, forward=lite)  # the real call, end to end
                     ends.append((time.perf_counter() - t) * 1e3)
-            # Alternatives (not what lrn whiten does today; see NOTES.md): the forward pass as a
-            # traced tf.function or through Keras' predict_on_batch, and PNG encoding at zlib level 1.
+            # Alternatives: Keras' predict_on_batch (lrn.segment without forward=) and a traced tf.function.
             graph_forward(np.zeros((1, size, size, 3), np.float32))
             graph = [whiten_stages(model, p, out_dir, graph_forward)["forward"] for p in paths for _ in range(passes)]
             model.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
             pob = [whiten_stages(model, p, out_dir, model.predict_on_batch)["forward"]
                    for p in paths for _ in range(passes)]
-            fast_png = []
-            for p in paths:
-                white = cutout.composite_on_white(imageops.read_photo(p), np.full(imageops.read_photo(p).shape[:2], 0.5,
-                                                                                  np.float32))
-                t = time.perf_counter()
-                Image.fromarray(white).save(io.BytesIO(), format="PNG", compress_level=1)
-                fast_png.append((time.perf_counter() - t) * 1e3)
             med = {s: float(np.median([x[s] for x in per])) for s in STAGES}
-            rows.append({"model": f"lrn-w{width:g}-{size}", "width": width, "photos": label,
+            rows.append({"model": label_model, "width": 1.0 if label_model.startswith("lrn-w1-") else None,
+                         "forward_runtime": how, "convert_s": convert_s, "photos": label,
                          "photo_hw": list(photo_shape), "n_photos": len(paths), "passes": passes,
                          "stages_ms": med, "forward_ms": med["forward"],
                          "rest_ms": sum(v for s, v in med.items() if s != "forward"),
@@ -342,9 +353,8 @@ def whiten_speed(photo_paths: list[Path], widths: list[float], size: int, peak_g
                          "graph_forward_ms": float(np.median(graph)),
                          "graph_vs_flop_limit": float(np.median(graph)) / limit_ms,
                          "predict_on_batch_ms": float(np.median(pob)),
-                         "predict_on_batch_vs_flop_limit": float(np.median(pob)) / limit_ms,
-                         "encode_png_level1_ms": float(np.median(fast_png))})
-            log(f"  whiten {rows[-1]['model']} {label}: {rows[-1]['whiten_file_ms']:.1f} ms "
+                         "predict_on_batch_vs_flop_limit": float(np.median(pob)) / limit_ms})
+            log(f"  whiten {label_model} {label}: {rows[-1]['whiten_file_ms']:.1f} ms "
                 f"(forward {med['forward']:.1f} ms, limit {limit_ms:.1f} ms)")
     return rows
 
@@ -495,19 +505,22 @@ def main(argv=None) -> int:
             Image.fromarray(np.concatenate([im, im[:192]], axis=0)).save(p, quality=95)
             photos.append(p)
     photos = photos[:2] if args.quick else photos[:8]
-    wh = whiten_speed(photos, [1.0, float(profile["width"])], args.size, peak_gflops, 1 if args.quick else 3, work)
+    wh = whiten_speed(photos, whiten_models(float(profile["width"]), args.size, work), peak_gflops,
+                      1 if args.quick else 3, work)
     details["whiten"] = wh
     rows = [[w["model"], w["photos"], *[w["stages_ms"][s] for s in STAGES], w["whiten_file_ms"],
              w["flop_limit_ms"], f"{w['vs_flop_limit']:.2f}x", f"{w['graph_vs_flop_limit']:.2f}x",
-             f"{w['predict_on_batch_vs_flop_limit']:.2f}x", w["encode_png_level1_ms"]] for w in wh]
+             f"{w['predict_on_batch_vs_flop_limit']:.2f}x"] for w in wh]
     main_w = [w for w in wh if w["width"] == 1.0]
-    table("lrn whiten latency per photo (ms, medians; random weights; the cpu-profile-width model stands in "
-          "for the default model, none ships yet)",
+    default_w = [w for w in wh if w["width"] != 1.0]
+    table("lrn whiten latency per photo (ms, medians; forward through TensorFlow Lite as lrn whiten does; "
+          f"full-width LRN with random weights, and the default model: {default_w[0]['model']})",
           ["model", "photo", *STAGES, "whiten_file", "FLOP limit", "fwd/limit", "tf.function fwd/limit",
-           "predict_on_batch fwd/limit", "encode zlib 1"], rows,
+           "predict_on_batch fwd/limit"], rows,
           "whiten: forward of full-width LRN at " + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})"
                                                              for w in main_w)
-          + " its FLOP-limited time (target 1.2x)")
+          + " its FLOP-limited time (target 1.2x); default model at "
+          + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})" for w in default_w))
 
     results_json = {
         "peak_gflops": peak_gflops,

@@ -37,7 +37,7 @@ def clean_probability(prob: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def segment(model, photo: np.ndarray, clean: bool = False) -> np.ndarray:
+def segment(model, photo: np.ndarray, clean: bool = False, forward=None) -> np.ndarray:
     """Probability of "person" at every pixel of ``photo``.
 
     Parameters
@@ -47,6 +47,9 @@ def segment(model, photo: np.ndarray, clean: bool = False) -> np.ndarray:
     photo : uint8 array (H, W, 3), any H and W.
     clean : bool
         Keep only the largest person region, holes filled (:func:`clean_probability`).
+    forward : callable, optional
+        ``x (1, h, w, 3) float32 -> finest map (1, h, w, 1)`` in place of Keras' prediction,
+        e.g. the TensorFlow Lite forward of :func:`lrn.fastforward.for_model_file`.
 
     Returns
     -------
@@ -56,8 +59,12 @@ def segment(model, photo: np.ndarray, clean: bool = False) -> np.ndarray:
         raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
     _, h, w, _ = model.input.shape
     small = imageops.resize_photo(photo, (int(h), int(w)))
-    outputs = model.predict_on_batch(small[np.newaxis].astype(np.float32))  # compiled, unlike an eager call
-    fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+    x = small[np.newaxis].astype(np.float32)
+    if forward is not None:
+        fine = forward(x)
+    else:
+        outputs = model.predict_on_batch(x)  # compiled, unlike an eager call
+        fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
     prob = np.asarray(fine)[0, ..., 0]
     prob = np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
     return clean_probability(prob) if clean else prob
@@ -83,13 +90,15 @@ def composite_on_white(photo: np.ndarray, prob: np.ndarray, low: float = 0.3, hi
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def whiten_file(model, photo_path, out_dir, low: float = 0.3, high: float = 0.7, clean: bool = True) -> Path:
+def whiten_file(model, photo_path, out_dir, low: float = 0.3, high: float = 0.7, clean: bool = True,
+                forward=None) -> Path:
     """Read ``photo_path``, put the person on white at the photo's resolution, write ``<stem>_white.png``.
 
     ``clean`` (default): stray blobs away from the person are dropped (:func:`clean_probability`).
+    ``forward``: see :func:`segment`.
     """
     photo = imageops.read_photo(photo_path)
-    result = composite_on_white(photo, segment(model, photo, clean=clean), low, high)
+    result = composite_on_white(photo, segment(model, photo, clean=clean, forward=forward), low, high)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_path = out_dir / f"{Path(photo_path).stem}_white.png"

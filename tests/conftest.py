@@ -19,3 +19,11 @@ def eg1800_root() -> Path:
     if not (root / "eg1800" / "trainlist.mat").exists():
         pytest.fail(f"EG1800 mirror not found under {root}; set LRN_DATA to the folder holding eg1800/")
     return root
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Tests never write into the user's cache (~/.cache/lrn: backups, TensorFlow Lite conversions)."""
+    if "LRN_CACHE" not in os.environ:
+        os.environ["LRN_CACHE"] = str(tmp_path_factory.mktemp("lrn_cache"))
+    yield
