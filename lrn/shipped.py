@@ -125,8 +125,7 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
     history_path = Path(run_dir) / "history.csv"
     history = provenance.read_csv(history_path)[0].to_dict("list") if history_path.is_file() else None
     # Ship the weights without the optimizer's state (Adam keeps two more copies of every weight).
-    bare = keras.models.clone_model(model)
-    bare.set_weights(model.get_weights())
+    bare = keras.saving.load_model(source, compile=False, safe_mode=True)  # uncompiled: no optimizer to save
     with tempfile.TemporaryDirectory() as tmp:
         staged = provenance.save_model(bare, Path(tmp) / MODEL_FILE.name, record)
         size = staged.stat().st_size

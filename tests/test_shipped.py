@@ -33,6 +33,17 @@ def tiny_run(run_dir, builder=models.build_lrn):
     return model
 
 
+def optimizer_state(path) -> bool:
+    """Whether a .keras archive stores optimizer variables."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        return "optimizer" in weights and len(weights["optimizer"].get("vars", {})) > 0
+
+
 def test_install_then_pretrained_and_card(package_folder, tmp_path):
     with pytest.raises(InputError, match="missing from this installation.*make model"):
         shipped.pretrained()
@@ -47,6 +58,7 @@ def test_install_then_pretrained_and_card(package_folder, tmp_path):
     assert "academic exchange only" in card["terms"] and card["bytes"] == path.stat().st_size
     # the optimizer's state is not shipped: the file is smaller than the trained one, same predictions
     assert path.stat().st_size < (tmp_path / "run" / "model.keras").stat().st_size
+    assert not optimizer_state(path) and optimizer_state(tmp_path / "run" / "model.keras")
     x = np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict_on_batch(x)[-1], original.predict_on_batch(x)[-1], atol=1e-6)
     assert provenance.read_model_provenance(path)["settings"]["variant"] == "tiny"
@@ -85,6 +97,7 @@ def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
     assert card["file"] == shipped.MODEL_FILE.name and card["bytes"] == shipped.MODEL_FILE.stat().st_size
     model = lrn.pretrained()
     assert models.is_lrn(model) and tuple(model.input.shape[1:]) == (224, 224, 3)
+    assert not optimizer_state(shipped.MODEL_FILE)
     photo = np.random.default_rng(1).integers(0, 256, (123, 77, 3), dtype=np.uint8)
     prob = lrn.segment(model, photo)
     assert prob.shape == (123, 77) and prob.dtype == np.float32 and 0 <= prob.min() <= prob.max() <= 1
