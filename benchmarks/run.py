@@ -359,6 +359,44 @@ def whiten_speed(photo_paths: list[Path], model_files: list[tuple[str, Path]], p
     return rows
 
 
+def whiten_section(args, profile: dict, peak_gflops: float, work: Path, details: dict) -> dict:
+    """Time lrn whiten (table 6) and return the ``whiten`` entry of results.json."""
+    log("lrn whiten")
+    photos = sorted((data_root() or Path("/nonexistent")).glob("eg1800/images_data_crop/*.jpg"))
+    if not photos:  # no EG1800: synthetic photos at 800x608 stand in for the full-size ones
+        from PIL import Image
+
+        from lrn import data
+
+        syn = data.synthetic(4, size=608, seed=2)
+        photos = []
+        for i, im in enumerate(syn.images):
+            p = work / f"syn{i}.jpg"
+            Image.fromarray(np.concatenate([im, im[:192]], axis=0)).save(p, quality=95)
+            photos.append(p)
+    photos = photos[:2] if args.quick else photos[:8]
+    wh = whiten_speed(photos, whiten_models(float(profile["width"]), args.size, work), peak_gflops,
+                      1 if args.quick else 3, work)
+    details["whiten"] = wh
+    rows = [[w["model"], w["photos"], *[w["stages_ms"][s] for s in STAGES], w["whiten_file_ms"],
+             w["flop_limit_ms"], f"{w['vs_flop_limit']:.2f}x", f"{w['graph_vs_flop_limit']:.2f}x",
+             f"{w['predict_on_batch_vs_flop_limit']:.2f}x"] for w in wh]
+    main_w = [w for w in wh if w["width"] == 1.0]
+    default_w = [w for w in wh if w["width"] != 1.0]
+    table("lrn whiten latency per photo (ms, medians; forward through TensorFlow Lite as lrn whiten does; "
+          f"full-width LRN with random weights, and the default model: {default_w[0]['model']})",
+          ["model", "photo", *STAGES, "whiten_file", "FLOP limit", "fwd/limit", "tf.function fwd/limit",
+           "predict_on_batch fwd/limit"], rows,
+          "whiten: forward of full-width LRN at " + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})"
+                                                             for w in main_w)
+          + " its FLOP-limited time (target 1.2x); default model at "
+          + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})" for w in default_w))
+
+    return {"ms_224": next(w["whiten_file_ms"] for w in main_w if w["photos"] == "224x224"),
+            "ms_full": next(w["whiten_file_ms"] for w in main_w if w["photos"] == "full"),
+            "vs_flop_limit": float(np.mean([w["vs_flop_limit"] for w in main_w]))}
+
+
 # ------------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -367,6 +405,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-attempts", dest="attempts", action="store_false",
                         help="skip the training attempts (XLA, batch 16, oneDNN off, ...)")
     parser.add_argument("--data", choices=("auto", "eg1800", "synthetic"), default="auto")
+    parser.add_argument("--only-whiten", action="store_true",
+                        help="peak and lrn whiten only (about 2 minutes); writes results-whiten.json, "
+                             "leaves results.json alone")
     parser.add_argument("--out", type=Path, help="results file (default benchmarks/results.json, "
                         "or results-quick.json with --quick)")
     args = parser.parse_args(argv)
@@ -374,7 +415,8 @@ def main(argv=None) -> int:
 
     profile = yaml.safe_load((REPO / "params" / "cpu.yaml").read_text())
     args.size = 64 if args.quick else 224
-    out = args.out or HERE / ("results-quick.json" if args.quick else "results.json")
+    out = args.out or HERE / ("results-quick.json" if args.quick else
+                              "results-whiten.json" if args.only_whiten else "results.json")
     details_path = out.with_name(out.stem.replace("results", "details") + ".json")
 
     import lrn  # noqa: F401  (oneDNN on in this process, as for every lrn user)
@@ -388,6 +430,16 @@ def main(argv=None) -> int:
     log("sgemm peak")
     peak = sgemm_peak(1024 if args.quick else 4096, 3 if args.quick else 5)
     details["peak_start"] = peak
+
+    if args.only_whiten:
+        work = Path(tempfile.mkdtemp(prefix="lrn-bench-"))
+        whiten_out = whiten_section(args, profile, peak["gflops"], work, details)
+        details["seconds"] = time.perf_counter() - T_START
+        out.write_text(json.dumps({"peak_gflops": peak["gflops"], "whiten": whiten_out}, indent=2) + "\n")
+        details_path.write_text(json.dumps(details, indent=2) + "\n")
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"\nwrote {out} and {details_path} in {details['seconds'] / 60:.1f} min")
+        return 0
 
     # 2. data
     train_split, test_split, source = load_data(args.size, args.data)
@@ -491,44 +543,13 @@ def main(argv=None) -> int:
           f"{ev['max_abs_diff']:.2e} (must be <= 1e-9)")
 
     # 6. lrn whiten
-    log("lrn whiten")
-    photos = sorted((data_root() or Path("/nonexistent")).glob("eg1800/images_data_crop/*.jpg"))
-    if not photos:  # no EG1800: synthetic photos at 800x608 stand in for the full-size ones
-        from PIL import Image
-
-        from lrn import data
-
-        syn = data.synthetic(4, size=608, seed=2)
-        photos = []
-        for i, im in enumerate(syn.images):
-            p = work / f"syn{i}.jpg"
-            Image.fromarray(np.concatenate([im, im[:192]], axis=0)).save(p, quality=95)
-            photos.append(p)
-    photos = photos[:2] if args.quick else photos[:8]
-    wh = whiten_speed(photos, whiten_models(float(profile["width"]), args.size, work), peak_gflops,
-                      1 if args.quick else 3, work)
-    details["whiten"] = wh
-    rows = [[w["model"], w["photos"], *[w["stages_ms"][s] for s in STAGES], w["whiten_file_ms"],
-             w["flop_limit_ms"], f"{w['vs_flop_limit']:.2f}x", f"{w['graph_vs_flop_limit']:.2f}x",
-             f"{w['predict_on_batch_vs_flop_limit']:.2f}x"] for w in wh]
-    main_w = [w for w in wh if w["width"] == 1.0]
-    default_w = [w for w in wh if w["width"] != 1.0]
-    table("lrn whiten latency per photo (ms, medians; forward through TensorFlow Lite as lrn whiten does; "
-          f"full-width LRN with random weights, and the default model: {default_w[0]['model']})",
-          ["model", "photo", *STAGES, "whiten_file", "FLOP limit", "fwd/limit", "tf.function fwd/limit",
-           "predict_on_batch fwd/limit"], rows,
-          "whiten: forward of full-width LRN at " + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})"
-                                                             for w in main_w)
-          + " its FLOP-limited time (target 1.2x); default model at "
-          + ", ".join(f"{w['vs_flop_limit']:.2f}x ({w['photos']})" for w in default_w))
+    whiten_out = whiten_section(args, profile, peak_gflops, work, details)
 
     results_json = {
         "peak_gflops": peak_gflops,
         "train": train_out,
         "eval": {"vs_medpy": ev["vs_medpy"], "n": ev["n"], "max_abs_diff": ev["max_abs_diff"]},
-        "whiten": {"ms_224": next(w["whiten_file_ms"] for w in main_w if w["photos"] == "224x224"),
-                   "ms_full": next(w["whiten_file_ms"] for w in main_w if w["photos"] == "full"),
-                   "vs_flop_limit": float(np.mean([w["vs_flop_limit"] for w in main_w]))},
+        "whiten": whiten_out,
     }
     details["seconds"] = time.perf_counter() - T_START
     out.write_text(json.dumps(results_json, indent=2) + "\n")
