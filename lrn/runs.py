@@ -61,7 +61,8 @@ def load_profile(profile: str) -> dict:
         known = sorted(p.stem for p in PARAMS.glob("*.yaml"))
         raise InputError(f"unknown profile {profile!r}: no {path}; choose one of {', '.join(known)}")
     settings = yaml.safe_load(path.read_text()) or {}
-    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples", "peer", "small"}
+    unknown = set(settings) - set(TRAIN_PARAMETERS) - {"variants", "description", "n_examples", "peer", "small",
+                                                       "model_card"}
     if unknown:
         raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
     small = settings.get("small")
@@ -145,10 +146,11 @@ def plan(profile: str) -> list[Run]:
                         lrn_seeds + ablation_runs, modules=("claims.py", "stats.py", "book.py", "plots.py")))
     from lrn import shipped
 
-    runs.append(Run("model_card", "model_card.ipynb", {"profile": profile, **{k: common[k] for k in
-                                                                           ("protocol", "seed") if k in common}},
-                    peer, modules=("shipped.py", "cutout.py", f"pretrained/{shipped.MODEL_FILE.name}",
-                                   f"pretrained/{shipped.CARD_FILE.name}")))
+    if settings.get("model_card", True):
+        card_parameters = {"profile": profile, **{k: common[k] for k in ("protocol", "seed") if k in common}}
+        runs.append(Run("model_card", "model_card.ipynb", card_parameters, peer,
+                        modules=("shipped.py", "cutout.py", f"pretrained/{shipped.MODEL_FILE.name}",
+                                 f"pretrained/{shipped.CARD_FILE.name}")))
     if "lrn" in variants:
         runs.append(Run("coarse_to_fine", "coarse_to_fine.ipynb", {"profile": profile}, ["train_lrn"]))
     return runs
