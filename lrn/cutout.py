@@ -13,7 +13,7 @@ from PIL import Image
 
 from scipy import ndimage
 
-from lrn import imageops, postprocess
+from lrn import fastforward, imageops, postprocess
 from lrn.errors import InputError
 
 WHITE = 255
@@ -59,12 +59,8 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None) -> np.n
         raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
     _, h, w, _ = model.input.shape
     small = imageops.resize_photo(photo, (int(h), int(w)))
-    x = small[np.newaxis].astype(np.float32)
-    if forward is not None:
-        fine = forward(x)
-    else:
-        outputs = model.predict_on_batch(x)  # compiled, unlike an eager call
-        fine = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+    forward = forward or fastforward.keras_forward(model)  # predict_on_batch: compiled, unlike an eager call
+    fine = forward(small[np.newaxis].astype(np.float32))
     prob = np.asarray(fine)[0, ..., 0]
     prob = np.clip(imageops.resize_prob(prob, photo.shape[:2]), 0.0, 1.0)
     return clean_probability(prob) if clean else prob

@@ -15,7 +15,6 @@ same map either way, only slower.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -24,16 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lrn.data.download import sha256_file
+
 TOLERANCE = 1e-4
 """Largest allowed difference between the converted model's finest map and Keras'."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def convert(model) -> bytes:
