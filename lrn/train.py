@@ -198,6 +198,10 @@ def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, 
         rotation_deg=config.rotation_deg, flip=config.flip, backgrounds=config.backgrounds)
     val_batches = augment.eval_batches(val.images, val.masks, config.batch_size, n_levels=config.n_levels)
     log_path = run_dir / f"history_stage{stage}.csv"
+    if start == 0:
+        # A fresh stage: drop the log of an earlier run in this folder (the CSV logger appends,
+        # which only a resumed stage wants), or its surplus epochs would stay in the history.
+        log_path.unlink(missing_ok=True)
     callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False),
                  keras.callbacks.CSVLogger(str(log_path), append=True)]
     if config.patience is not None:
