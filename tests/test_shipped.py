@@ -104,8 +104,16 @@ def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
 
 
 def test_package_metadata_states_the_terms():
-    text = (shipped.FOLDER.parent.parent / "pyproject.toml").read_text()
-    assert "pretrained/*.keras" in text and "academic exchange only" in text
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = shipped.FOLDER.parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "pretrained/*.keras" in project["tool"]["setuptools"]["package-data"]["lrn"]
+    assert project["project"]["license"] == "MIT AND LicenseRef-EG1800-academic-only"
+    files = project["project"]["license-files"]
+    assert "LICENSE" in files and "MIT License" in (root / "LICENSE").read_text()
+    terms = [(root / name).read_text() for name in files if name != "LICENSE"]
+    assert any("academic exchange only" in t and "pretrained/*.keras" in t for t in terms)
 
 
 def test_versus_pairs_by_id_and_names_the_winner():
