@@ -23,6 +23,10 @@ def tiny_data():
 def test_lrn_training_loss_falls_and_results_are_written(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
     train_split, val_split = tiny_data
+    # the folder holds the log of an earlier, longer run: none of its epochs may survive
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history_stage1.csv").write_text(
+        "epoch,loss,val_loss\n" + "".join(f"{e},9.0,9.0\n" for e in range(9)))
     config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=6, batch_size=8,
                                learning_rate=3e-3, patience=None, seed=0)
     result = train.train(config, train_split, val_split, tmp_path / "run", verbose=0)
@@ -33,27 +37,13 @@ def test_lrn_training_loss_falls_and_results_are_written(tiny_data, tmp_path, mo
 
     table, record = provenance.read_csv(tmp_path / "run" / "history.csv")
     assert len(table) == 6 and record["seed"] == 0 and record["settings"]["variant"] == "lrn"
+    assert table["epoch"].tolist() == list(range(6)) and (table["loss"] < 9.0).all()
+    assert len((tmp_path / "run" / "history_stage1.csv").read_text().splitlines()) == 1 + 6
     assert record["data_manifest_sha256"] == train_split.manifest_sha256
     saved = provenance.read_model_provenance(tmp_path / "run" / "model.keras")
     assert saved["settings"]["run_key"] == record["settings"]["run_key"]
     assert saved["lrn_version"] and saved["git_commit"]
     assert not (tmp_path / "cache" / "backups" / record["settings"]["run_key"]).exists()  # cleaned up
-
-
-def test_a_new_run_replaces_the_history_of_an_earlier_run_in_its_folder(tiny_data, tmp_path, monkeypatch):
-    """Re-executing into a folder that holds a longer, older run keeps none of its epochs."""
-    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    old = "epoch,loss,val_loss\n" + "".join(f"{e},9.0,9.0\n" for e in range(7))
-    (run_dir / "history_stage1.csv").write_text(old)
-    train_split, val_split = tiny_data
-    config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=2, batch_size=8, patience=None, seed=0)
-    result = train.train(config, train_split, val_split, run_dir, verbose=0)
-    assert result.history["epoch"].tolist() == [0, 1]
-    assert (result.history["loss"] < 9.0).all()
-    assert provenance.read_csv(run_dir / "history.csv")[0]["epoch"].tolist() == [0, 1]
-    assert len((run_dir / "history_stage1.csv").read_text().splitlines()) == 3  # header + 2 epochs
 
 
 def test_unet_trains_and_vgg_schedule_runs_two_stages(tiny_data, tmp_path, monkeypatch):
