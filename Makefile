@@ -1,8 +1,10 @@
 # lrn-book: every command installs what it needs into .venv by itself.
-#   make book [PROFILE=cpu]        execute only the missing notebook runs, then build _build/html
-#                                  (stale runs are rendered with a visible notice)
-#   make reproduce [PROFILE=..]    re-execute the stale runs (FORCE=1: all), then build
-#   make book-status [PROFILE=..]  list every run, its key and state; exit 1 if one is not current
+#   make book [PROFILE=cpu]        execute only the missing stages (and re-render pages whose
+#                                  markdown alone changed), then build _build/html; stale pages
+#                                  are rendered with a visible notice
+#   make reproduce [PROFILE=..]    re-execute the stale stages (FORCE=1: all), then build
+#   make book-status [PROFILE=..]  every stage (fit, score, page), its key and state, and why a
+#                                  stale one is stale; exit 1 if one is not current
 #   make model                     retrain the model shipped in the package (lrn.pretrained())
 #   make test                      the test suite (builds the book from the committed runs and
 #                                  tests it in headless Chromium)
@@ -11,29 +13,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= cpu
 # The install is redone whenever pyproject.toml changes.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml bookkit/pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: install test book reproduce book-status bench demo model clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml bookkit/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,book]"
+	$(BIN)/python -m pip install --quiet -e ".[test,book]" -e ./bookkit
 	bash tools/setup_browser.sh
 	@rm -f $(VENV)/.installed-* && touch $@
 
 book: install
-	$(BIN)/python -m lrn.runs execute --profile $(PROFILE)
+	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --no-stale
 	PROFILE=$(PROFILE) bash tools/build_book.sh
 
 reproduce: install
-	$(BIN)/python -m lrn.runs execute --profile $(PROFILE) --stale $(if $(FORCE),--force,)
+	$(BIN)/python -m lrnbook execute --profile $(PROFILE) $(if $(FORCE),--force,)
 	PROFILE=$(PROFILE) bash tools/build_book.sh
 
 book-status: install
-	@$(BIN)/python -m lrn.runs status --profile $(PROFILE)
+	@$(BIN)/python -m lrnbook status --profile $(PROFILE)
 
 # The book is built from the committed cpu runs (nothing is executed) and tested in Chromium.
 test: install

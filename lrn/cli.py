@@ -8,10 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from lrn import VARIANTS
+from lrn.data.eg1800 import PROTOCOLS
 from lrn.errors import InputError
-
-PROTOCOLS = ("paper", "full")
+from lrn.variants import VARIANTS
 
 
 def positive_int(text: str) -> int:
@@ -82,16 +81,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_train(args) -> None:
-    from lrn import data, evaluate, train
+    from lrn import data, evaluate, fit, predict, train
 
     config = train.TrainConfig(variant=args.variant, size=args.size, width=args.width, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                                patience=args.patience, encoder_weights=args.encoder_weights)
-    splits = data.eg1800(args.data, protocol=args.protocol, size=args.size, seed=args.seed)
-    result = train.train(config, splits.train, splits.val, args.out)
-    test = splits.test if args.size == 224 else data.eg1800(args.data, args.protocol, 224, args.seed).test
-    table = evaluate.evaluate(result.model, test)
-    summary = evaluate.save_scores(table, args.out, {**result.provenance, "protocol": args.protocol})
+    done = fit.fit(config, args.out, protocol=args.protocol, seed=args.seed, root=args.data)
+    predict.save_predictions(args.out / "predictions.npz", done.test_ids, done.levels)
+    truths = data.eg1800(args.data, args.protocol, 224, args.seed).test.masks
+    table = evaluate.score_levels(done.test_ids, done.levels, truths)
+    summary = evaluate.save_scores(table, args.out, {**done.result.provenance, "protocol": args.protocol})
     print(f"{args.variant}: Jaccard {summary['jaccard']['text']} %, Hausdorff {summary['hausdorff']['text']} px "
           f"on {summary['n']} test images; wrote {args.out}")
 

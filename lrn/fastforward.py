@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn.data.download import sha256_file
+from lrn.cache import cache_dir, sha256_file
 
 TOLERANCE = 1e-4
 """Largest allowed difference between the converted model's finest map and Keras'."""
@@ -89,8 +89,6 @@ def for_model_file(path, model, cache: Path | None = None, verbose: bool = True)
     Returns ``(forward, how)``: a callable ``x -> finest map`` and a short description
     ("TensorFlow Lite (XNNPACK), cached" / "... converted now" / "Keras predict_on_batch: <why>").
     """
-    from lrn.train import cache_dir
-
     path = Path(path)
     try:
         import tensorflow as tf

@@ -81,6 +81,34 @@ def _open_image(path: Path, data: bytes, what: str) -> Image.Image:
     return img
 
 
+ORIENTATION_TAG = 0x0112
+"""EXIF tag of the orientation: 1 = upright as stored, 2..8 = flips and quarter turns."""
+
+
+def exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1..8) of a decoded image; 1 when it has none or an invalid one."""
+    try:
+        value = int(img.getexif().get(ORIENTATION_TAG, 1))
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to ``pixels`` (``(H, W)`` or ``(H, W, C)``): the upright view.
+
+    The same transforms as ``PIL.ImageOps.exif_transpose``: 2 mirror, 3 half turn, 4 flip,
+    5 transpose, 6 quarter turn clockwise, 7 transverse, 8 quarter turn counter-clockwise.
+    Orientations 5 to 8 swap height and width.
+    """
+    if orientation == 1:
+        return pixels
+    swapped = np.swapaxes(pixels, 0, 1)
+    upright = {2: pixels[:, ::-1], 3: pixels[::-1, ::-1], 4: pixels[::-1], 5: swapped,
+               6: swapped[:, ::-1], 7: swapped[::-1, ::-1], 8: swapped[::-1]}[orientation]
+    return np.ascontiguousarray(upright)
+
+
 def _to_rgb(img: Image.Image, path: Path) -> np.ndarray:
     """Convert a decoded Pillow image of any supported mode to ``uint8`` RGB ``(H, W, 3)``."""
     mode = img.mode
@@ -121,8 +149,9 @@ def read_photo(path: str | Path, data: bytes | None = None) -> np.ndarray:
       values outside 0..65535 raise; floating-point images (``F``) raise;
     - other modes Pillow converts (``CMYK``, ``YCbCr``): Pillow's conversion.
 
-    EXIF orientation tags are ignored: pixels are used as stored (masks are drawn on the
-    stored pixels too).
+    Photos are returned upright: an EXIF orientation tag (a phone's "rotate 90 degrees") is
+    applied to the pixels (:func:`orient`), so the result has the size a viewer shows.
+    Readers of photo-mask pairs apply the same orientation to the mask.
 
     Parameters
     ----------
@@ -146,7 +175,8 @@ def read_photo(path: str | Path, data: bytes | None = None) -> np.ndarray:
     path = Path(path)
     if data is None:
         data = read_bytes(path)
-    rgb = _to_rgb(_open_image(path, data, "photo"), path)
+    img = _open_image(path, data, "photo")
+    rgb = orient(_to_rgb(img, path), exif_orientation(img))
     h, w = rgb.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise InputError(
@@ -212,7 +242,7 @@ def _value_range(values: np.ndarray, path: Path) -> float:
     return 255 if hi <= 255 else 65535
 
 
-def binarise(values: np.ndarray, path: str | Path) -> np.ndarray:
+def mask_values_to_bool(values: np.ndarray, path: str | Path) -> np.ndarray:
     """Turn mask values into a boolean mask.
 
     Rule: values that are all in {0, 1} or all in {0, maxval} are taken as they are
@@ -274,7 +304,7 @@ def read_mask(path: str | Path, data: bytes | None = None) -> np.ndarray:
       white); an alpha channel is dropped (for cut-outs use
       :func:`lrn.data.mask_from_cutout`); a palette image is looked up in its palette.
 
-    The values are then binarised by :func:`binarise`: {0, 1} and {0, maxval} taken as
+    The values are then turned to bool by :func:`mask_values_to_bool`: {0, 1} and {0, maxval} taken as
     they are, anything else thresholded at half the range with a warning.
 
     Parameters
@@ -303,7 +333,7 @@ def read_mask(path: str | Path, data: bytes | None = None) -> np.ndarray:
         values = _mask_from_mat(path, data)
     else:
         values = _mask_from_image(path, data)
-    return binarise(values, path)
+    return mask_values_to_bool(values, path)
 
 
 def read_alpha(path: str | Path) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 The paper supervises every label map s1..s6. Its target at level k is the 224x224 mask
 *area-averaged* down to s_k's size (a soft target: the fraction of person pixels in each
-cell), a choice fixed by ``shared/docs/model-spec.md``. U-Net has a single level, so its
-loss is plain binary cross-entropy.
+cell). The paper does not say how its coarse targets are made; area averaging is this
+package's choice, and the one that keeps a coarse cell's target equal to the share of the
+person it covers. U-Net has a single level, so its loss is plain binary cross-entropy.
 """
 from __future__ import annotations
 
@@ -40,9 +41,3 @@ def level_targets(masks, n_levels: int = N_LEVELS) -> tuple:
 def bce():
     """Binary cross-entropy on probabilities, mean over pixels (Keras' definition)."""
     return keras.losses.BinaryCrossentropy(name="bce")
-
-
-def multilevel_bce(targets, predictions):
-    """Sum over levels of the per-level mean BCE: the LRN loss as Keras computes it in training."""
-    loss = bce()
-    return tf.add_n([loss(t, p) for t, p in zip(targets, predictions)])

@@ -6,7 +6,7 @@ Evaluation convention (applied by the caller; nothing is resized here): scores a
 computed at ``EVAL_SIZE`` x ``EVAL_SIZE`` = 224 x 224 pixels so that they compare with the
 paper's. The truth is the nearest-neighbour-resized 224 x 224 mask; a prediction made at
 another size is resized bilinearly to 224 x 224 as probabilities and then thresholded with
-:func:`binarize` (probability > 0.5). Scores are computed per image and summarised with
+:func:`threshold_prob` (probability > 0.5). Scores are computed per image and summarised with
 :func:`mean_std`.
 
 Empty masks: the Jaccard index of two empty masks is 100 %. The Hausdorff distance of two
@@ -21,9 +21,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from lrn.errors import InputError
-
-EVAL_SIZE = 224
-"""Side in pixels of the square images all scores are computed on."""
+from lrn.shapes import EVAL_SIZE  # noqa: F401  (scores are computed at EVAL_SIZE x EVAL_SIZE)
 
 
 def _check_mask(mask, name="mask", ndim=2):
@@ -39,7 +37,7 @@ def _check_mask(mask, name="mask", ndim=2):
     if not np.issubdtype(mask.dtype, np.integer):
         raise InputError(
             f"{name} must be boolean or a 0/1 integer array, got dtype {mask.dtype}; "
-            "threshold probabilities with lrn.metrics.binarize first"
+            "threshold probabilities with lrn.metrics.threshold_prob first"
         )
     if mask.size and (mask.min() < 0 or mask.max() > 1):
         bad = np.unique(mask[(mask != 0) & (mask != 1)])[:5].tolist()
@@ -164,7 +162,10 @@ def boundary(mask):
 
     A boundary pixel is a mask pixel with at least one 4-neighbour outside the mask, the
     outside of the image counting as outside. This equals the mask minus its binary erosion
-    by a 3 x 3 cross with ``border_value=0``, which is what ``medpy.metric.binary.hd`` uses.
+    by a 3 x 3 cross with ``border_value=0``, which is what ``medpy.metric.binary.hd`` uses,
+    and ``skimage.segmentation.find_boundaries(mode="inner", connectivity=1)`` of the mask
+    padded by one background pixel, which measured about 10x slower on 224 x 224 masks
+    (the two are tested equal).
 
     Parameters
     ----------
@@ -275,7 +276,7 @@ def hausdorff_batch(truths, preds):
     return np.array([hausdorff(t, p) for t, p in zip(truths, preds)], dtype=np.float64)
 
 
-def binarize(prob, threshold=0.5):
+def threshold_prob(prob, threshold=0.5):
     """Threshold probabilities into a binary mask.
 
     Parameters

@@ -1,11 +1,11 @@
 """The four networks of the paper: LRN and U-Net on a VGG-16 encoder.
 
-Everything here follows ``shared/docs/model-spec.md``:
-
-* the encoder is the 13 convolutions of VGG-16 with Keras' layer names, so ImageNet weights
-  load by name;
+* the encoder is the 13 convolutions of VGG-16 (3x3, ReLU, 'same' padding; five 2x2
+  max-pools) with Keras' layer names, so ImageNet weights load by name;
 * every model starts with :class:`VGGPreprocess`, so callers feed plain RGB photos in
-  [0, 255] and saved models are self-contained;
+  [0, 255] and saved models are self-contained; its mode matches the weights in use
+  (``caffe`` for Keras' Oxford weights and for random initialisation, ``torch`` for
+  torchvision's);
 * :func:`build_lrn` has six sigmoid outputs ``s1`` (coarsest, H/32) .. ``s6`` (H x W);
   :func:`build_unet` has one H x W output.
 
@@ -14,6 +14,7 @@ At width 1 and 224x224x3 input, LRN has 15,864,198 parameters and U-Net 31,970,0
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import keras
@@ -21,8 +22,8 @@ import numpy as np
 from keras import layers
 
 from lrn.errors import InputError
-
-from lrn import VARIANTS  # noqa: E402  (one list of variant names)
+from lrn.shapes import check_side
+from lrn.variants import VARIANTS
 
 # (block, number of convs, filters) of the VGG-16 encoder.
 VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
@@ -39,20 +40,43 @@ LEVEL_NAMES = ("s1", "s2", "s3", "s4", "s5", "s6")
 IMAGENET_FILENAME = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
+PREPROCESSING = ("caffe", "torch")
+
+
 @keras.saving.register_keras_serializable(package="lrn")
 class VGGPreprocess(layers.Layer):
-    """Caffe-style VGG preprocessing as a layer: RGB [0, 255] -> BGR minus the ImageNet mean.
+    """VGG preprocessing as a layer, serialisable without a Lambda (loads with ``safe_mode`` on).
 
-    Same arithmetic as ``keras.applications.vgg16.preprocess_input``, but serialisable
-    without a Lambda, so saved models load with ``safe_mode`` on.
+    Input: RGB photos, float or integer values in [0, 255], shape ``(batch, H, W, 3)``.
+
+    * ``mode="caffe"``: RGB -> BGR minus the ImageNet mean (103.939, 116.779, 123.68), in
+      [0, 255] units; the arithmetic of ``keras.applications.vgg16.preprocess_input`` and
+      what Keras' (Oxford) VGG-16 weights expect.
+    * ``mode="torch"``: RGB scaled to [0, 1], minus mean (0.485, 0.456, 0.406), divided by
+      std (0.229, 0.224, 0.225): what torchvision's VGG-16 weights expect.
     """
 
     MEAN_BGR = (103.939, 116.779, 123.68)
+    TORCH_MEAN = (0.485, 0.456, 0.406)
+    TORCH_STD = (0.229, 0.224, 0.225)
+
+    def __init__(self, mode: str = "caffe", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in PREPROCESSING:
+            raise InputError(f"preprocessing mode must be one of {', '.join(PREPROCESSING)}, got {mode!r}")
+        self.mode = mode
 
     def call(self, inputs):
         x = keras.ops.cast(inputs, "float32")
+        if self.mode == "torch":
+            mean = keras.ops.convert_to_tensor(self.TORCH_MEAN, dtype="float32")
+            std = keras.ops.convert_to_tensor(self.TORCH_STD, dtype="float32")
+            return (x / 255.0 - mean) / std
         bgr = keras.ops.flip(x, axis=-1)
         return bgr - keras.ops.convert_to_tensor(self.MEAN_BGR, dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
 
 def scaled(filters: int, width: float) -> int:
@@ -64,13 +88,7 @@ def check_input_shape(input_shape) -> tuple[int, int, int]:
     """Return ``(H, W, 3)`` or raise :class:`InputError` if H or W is not a multiple of 32."""
     if len(input_shape) != 3 or input_shape[2] != 3:
         raise InputError(f"input_shape must be (H, W, 3) for RGB photos, got {input_shape!r}")
-    h, w = int(input_shape[0]), int(input_shape[1])
-    if h <= 0 or w <= 0 or h % 32 or w % 32:
-        raise InputError(
-            f"input_shape {input_shape!r}: H and W must be positive multiples of 32 "
-            "(five 2x2 max-pools), e.g. 224, 256, 320"
-        )
-    return h, w, 3
+    return check_side(input_shape[0], "input height"), check_side(input_shape[1], "input width"), 3
 
 
 def check_width(width: float) -> float:
@@ -126,7 +144,7 @@ def refinement_unit(features, previous, index: int, width: float = 1.0, squeeze_
 
 
 def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=None,
-              squeeze_skip: bool = False) -> keras.Model:
+              squeeze_skip: bool = False, preprocessing: str = "caffe") -> keras.Model:
     """The paper's Label Refinement Network.
 
     Parameters
@@ -141,6 +159,8 @@ def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=Non
         file. Weights need ``width=1``.
     squeeze_skip : bool
         Ablation: the original LRN's 1-channel squeeze of the skip features.
+    preprocessing : "caffe" or "torch"
+        Mode of the :class:`VGGPreprocess` layer; it must match the encoder weights.
 
     Returns
     -------
@@ -151,7 +171,7 @@ def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=Non
     shape = check_input_shape(input_shape)
     width = check_width(width)
     inputs = keras.Input(shape, name="photo")
-    skips, bottom = vgg16_encoder(VGGPreprocess(name="vgg_preprocess")(inputs), width)
+    skips, bottom = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess")(inputs), width)
     level = refinement_unit(bottom, None, 1, width)
     outputs = [level]
     for index, skip in zip(range(2, 7), reversed(skips)):
@@ -162,7 +182,8 @@ def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=Non
     return model
 
 
-def build_unet(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=None) -> keras.Model:
+def build_unet(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=None,
+               preprocessing: str = "caffe") -> keras.Model:
     """The U-Net reference on the same VGG-16 encoder: one H x W x 1 sigmoid output.
 
     Five decoder levels from ``block5_pool``: x2 bilinear upsampling, concat the skip of that
@@ -172,7 +193,7 @@ def build_unet(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=No
     shape = check_input_shape(input_shape)
     width = check_width(width)
     inputs = keras.Input(shape, name="photo")
-    skips, x = vgg16_encoder(VGGPreprocess(name="vgg_preprocess")(inputs), width)
+    skips, x = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess")(inputs), width)
     for level, (skip, filters) in enumerate(zip(reversed(skips), UNET_DECODER_FILTERS), start=1):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{level}_up")(x)
         x = layers.Concatenate(name=f"dec{level}_concat")([x, skip])
@@ -250,11 +271,6 @@ def unfreeze_encoder(model: keras.Model) -> None:
     set_encoder_trainable(model, True)
 
 
-def output_names(model: keras.Model) -> list[str]:
-    """Names of the model's output layers: ``s1``..``s6`` for LRN, ``["mask"]`` for U-Net."""
-    return [t._keras_history.operation.name for t in model.outputs]
-
-
 def is_lrn(model: keras.Model) -> bool:
     return len(model.outputs) == len(LEVEL_NAMES)
 
@@ -284,8 +300,6 @@ def load(path, safe_mode: bool = True) -> keras.Model:
         raise InputError(f"model file not found: {path}")
     if path.suffix != ".keras":
         raise InputError(f"model file {path} must be a .keras archive saved by lrn or Keras 3")
-    import zipfile
-
     if not zipfile.is_zipfile(path):  # Keras would say "file not found" for a damaged archive
         raise InputError(f"model file {path} is not a .keras archive (not a zip file): damaged or not a model")
     try:

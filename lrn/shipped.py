@@ -2,7 +2,7 @@
 
 ``lrn.pretrained()`` loads it; ``lrn whiten PHOTO`` uses it when no ``--model`` is given, so
 the cut-out works right after ``pip install`` with no training. ``make model`` retrains it
-(:data:`TRAIN_ARGS`, about 30 minutes on 2 CPU cores) and installs the result here with
+(:data:`TRAIN_CONFIG`, about 30 minutes on 2 CPU cores) and installs the result here with
 ``python -m lrn.shipped install RUN_DIR``, which checks the file (loads safely, is an LRN,
 at most :data:`MAX_BYTES`) and writes the model card's facts next to it
 (``lrn/pretrained/<name>.json``). The book's model-card page scores it.
@@ -19,8 +19,12 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import keras
+
+from lrn import fit, models, provenance, train
 from lrn.errors import InputError
 
 FOLDER = Path(__file__).resolve().parent / "pretrained"
@@ -28,13 +32,15 @@ NAME = "lrn_eg1800_w0.25_224"
 MODEL_FILE = FOLDER / f"{NAME}.keras"
 CARD_FILE = FOLDER / f"{NAME}.json"
 MAX_BYTES = 15 * 1024 * 1024
-"""The issue's ceiling for a file inside the package (15 MiB)."""
+"""Largest model file kept inside the package (15 MiB), so that ``pip install`` stays small."""
 
-TRAIN_ARGS = ["train", "--variant", "lrn", "--protocol", "full", "--size", "224", "--width", "0.25",
-              "--lr", "1e-3", "--epochs", "24", "--patience", "6", "--seed", "0"]
-"""``lrn`` command-line arguments of the shipped model's training (``make model``): the cpu
-profile's settings (width 0.25, Adam 1e-3 chosen on the validation split, 224x224) on the
-``full`` protocol (every usable official training id but a 10 % validation hold-out)."""
+TRAIN_CONFIG = {"variant": "lrn", "size": 224, "width": 0.25, "learning_rate": 1e-3, "epochs": 24, "patience": 6,
+                "seed": 0}
+PROTOCOL = "full"
+"""The shipped model's training (``make model``), as :class:`lrn.train.TrainConfig` fields and the
+EG1800 protocol: the cpu profile's settings (width 0.25, Adam 1e-3 chosen on the validation
+split, 224x224) on the ``full`` protocol (every usable official training id but a 10 %
+validation hold-out)."""
 
 TERMS = ("Trained on EG1800 (Shen et al., 2016), whose photos are distributed for academic exchange "
          "only: this model inherits that restriction and is not for commercial use. The lrn code is "
@@ -52,8 +58,6 @@ def pretrained(safe_mode: bool = True):
     lrn.errors.InputError
         If the package was installed without the model file (``make model`` writes it).
     """
-    from lrn import models
-
     if not MODEL_FILE.is_file():
         raise InputError(f"the shipped model {MODEL_FILE} is missing from this installation; "
                          "`make model` trains and installs it, or pass a model file (lrn whiten --model)")
@@ -67,57 +71,15 @@ def card() -> dict:
     return json.loads(CARD_FILE.read_text())
 
 
-def score_table(tables: dict) -> "pd.DataFrame":
-    """One row per (model, images) table of per-image scores: raw (the paper's format) then cleaned."""
-    import pandas as pd
-
-    from lrn import metrics
-
-    rows = []
-    for name, table in tables.items():
-        row = {"model, test images": name, "n": len(table)}
-        for column, label in (("jaccard", "Jaccard (%), raw"), ("hausdorff", "Hausdorff (px), raw"),
-                              ("jaccard_clean", "Jaccard (%), cleaned"),
-                              ("hausdorff_clean", "Hausdorff (px), cleaned")):
-            row[label] = metrics.format_mean_std(*metrics.mean_std(table[column].to_numpy()))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def versus(ours, theirs, columns=("jaccard", "hausdorff")) -> dict:
-    """Paired per-image comparison of two score tables on the same ids, positive favouring ``ours``.
-
-    Returns ``{column: paired_difference(...) | {"winner": "ours" / "theirs" / "not settled"}}``
-    (Hausdorff differences are theirs minus ours, since lower is better).
-    """
-    from lrn.stats import paired_difference
-
-    merged = ours.merge(theirs, on="id", suffixes=("_ours", "_theirs"), validate="one_to_one")
-    if len(merged) != len(ours) or len(merged) != len(theirs):
-        raise InputError(f"the two tables score different images ({len(ours)} and {len(theirs)} ids, "
-                         f"{len(merged)} shared)")
-    result = {}
-    for column in columns:
-        a, b = merged[f"{column}_ours"], merged[f"{column}_theirs"]
-        diff = paired_difference(a, b) if column.startswith("jaccard") else paired_difference(b, a)
-        diff["winner"] = ("ours" if diff["ci_low"] > 0 else "theirs" if diff["ci_high"] < 0 else "not settled")
-        result[column] = diff
-    return result
-
-
 def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path:
     """Check ``run_dir/model.keras`` (written by ``lrn train``) and install it as the shipped model.
 
     The card (``lrn/pretrained/<name>.json``) records the model's provenance (settings, data
     ids, commit), its size, the training time in seconds if given, and :data:`TERMS`.
     """
-    from lrn import models, provenance
-
-    import keras
-
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
-        raise InputError(f"no trained model at {source}: run `lrn {' '.join(TRAIN_ARGS)} -o {run_dir}` first")
+        raise InputError(f"no trained model at {source}: run `python -m lrn.shipped train {run_dir}` first")
     model = models.load(source)  # safe mode: a shipped file must not carry code
     if not models.is_lrn(model):
         raise InputError(f"{source} is not an LRN (it has {len(model.outputs)} outputs, LRN has 6)")
@@ -135,22 +97,16 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
         FOLDER.mkdir(exist_ok=True)
         shutil.copy2(staged, MODEL_FILE)
     facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "parameters": int(model.count_params()),
-             "input": list(model.input.shape[1:]), "train_command": "lrn " + " ".join(TRAIN_ARGS),
+             "input": list(model.input.shape[1:]), "train_command": f"python -m lrn.shipped train (TrainConfig {TRAIN_CONFIG}, protocol {PROTOCOL})",
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS, "provenance": record}
     CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     return MODEL_FILE
 
 
 def train_and_install(run_dir) -> Path:
-    """``make model``: train with :data:`TRAIN_ARGS` into ``run_dir``, time it, install the result."""
-    import time
-
-    from lrn import cli
-
+    """``make model``: train :data:`TRAIN_CONFIG` into ``run_dir``, time it, install the result."""
     start = time.perf_counter()
-    status = cli.main([*TRAIN_ARGS, "-o", str(run_dir)])
-    if status != 0:
-        raise InputError(f"training the shipped model failed (exit code {status})")
+    fit.fit(train.TrainConfig(**TRAIN_CONFIG), run_dir, protocol=PROTOCOL, seed=TRAIN_CONFIG["seed"])
     return install(run_dir, train_seconds=time.perf_counter() - start)
 
 

@@ -9,7 +9,7 @@ Adam (learning rate 1e-4 by default) and binary cross-entropy; for LRN Keras sum
 the six outputs (loss weights all 1) against area-averaged targets (:mod:`lrn.losses`).
 
 A run is resumable: ``keras.callbacks.BackupAndRestore`` keeps a backup after every epoch
-in a user cache folder (``$LRN_CACHE/backups/<run key>``, default ``~/.cache/lrn``), outside
+in the user cache (:func:`lrn.cache.cache_dir`: ``$LRN_CACHE``, default ``~/.cache/lrn``), outside
 the repository, so a killed run picks up at its last finished epoch even from a fresh
 checkout. Batches depend only on ``(seed, epoch)`` (:mod:`lrn.augment`), so a resumed run
 sees the same data as an uninterrupted one. Early-stopping counters are not part of the
@@ -20,16 +20,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import pandas as pd
-import pooch
 import tensorflow as tf
 
-from lrn import augment, losses, models, provenance
+from lrn import __version__, augment, losses, models, provenance
+from lrn.cache import cache_dir
 from lrn.data import Split
 from lrn.errors import InputError
 
@@ -56,7 +56,10 @@ class TrainConfig:
     zoom, rotation_deg, flip, augment : augmentation (:mod:`lrn.augment`).
     backgrounds : dynamic backgrounds (ablation, the paper's future work): half of the
         training photos get another training photo's background (:mod:`lrn.augment`).
-    encoder_weights : for ``*_vgg`` variants, ``"imagenet"`` (default) or a weights file path.
+    encoder_weights : for ``*_vgg`` variants, ``"imagenet"`` (default: Keras' Oxford weights)
+        or a VGG-16 no-top weights file path (e.g. :func:`lrn.vgg_weights.torchvision_vgg16`).
+    preprocessing : ``"caffe"`` (default; Keras' weights and random initialisation) or
+        ``"torch"`` (torchvision's weights): the mode of the model's preprocessing layer.
     supervision : LRN only: ``"all"`` (the paper: BCE on s1..s6, weights 1) or ``"finest"``
         (ablation: loss on s6 only; s1..s5 are still computed and scored).
     squeeze_skip : LRN only, ablation: put back the original LRN's 1-channel squeeze of the
@@ -82,6 +85,7 @@ class TrainConfig:
     augment: bool = True
     backgrounds: bool = False
     encoder_weights: str | None = None
+    preprocessing: str = "caffe"
     supervision: str = "all"
     squeeze_skip: bool = False
     strategy: str = "default"
@@ -105,6 +109,9 @@ class TrainConfig:
             raise InputError(f"rotation_deg must be in [0, 180], got {self.rotation_deg!r}")
         if self.supervision not in SUPERVISIONS:
             raise InputError(f"supervision must be one of {', '.join(SUPERVISIONS)}, got {self.supervision!r}")
+        if self.preprocessing not in models.PREPROCESSING:
+            raise InputError(f"preprocessing must be one of {', '.join(models.PREPROCESSING)}, "
+                             f"got {self.preprocessing!r}")
         if self.strategy not in STRATEGIES:
             raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if not self.variant.startswith("lrn") and (self.supervision != "all" or self.squeeze_skip):
@@ -135,15 +142,10 @@ class TrainResult:
     provenance: dict
 
 
-def cache_dir() -> Path:
-    """The user cache of ``lrn``: ``$LRN_CACHE`` or the platform's (``~/.cache/lrn``)."""
-    return Path(os.environ.get("LRN_CACHE") or pooch.os_cache("lrn"))
-
-
 def run_key(config: TrainConfig, train: Split, val: Split) -> str:
     """A short hash naming a run by its settings and the exact training and validation data."""
     payload = json.dumps({"config": config.to_dict(), "train": [train.manifest_sha256, train.ids],
-                          "val": [val.manifest_sha256, val.ids], "lrn": __import__("lrn").__version__},
+                          "val": [val.manifest_sha256, val.ids], "lrn": __version__},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -162,7 +164,7 @@ def build(config: TrainConfig) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
     extra = {"squeeze_skip": True} if config.squeeze_skip else {}
     return models.build_model(config.variant, (config.size, config.size, 3), width=config.width,
-                              encoder_weights=config.encoder_weights, **extra)
+                              encoder_weights=config.encoder_weights, preprocessing=config.preprocessing, **extra)
 
 
 def compile_model(model: keras.Model, learning_rate: float, supervision: str = "all",
@@ -198,12 +200,9 @@ def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, 
         rotation_deg=config.rotation_deg, flip=config.flip, backgrounds=config.backgrounds)
     val_batches = augment.eval_batches(val.images, val.masks, config.batch_size, n_levels=config.n_levels)
     log_path = run_dir / f"history_stage{stage}.csv"
-    if start == 0:
-        # A fresh stage: drop the log of an earlier run in this folder (the CSV logger appends,
-        # which only a resumed stage wants), or its surplus epochs would stay in the history.
-        log_path.unlink(missing_ok=True)
+    # Only a resumed stage appends to its log; a fresh one replaces an earlier run's.
     callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False),
-                 keras.callbacks.CSVLogger(str(log_path), append=True)]
+                 keras.callbacks.CSVLogger(str(log_path), append=start > 0)]
     if config.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                        restore_best_weights=True))
@@ -265,11 +264,5 @@ def train(config: TrainConfig, train_split: Split, val_split: Split, run_dir, *,
                                train_split.manifest_sha256)
     provenance.write_csv(history, run_dir / "history.csv", record)
     provenance.save_model(model, run_dir / "model.keras", record)
-    _remove_tree(backups)
+    shutil.rmtree(backups, ignore_errors=True)
     return TrainResult(model, history, run_dir, record)
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

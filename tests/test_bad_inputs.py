@@ -12,7 +12,9 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from lrn import cli, data, imageops, models, runs, train
+from lrn import cli, data, imageops, models, train
+from lrnbook import fit as fit_stage
+from lrnbook import plan, stages
 from lrn.errors import InputError
 
 RNG = np.random.default_rng(0)
@@ -82,9 +84,10 @@ ERRORS = [
     ("zoom_out_of_range", lambda t: lambda: train.TrainConfig(zoom=1.5), "zoom"),
     ("unknown_supervision", lambda t: lambda: train.TrainConfig(supervision="some"), "some"),
     ("model_file_not_keras", lambda t: lambda: models.load(write(t / "model.keras", b"plain text")), "model.keras"),
-    ("unknown_profile", lambda t: lambda: runs.plan("laptop"), "laptop"),
-    ("unknown_notebook_parameter", lambda t: lambda: runs.check_parameters(
-        runs.NOTEBOOKS / "train.ipynb", {"variant": "lrn", "widht": 0.5}), "widht"),
+    ("unknown_profile", lambda t: lambda: plan.plan("laptop"), "laptop"),
+    ("unknown_notebook_parameter", lambda t: lambda: stages.execute_page(
+        "bad", plan.Stage("page/train_lrn", "page", {"variant": "lrn", "widht": 0.5}, notebook="train.ipynb"),
+        "key"), "widht"),
 ]
 
 
@@ -183,16 +186,9 @@ def test_cli_names_a_missing_photo(tmp_path, capsys):
     assert "ghost.jpg" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_out_of_range_notebook_parameter_fails_the_run_with_its_name(tmp_path, monkeypatch):
-    """width=-1 given through papermill: the run fails in the settings cell and says why."""
-    monkeypatch.setattr(runs, "NOTEBOOKS", tmp_path)
-    (tmp_path / "train.ipynb").write_text((runs.REPO / "notebooks" / "train.ipynb").read_text())
-    run = runs.Run("train_lrn", "train.ipynb", {"profile": "bad", "variant": "lrn", "width": -1.0})
-    with pytest.raises(RuntimeError) as error:
-        runs.execute("bad", run, "key")
-    message = str(error.value)
-    assert "InputError" in message and "width" in message and "-1" in message
-    partial = json.loads((tmp_path / "runs" / "bad" / "failed" / "train_lrn.ipynb").read_text())
-    assert partial["cells"]
-    assert not (tmp_path / "runs" / "bad" / "train_lrn.ipynb").exists()
+def test_out_of_range_fit_setting_fails_the_fit_with_its_name_and_writes_nothing(tmp_path):
+    """width=-1 in a profile's fit settings: the fit stops before training and says why."""
+    settings = {"variant": "lrn", "protocol": "paper", "split_seed": 0, "config": {"variant": "lrn", "width": -1.0}}
+    with pytest.raises(InputError, match=r"width.*-1"):
+        fit_stage.run(settings, tmp_path / "model", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "model").exists()

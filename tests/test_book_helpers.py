@@ -5,23 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrn import book, plots
+from lrnbook import pages as book
+from lrnbook import plots
 
 
-def write_notebook(path, metadata):
-    path.write_text(json.dumps({"cells": [], "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}))
-
-
-def test_run_duration_reads_papermills_record(tmp_path):
-    write_notebook(tmp_path / "train_lrn_small_seed0.ipynb", {"papermill": {"duration": 123.5}})
-    assert book.run_duration("train_lrn_small_seed0", tmp_path) == 123.5
-    assert book.run_duration("train_missing", tmp_path) is None
-    write_notebook(tmp_path / "plain.ipynb", {"kernelspec": {}})
-    assert book.run_duration("plain", tmp_path) is None
-    write_notebook(tmp_path / "running.ipynb", {"papermill": {"duration": None}})
-    assert book.run_duration("running", tmp_path) is None
-    (tmp_path / "broken.ipynb").write_text("{not json")
-    assert book.run_duration("broken", tmp_path) is None
+def test_fit_seconds_reads_the_fit_stage_record(tmp_path):
+    record = tmp_path / "stages" / "fit" / "lrn_small_seed0.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"seconds": 123.5, "key": "k"}))
+    assert book.fit_seconds("lrn_small_seed0", tmp_path) == 123.5
+    assert book.fit_seconds("missing", tmp_path) is None
     assert book.minutes_text(90.0) == "1.5"
     assert book.minutes_text(None).startswith("unknown")
 
@@ -95,3 +88,50 @@ def test_compare_curves_one_panel_per_column_and_skips_absent_columns():
     assert [line.get_label() for line in left.lines] == ["LRN", "UNET"]
     assert [line.get_label() for line in right.lines] == ["LRN"]
     assert list(left.lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_score_rows_from_a_summary_and_from_a_table_agree():
+    table = pd.DataFrame({"id": ["a", "b", "c"], "jaccard": [90.0, 80.0, 70.0], "hausdorff": [10.0, 20.0, 30.0],
+                          "jaccard_clean": [91.0, 81.0, 71.0], "hausdorff_clean": [9.0, 19.0, 29.0]})
+    from lrn import evaluate
+
+    from_table = book.score_row("m", table)
+    from_summary = book.score_row("m", evaluate.summarize(table))
+    assert from_table == from_summary
+    assert from_table["Jaccard (%), raw"] == "80.00 ± 10.00" and from_table["images"] == 3
+    not_run = book.score_row("x", {"status": "not run", "reason": "no ImageNet weights"})
+    assert not_run["Jaccard (%), raw"] == book.NOT_RUN_NO_WEIGHTS
+    peer = book.peer_rows({"test": {**evaluate.summarize(table), "provenance": {"settings": {"ms_per_image": 4.56}}}})
+    assert peer[0]["ms per image"] == "4.6" and "paper protocol" in peer[0]["model"]
+    assert [r["model"] for r in book.variant_rows({"unet": evaluate.summarize(table), "lrn": None})] == ["UNET"]
+
+
+def test_epoch_table_keeps_every_fifth_the_best_and_the_last_epoch():
+    history = pd.DataFrame({"epoch": range(12), "loss": np.linspace(2, 1, 12),
+                            "val_loss": [3, 2.5, 2, 1.9, 1.5, 1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9], "stage": 1})
+    table = book.epoch_table(history)
+    assert list(table["epoch"]) == [1, 6, 11, 12]
+    assert table.loc[table["epoch"] == 6, "note"].item().startswith("best")
+    text = book.fit_text("run", history, root="/nonexistent")
+    assert "12 epochs in 1 stage" in text and "epoch 6" in text and "took" not in text
+
+
+def test_spread_rows_and_finest_maps(tmp_path):
+    assert book.spread_rows(np.array([50.0, 90.0, 70.0, 10.0, 60.0])) == [1, 4, 0, 3]
+    from lrn import predict
+
+    predict.save_predictions(tmp_path / "results" / "lrn" / "predictions.npz", ["a", "b"],
+                             [np.zeros((2, 7, 7)), np.ones((2, 224, 224))])
+    maps = book.finest_maps(["lrn"], ["a", "b"], tmp_path)
+    assert list(maps) == ["LRN"] and maps["LRN"].shape == (2, 224, 224) and maps["LRN"].max() == 1.0
+    with pytest.raises(ValueError, match="other images"):
+        book.finest_maps(["lrn"], ["b", "a"], tmp_path)
+
+
+def test_level_curves_one_panel_per_level():
+    history = pd.DataFrame({f"{p}s{k}_loss": np.linspace(1, 0.5, 4) for k in range(1, 7) for p in ("", "val_")})
+    history["loss"], history["val_loss"] = 3.0, np.array([4.0, 3.0, 3.5, 3.6])
+    fig = plots.level_curves(history, "LRN")
+    assert [ax.get_title() for ax in fig.axes] == [f"s{k}" for k in range(1, 7)]
+    unet = plots.level_curves(pd.DataFrame({"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]}))
+    assert [ax.get_title() for ax in unet.axes] == ["loss"]

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrn import claims
+from lrnbook import claims
 
 
 def tables_with_gap(gap):
@@ -174,3 +174,21 @@ def test_seed_gaps_are_paired_per_seed_and_compared_with_the_seed_spread():
     single = {"lrn_small_seed0": tables["lrn_small_seed0"], "unet_small_seed0": tables["unet_small_seed0"]}
     assert "one seed only" in claims.gap_against_seeds(claims.seed_spread(single), claims.seed_gaps(single),
                                                        "jaccard", "pp")
+
+
+def test_seed_section_says_what_is_missing_and_shows_the_tables():
+    assert "No seed runs" in claims.seed_section([], {}, {}, None, {})[0][1]
+    assert "not been executed" in claims.seed_section(["lrn_small_seed0"], {}, {}, None, {})[0][1]
+    tables = seed_tables([80.0, 82.0], [79.0, 81.0])
+    settings = {"size": 128, "width": 0.25, "epochs": 15}
+    summaries = {n: {"provenance": {"settings": settings}} for n in tables}
+    seconds = {n: 60.0 for n in tables}
+    items = claims.seed_section(list(tables), summaries, tables, None, seconds)
+    assert [i[1] for i in items if i[0] == "table"] == ["seed_runs", "seed_spread", "seed_gaps"]
+    assert "128x128 px" in items[0][1] and items[-1][1].startswith("CPU cost of the seed runs: 4 min")
+
+
+def test_error_rate_table_is_mean_and_std_per_model():
+    table = claims.error_rate_table({"lrn": (np.array([1.0, 3.0]), np.array([2.0, 2.0]))})
+    assert table.to_dict("records") == [{"Model": "LRN", "false positives (% of background)": "2.00 ± 1.41",
+                                         "false negatives (% of person)": "2.00 ± 0.00"}]

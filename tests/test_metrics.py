@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 from medpy.metric.binary import hd, jc
 from scipy import ndimage as ndi
+from skimage.metrics import hausdorff_distance
+from skimage.segmentation import find_boundaries
 
 from lrn import metrics
 from lrn.errors import InputError
 from lrn.metrics import (
     EVAL_SIZE,
-    binarize,
+    threshold_prob,
     boundary,
     count_one_empty,
     format_mean_std,
@@ -147,7 +149,7 @@ def test_integer_masks_accepted():
         (np.zeros((8, 8), bool), np.full((8, 8), 2, np.uint8), ["0 and 1", "uint8", "[2]"]),
         (np.zeros((8, 8), bool), -np.ones((8, 8), int), ["0 and 1", "[-1]"]),
         (np.zeros((0, 8), bool), np.zeros((0, 8), bool), ["no pixels", "(0, 8)"]),
-        (np.zeros((8, 8), bool), np.full((8, 8), 0.7), ["float64", "binarize"]),
+        (np.zeros((8, 8), bool), np.full((8, 8), 0.7), ["float64", "threshold_prob"]),
     ],
 )
 def test_bad_input(truth, pred, words):
@@ -228,6 +230,15 @@ def test_both_nearest_neighbour_paths_agree_with_medpy(monkeypatch, brute_force_
         assert abs(hausdorff(truth, pred) - hd(pred, truth)) <= 1e-9
 
 
+def test_agrees_with_scikit_image_on_boundary_images():
+    """A second reference: skimage's Hausdorff distance between the two boundary images."""
+    for truth, pred in PAIRS:
+        # padded by one background pixel: the outside of the image counts as outside
+        edges = [find_boundaries(np.pad(m, 1), connectivity=1, mode="inner")[1:-1, 1:-1] for m in (truth, pred)]
+        assert np.array_equal(edges[0], metrics.boundary(truth)) and np.array_equal(edges[1], metrics.boundary(pred))
+        assert abs(hausdorff(truth, pred) - hausdorff_distance(*edges)) <= 1e-9
+
+
 def test_large_unrelated_blobs_agree_with_medpy():
     # Far-apart boundaries at full size go through the block bounds and the k-d tree.
     rng = np.random.default_rng(7)
@@ -266,8 +277,8 @@ def test_count_one_empty():
 
 def test_binarize_is_strictly_above_threshold():
     prob = np.array([[0.0, 0.5, 0.500001], [1.0, 0.49, 0.7]])
-    np.testing.assert_array_equal(binarize(prob), [[False, False, True], [True, False, True]])
-    np.testing.assert_array_equal(binarize(prob, threshold=0.6), [[False, False, False], [True, False, True]])
+    np.testing.assert_array_equal(threshold_prob(prob), [[False, False, True], [True, False, True]])
+    np.testing.assert_array_equal(threshold_prob(prob, threshold=0.6), [[False, False, False], [True, False, True]])
 
 
 def test_mean_std_uses_sample_std():

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrn import peer
+from lrnbook import peer
 from lrn.data import Split
 from lrn.errors import InputError
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from lrn import stats
+from lrnbook import stats
 from lrn.errors import InputError
 
 

@@ -6,7 +6,7 @@ import pytest
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
-from lrn.widgets import coarse_to_fine_explorer, png_bytes, probability_to_rgb  # noqa: E402
+from lrnbook.widgets import coarse_to_fine_explorer, png_bytes, probability_to_rgb  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SIZES = (7, 14, 28, 56, 112, 224)

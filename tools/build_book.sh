@@ -9,7 +9,7 @@
 #  1. tools/book_assets.py vendors MathJax, RequireJS and the ipywidgets HTML manager
 #     from the npm registry (pinned versions and integrity) into book/_static/vendor/.
 #  2. jupyter-book build (notebooks are NOT executed: execute_notebooks is "off";
-#     run papermill first, e.g. `make reproduce`).
+#     the stages run first, e.g. `make reproduce`).
 #  3. A static check that no <script src> or <link href> in the built HTML points
 #     outside the book (the browser test checks the rest).
 # Warnings: by default the build runs with -W --keep-going (every warning is shown,
@@ -29,7 +29,7 @@ start=$(date +%s)
 "$PY" tools/book_assets.py
 # The book's sources for this profile, copied to _build/src (stale runs get a notice;
 # tracked files are never modified). Needs every run of the profile executed.
-SRC="$("$PY" -m lrn.runs stage --profile "$PROFILE" | tail -n 1)"
+SRC="$("$PY" -m lrnbook stage --profile "$PROFILE" | tail -n 1)"
 
 if [ "${BOOK_CLEAN:-0}" = "1" ]; then
     rm -rf _build/html _build/.doctrees _build/jupyter_execute
@@ -56,7 +56,7 @@ fi
 mkdir -p _build && echo "$static_stamp" > _build/.book_static_stamp
 
 # Publish the per-image result CSVs beside the results page that links them.
-"$PY" -m lrn.runs publish --profile "$PROFILE"
+"$PY" -m lrnbook publish --profile "$PROFILE"
 
 # No external script/stylesheet/font references in the built pages.
 "$PY" - <<'PYEOF'

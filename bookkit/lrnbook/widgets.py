@@ -24,7 +24,12 @@ import html
 import io
 from collections.abc import Sequence
 
+import ipywidgets as w
 import numpy as np
+from matplotlib import colormaps
+from PIL import Image as PILImage
+
+from lrnbook.plots import overlay
 
 __all__ = ["coarse_to_fine_explorer", "png_bytes", "probability_to_rgb"]
 
@@ -42,8 +47,6 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     bytes
         The PNG file content (starts with ``b"\\x89PNG\\r\\n\\x1a\\n"``).
     """
-    from PIL import Image as PILImage
-
     arr = np.ascontiguousarray(rgb)
     if arr.dtype != np.uint8:
         raise TypeError(f"png_bytes needs uint8 pixels, got {arr.dtype}")
@@ -75,19 +78,9 @@ def probability_to_rgb(prob: np.ndarray, cmap: str = "viridis") -> np.ndarray:
     numpy.ndarray
         ``(H, W, 3)`` ``uint8`` RGB image of the same height and width as ``prob``.
     """
-    from matplotlib import colormaps
-
     p = np.clip(np.nan_to_num(np.asarray(prob, dtype=np.float64), nan=0.0), 0.0, 1.0)
     rgba = colormaps[cmap](p)
     return (rgba[..., :3] * 255.0 + 0.5).astype(np.uint8)
-
-
-def _overlay(photo: np.ndarray, prob: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """Blend a red tint into ``photo`` in proportion to ``prob`` (both at the same size)."""
-    p = np.clip(prob, 0.0, 1.0)[..., None] * alpha
-    red = np.array([255.0, 40.0, 40.0])
-    out = photo.astype(np.float64) * (1.0 - p) + red * p
-    return (out + 0.5).clip(0, 255).astype(np.uint8)
 
 
 def _check_inputs(photo, truth, levels):
@@ -186,6 +179,7 @@ def coarse_to_fine_explorer(
 
     Examples
     --------
+    >>> import ipywidgets as w
     >>> import numpy as np
     >>> photo = np.zeros((32, 32, 3), np.uint8)
     >>> truth = np.zeros((32, 32), bool)
@@ -194,8 +188,6 @@ def coarse_to_fine_explorer(
     >>> len(box.stack.children), box.slider.value, box.stack.selected_index
     (4, 1, 0)
     """
-    import ipywidgets as w
-
     photo, truth, arrays = _check_inputs(photo, truth, levels)
     if style not in ("map", "overlay"):
         raise ValueError(f"style must be 'map' or 'overlay', got {style!r}")
@@ -210,8 +202,6 @@ def coarse_to_fine_explorer(
     if width_px < 1:
         raise ValueError(f"width_px must be positive, got {width_px}")
     height_px = max(1, round(width_px * photo.shape[0] / photo.shape[1]))
-
-    from PIL import Image as PILImage
 
     photo_disp = np.asarray(
         PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR)
@@ -231,7 +221,7 @@ def coarse_to_fine_explorer(
     level_images = []
     for a in arrays:
         up = _nearest_resize(a.astype(np.float64), height_px, width_px)
-        rgb = probability_to_rgb(up, cmap) if style == "map" else _overlay(photo_disp, up)
+        rgb = probability_to_rgb(up, cmap) if style == "map" else overlay(photo_disp, up)
         level_images.append(panel(rgb))
 
     stack = w.Stack(children=level_images, selected_index=0)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pooch
 
+from lrn.cache import cache_dir as lrn_cache_dir
+from lrn.cache import sha256_file
 from lrn.errors import InputError
 
 PINNED_COMMIT = "5c89932069955ccf18a81ba824e466f8135aced4"
@@ -81,15 +83,6 @@ def read_manifest(path: str | Path) -> dict[str, str]:
     return entries
 
 
-def sha256_file(path: Path) -> str:
-    """sha256 (hex) of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def first_problem(folder: Path, entries: dict[str, str]) -> str | None:
     """Check every manifest entry in order; describe the first missing or differing file.
 
@@ -114,14 +107,6 @@ def first_problem(folder: Path, entries: dict[str, str]) -> str | None:
         if actual != expected:
             return f"{file} has sha256 {actual}, expected {expected}"
     return None
-
-
-def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    """The cache folder: ``cache_dir``, else ``LRN_CACHE``, else ``pooch.os_cache("lrn")``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("LRN_CACHE")
-    return Path(env) if env else Path(pooch.os_cache("lrn"))
 
 
 def _by_hand(cache: Path) -> str:
@@ -190,7 +175,7 @@ def fetch_eg1800(
     UserWarning
         When an existing cached copy fails verification and is downloaded again.
     """
-    cache = default_cache_dir(cache_dir)
+    cache = lrn_cache_dir(cache_dir)
     manifest_path = Path(manifest) if manifest is not None else PACKAGED_MANIFEST
     entries = read_manifest(manifest_path)
     target = cache / "eg1800"

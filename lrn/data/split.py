@@ -7,32 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrn.errors import InputError
+from lrn.shapes import check_side
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_size(size: object) -> int:
-    """Check a model input size: a positive multiple of 32 pixels.
-
-    Parameters
-    ----------
-    size : int
-        Side length ``S`` of the square ``S x S`` images, in pixels.
-
-    Returns
-    -------
-    int
-        ``size`` as a Python int.
-
-    Raises
-    ------
-    InputError
-        Not an int, not positive, or not a multiple of 32 (the encoder halves the image
-        five times).
-    """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0 or size % 32:
-        raise InputError(f"size={size!r}; expected a positive multiple of 32 pixels (e.g. 224)")
-    return int(size)
+    """Check a square image side ``S`` (pixels): a positive multiple of 32 (:func:`lrn.shapes.check_side`)."""
+    return check_side(size, "size")
 
 
 @dataclass

@@ -1,0 +1,52 @@
+"""``python -m lrnbook``: status, execute, stage and publish a profile's book.
+
+    python -m lrnbook status  --profile cpu          # every stage: current / stale (why) / missing
+    python -m lrnbook execute --profile cpu [--force] [--only 'fit/*'] [--no-stale]
+    python -m lrnbook stage   --profile cpu          # book sources for that profile in _build/src
+    python -m lrnbook publish --profile cpu          # per-image CSVs beside the built pages
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lrn.errors import InputError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish"))
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
+    parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
+    parser.add_argument("--only", default=None, help="execute: stages matching this shell pattern, e.g. 'fit/*'")
+    args = parser.parse_args(argv)
+    from lrnbook import stages
+
+    try:
+        if args.command == "status":
+            rows = stages.status(args.profile)
+            for row in rows:
+                why = f"  ({row.why})" if row.why else ""
+                print(f"{row.state:8} {row.key}  {row.stage.name}{why}")
+            counts = {s: sum(r.state == s for r in rows) for s in ("current", "stale", "missing")}
+            print(", ".join(f"{n} {s}" for s, n in counts.items()))
+            return 0 if counts["current"] == len(rows) else 1
+        if args.command == "execute":
+            stages.execute(args.profile, stale=not args.no_stale, force=args.force, only=args.only)
+            return 0
+        from lrnbook import staging
+
+        if args.command == "stage":
+            print(staging.stage(args.profile))
+        else:
+            for path in staging.publish(args.profile):
+                print(f"[lrnbook] published {path}")
+    except (InputError, RuntimeError) as error:
+        print(f"lrnbook: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

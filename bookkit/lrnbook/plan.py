@@ -1,0 +1,170 @@
+"""The stages of a profile (``params/<profile>.yaml``): what to fit, score and render.
+
+Three kinds of stage, each keyed by what it really depends on (:mod:`lrnbook.stages`):
+
+* ``fit/<name>``: trains one run (:mod:`lrnbook.fit`) and stores its test predictions and
+  history under ``results/<name>/``;
+* ``score/<name>``: per-image Jaccard / Hausdorff, raw and cleaned, from those predictions
+  (:mod:`lrnbook.score`);
+* ``page/<run>``: a notebook executed by papermill that reads stored files.
+
+Paths are relative to the profile's folder ``notebooks/runs/<profile>/``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from lrn.errors import InputError
+from lrn.variants import DISPLAY_NAMES, VARIANTS
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+PARAMS = REPO / "params"
+
+TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
+                    "patience", "seed", "augment")
+PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card"}
+SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size")
+"""The reduced setting of the seed and ablation runs: input size, epochs, training seeds, and
+the input size of the larger-input ablation."""
+
+ABLATIONS = {  # name -> (title, training settings that differ from the small LRN baseline)
+    "finest": ("LRN supervised on s6 only", {"supervision": "finest"}),
+    "squeeze": ("LRN with the 1-channel skip squeeze", {"squeeze_skip": True}),
+    "backgrounds": ("LRN with dynamic backgrounds", {"backgrounds": True}),
+    "larger": ("LRN with a larger input", {}),
+}
+
+
+@dataclass
+class Stage:
+    """One stage of a profile.
+
+    ``reads``: files (relative to the profile folder) whose content the stage depends on;
+    ``outputs``: files it writes (a fit writes one of two sets, see :mod:`lrnbook.fit`);
+    ``roots``: modules whose import closure is its code; ``notebook``/``parameters``: pages.
+    """
+
+    name: str
+    kind: str
+    settings: dict = field(default_factory=dict)
+    reads: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    roots: tuple[str, ...] = ()
+    notebook: str | None = None
+    title: str | None = None
+    data: bool = True  # reads EG1800 (its manifest is part of the key)
+
+    @property
+    def short(self) -> str:
+        return self.name.split("/", 1)[1]
+
+
+def load_profile(profile: str) -> dict:
+    """Read ``params/<profile>.yaml`` (a clear error for an unknown profile or setting)."""
+    path = PARAMS / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PARAMS.glob("*.yaml"))
+        raise InputError(f"unknown profile {profile!r}: no {path}; choose one of {', '.join(known)}")
+    settings = yaml.safe_load(path.read_text()) or {}
+    unknown = set(settings) - PROFILE_KEYS
+    if unknown:
+        raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
+    small = settings.get("small")
+    if small is not None:
+        missing, extra = sorted(set(SMALL_SETTINGS) - set(small)), sorted(set(small) - set(SMALL_SETTINGS))
+        if missing or extra:
+            raise InputError(f"{path}: 'small' needs exactly {', '.join(SMALL_SETTINGS)}"
+                             f" (missing: {missing or 'none'}, unknown: {extra or 'none'})")
+    return settings
+
+
+def results(name: str, *files: str) -> list[str]:
+    return [f"results/{name}/{f}" for f in files]
+
+
+def training(name: str, variant: str, common: dict, title: str, **changes) -> list[Stage]:
+    """The fit, score and page stages of one training run."""
+    s = {**common, **changes}
+    vgg = variant.endswith("_vgg")
+    config = {"variant": variant, "size": s["size"], "width": 1.0 if vgg else s["width"], "epochs": s["epochs"],
+              "batch_size": s["batch_size"], "learning_rate": s["learning_rate"], "patience": s["patience"],
+              "seed": s.get("train_seed", s["seed"]), "augment": s["augment"]}
+    config.update({k: s[k] for k in ("supervision", "squeeze_skip", "backgrounds") if k in s})
+    fit_settings = {"variant": variant, "protocol": s["protocol"], "split_seed": s["seed"], "config": config}
+    predictions = results(name, "predictions.npz", "history.csv")
+    scores = results(name, "test_per_image.csv", "test_summary.json")
+    return [
+        Stage(f"fit/{name}", "fit", fit_settings, outputs=predictions, roots=("lrnbook.fit",), title=title),
+        Stage(f"score/{name}", "score", {"protocol": s["protocol"], "split_seed": s["seed"]}, reads=predictions,
+              outputs=scores, roots=("lrnbook.score",), title=title),
+        Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
+                                              "protocol": s["protocol"]},
+              reads=predictions[1:] + scores, notebook="train.ipynb", title=title),
+    ]
+
+
+def plan(profile: str) -> list[Stage]:
+    """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
+    settings = load_profile(profile)
+    common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS if k in settings}}
+    common.setdefault("patience", None)
+    variants = settings.get("variants", list(VARIANTS))
+    stages = [Stage("page/data", "page", {"profile": profile, "n_examples": settings.get("n_examples", 6),
+                                          **{k: common[k] for k in ("protocol", "seed") if k in common}},
+                    notebook="data.ipynb")]
+    for variant in variants:
+        stages += training(variant, variant, common, DISPLAY_NAMES[variant])
+    seeds, ablations = [], []
+    small = settings.get("small")
+    if small:
+        reduced = {**common, "size": small["size"], "epochs": small["epochs"]}
+        for variant in ("lrn", "unet"):
+            for seed in small["seeds"]:
+                name = f"{variant}_small_seed{seed}"
+                stages += training(name, variant, reduced, f"{DISPLAY_NAMES[variant]}, {small['size']} px, "
+                                                           f"training seed {seed}", train_seed=seed)
+                seeds.append(name)
+        for key, (title, changes) in ABLATIONS.items():
+            changes = {"size": small["larger_size"]} if key == "larger" else changes
+            name = f"lrn_small_{key}"
+            stages += training(name, "lrn", reduced, f"{title} ({changes.get('size', small['size'])} px)", **changes)
+            ablations.append(name)
+    split = {k: common[k] for k in ("protocol", "seed") if k in common}
+    peer = settings.get("peer", True)
+    peer_files = results("peer", "test_per_image.csv", "test_summary.json", "full_test_per_image.csv",
+                         "full_test_summary.json")
+    if peer:
+        stages.append(Stage("page/peer", "page", {"profile": profile, **split}, outputs=peer_files,
+                            notebook="peer.ipynb"))
+    trained = [f for v in variants for f in results(v, "predictions.npz", "test_per_image.csv", "test_summary.json")]
+    stages.append(Stage("page/results", "page", {"profile": profile, "variants": variants, **split},
+                        reads=trained + (peer_files if peer else []), notebook="results.ipynb"))
+    seed_files = [f for n in seeds for f in results(n, "test_per_image.csv", "test_summary.json", "history.csv")]
+    stages.append(Stage("page/claims", "page", {"profile": profile, "variants": variants, "seed_runs": seeds, **split},
+                        reads=trained + seed_files, notebook="claims.ipynb"))
+    if ablations:
+        names = [n for n in seeds if n.startswith("lrn_")] + ablations
+        stages.append(Stage("page/ablations", "page", {"profile": profile, "baseline": seeds[0], "ablations": ablations,
+                                                        "seed_runs": [n for n in seeds if n.startswith("lrn_")]},
+                            reads=[f for n in names for f in results(n, "predictions.npz", "test_per_image.csv",
+                                                                     "test_summary.json", "history.csv")]
+                            + results("lrn", "test_summary.json"), notebook="ablations.ipynb"))
+    if settings.get("model_card", True):
+        stages.append(Stage("page/model_card", "page", {"profile": profile, **split},
+                            reads=(peer_files if peer else []) + ["@lrn/pretrained/lrn_eg1800_w0.25_224.keras",
+                                                                  "@lrn/pretrained/lrn_eg1800_w0.25_224.json"],
+                            notebook="model_card.ipynb"))
+    if "lrn" in variants:
+        stages.append(Stage("page/coarse_to_fine", "page", {"profile": profile, **split},
+                            reads=results("lrn", "predictions.npz", "test_per_image.csv", "test_summary.json"),
+                            notebook="coarse_to_fine.ipynb"))
+    return stages
+
+
+def runs_dir(profile: str) -> Path:
+    """The folder of a profile's executed pages, result files and stage records."""
+    return NOTEBOOKS / "runs" / profile

@@ -1,0 +1,305 @@
+"""Keys, records and states of a profile's stages; executing what is missing or stale.
+
+A stage's *key* hashes its *components*: its settings, the data manifest (if it reads
+EG1800), the normalised source of its code (:mod:`lrnbook.keys`), the content of the files
+it reads and, for a page, its notebook's code cells. After a stage runs, a *record*
+``stages/<kind>/<name>.json`` in the profile's folder keeps its key, its components and
+the content hashes of the files it wrote.
+
+A stage is *current* when its record carries the key computed now, its outputs still hold
+what it wrote and every stage that produces a file it reads is current; *stale* otherwise
+(the reason names what changed); *missing* when it never ran. Because keys hash the content
+of what a stage reads, re-running a producer that writes the same content leaves its
+readers current.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lrn.errors import InputError
+from lrnbook import keys
+from lrnbook.plan import NOTEBOOKS, REPO, Stage, plan, runs_dir
+
+MANIFEST = "@lrn/data/eg1800.SHA256SUMS"
+
+
+def resolve(profile: str, path: str) -> Path:
+    """A stage path: ``@lrn/...`` inside the installed package, else relative to the profile folder."""
+    if path.startswith("@"):
+        package, _, rest = path[1:].partition("/")
+        return keys.package_root(package) / rest
+    return runs_dir(profile) / path
+
+
+def file_hash(path: Path) -> str:
+    """Content hash of a file, or ``"absent"``."""
+    return keys.content_hash(path)[:16] if path.is_file() else "absent"
+
+
+def notebook_cells(stage: Stage, kind: str = "code") -> list[str]:
+    """The sources of a page's ``code`` (or ``markdown``) cells."""
+    cells = json.loads((NOTEBOOKS / stage.notebook).read_text())["cells"]
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c["cell_type"] == kind]
+
+
+def components(profile: str, stage: Stage) -> dict:
+    """What the key of ``stage`` hashes, component by component (see the module doc)."""
+    parts = {"settings": keys.digest(stage.settings)}
+    if stage.data:
+        parts["data"] = file_hash(resolve(profile, MANIFEST))
+    roots = set(stage.roots)
+    if stage.notebook:
+        cells = notebook_cells(stage)
+        parts["notebook"] = keys.digest([keys.normalised_cell(c) for c in cells])
+        parts["text"] = keys.digest(notebook_cells(stage, "markdown"))
+        roots |= keys.cell_modules(cells)
+    parts["code"] = keys.code_hashes(sorted(roots))
+    if stage.reads:
+        parts["reads"] = {path: file_hash(resolve(profile, path)) for path in stage.reads}
+    return parts
+
+
+def stage_key(parts: dict) -> str:
+    return keys.digest(parts)
+
+
+def model_key(parts: dict) -> str:
+    """The key a fit's trained model is cached under: its components without the book side's code.
+
+    Training is decided by the settings, the data and the library; a change to the fit stage's
+    own wrapper (``lrnbook.fit``) re-runs the stage, which then reuses the cached model and
+    only predicts again.
+    """
+    library = {m: h for m, h in parts["code"].items() if m != "lrnbook" and not m.startswith("lrnbook.")}
+    return keys.digest({"settings": parts["settings"], "data": parts.get("data"), "code": library})
+
+
+def record_path(profile: str, stage: Stage) -> Path:
+    return runs_dir(profile) / "stages" / f"{stage.name}.json"
+
+
+def notebook_output(profile: str, stage: Stage) -> Path:
+    """The executed notebook of a page stage."""
+    return runs_dir(profile) / f"{stage.short}.ipynb"
+
+
+def read_record(profile: str, stage: Stage) -> dict | None:
+    path = record_path(profile, stage)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def changes(old: dict, new: dict) -> list[str]:
+    """Which components differ, in words (``code: lrn/losses.py``, ``reads: results/lrn/predictions.npz``)."""
+    said = []
+    for part in sorted(set(old) | set(new)):
+        a, b = old.get(part), new.get(part)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            said.append(f"{part}: {', '.join(names)}")
+        else:
+            said.append(part)
+    return said
+
+
+@dataclass
+class State:
+    stage: Stage
+    key: str
+    state: str  # current / stale / missing
+    why: str = ""
+    text_only: bool = False  # stale only because a page's markdown changed: re-rendered, not re-executed
+
+    @property
+    def outputs_current(self) -> bool:
+        """Whether what the stage wrote is still what it would write now."""
+        return self.state == "current" or self.text_only
+
+
+def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
+    """The state of every stage of ``profile``, in plan order."""
+    stages = stages if stages is not None else plan(profile)
+    producers = {}
+    for stage in stages:
+        for out in stage.outputs:
+            producers[out] = stage.name
+    states: dict[str, State] = {}
+    for stage in stages:
+        parts = components(profile, stage)
+        key = stage_key(parts)
+        record = read_record(profile, stage)
+        if record is None:
+            states[stage.name] = State(stage, key, "missing", "never executed")
+            continue
+        why = []
+        changed = changes(record.get("components", {}), parts) if record["key"] != key else []
+        text_only = changed == ["text"]
+        if record["key"] != key:
+            why += ["text: its markdown changed"] if text_only else changed or ["key"]
+        edited = [p for p, h in record.get("outputs", {}).items() if file_hash(resolve(profile, p)) != h]
+        if edited:
+            why.append(f"outputs changed since it ran: {', '.join(edited)}")
+        waiting = sorted({producers[r] for r in stage.reads if r in producers
+                          and not states[producers[r]].outputs_current})
+        if waiting:
+            why.append(f"reads the output of {', '.join(waiting)}, which is not current")
+        text_only = text_only and not edited and not waiting
+        states[stage.name] = State(stage, key, "stale" if why else "current", "; ".join(why), text_only)
+    return [states[s.name] for s in stages]
+
+
+def write_record(profile: str, stage: Stage, parts: dict, outputs: list[str], seconds: float) -> Path:
+    path = record_path(profile, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"stage": stage.name, "key": stage_key(parts), "components": parts,
+              "outputs": {o: file_hash(resolve(profile, o)) for o in outputs},
+              "seconds": round(seconds, 1),
+              "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def _subprocess(module: str, spec: dict, label: str) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        done = subprocess.run([sys.executable, "-m", module, handle.name], cwd=REPO)
+    finally:
+        os.unlink(handle.name)
+    if done.returncode != 0:
+        raise RuntimeError(f"{label} failed (exit {done.returncode}); its outputs are left as they were")
+
+
+def rerender_page(profile: str, stage: Stage) -> Path:
+    """Bring a page's new markdown into its executed notebook, keeping every code cell's outputs.
+
+    For a page whose code cells are unchanged (its key differs only in ``text``): each code
+    cell of the executed notebook is paired with the source's in order, and papermill's
+    injected-parameters cell stays after the parameters cell.
+    """
+    import nbformat
+
+    final = notebook_output(profile, stage)
+    executed = nbformat.read(final, as_version=4)
+    source = nbformat.read(NOTEBOOKS / stage.notebook, as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    ran = [c for c in executed.cells if c.cell_type == "code" and c not in injected]
+    if len(ran) != sum(c.cell_type == "code" for c in source.cells):
+        raise RuntimeError(f"{stage.name}: the executed notebook's code cells do not match {stage.notebook}")
+    cells, pending = [], iter(ran)
+    for cell in source.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        cells.append(next(pending))
+        if "parameters" in cell.metadata.get("tags", []):
+            cells.extend(injected)
+    executed.cells = cells
+    nbformat.write(executed, final)
+    return final
+
+
+def execute_stage(profile: str, stage: Stage, text_only: bool = False) -> None:
+    """Run one stage and write its record (nothing is recorded for a failed stage).
+
+    ``text_only``: a page whose markdown alone changed is re-rendered (:func:`rerender_page`).
+    """
+    from lrn.cache import cache_dir
+
+    folder = runs_dir(profile)
+    parts = components(profile, stage)
+    started = time.monotonic()
+    if stage.kind == "fit":
+        model_dir = cache_dir() / "models" / model_key(parts)
+        out_dir = folder / "results" / stage.short
+        _subprocess("lrnbook.fit", {"settings": stage.settings, "model_dir": str(model_dir),
+                                    "out_dir": str(out_dir)}, stage.name)
+        outputs = [f"results/{stage.short}/{p.name}" for p in sorted(out_dir.iterdir())
+                   if p.name in ("predictions.npz", "history.csv", "not_run.json")]
+    elif stage.kind == "score":
+        _subprocess("lrnbook.score", {"settings": stage.settings, "folder": str(folder / "results" / stage.short)},
+                    stage.name)
+        outputs = stage.outputs
+    else:
+        if text_only:
+            rerender_page(profile, stage)
+        else:
+            execute_page(profile, stage, stage_key(parts))
+        outputs = [str(notebook_output(profile, stage).relative_to(folder)), *stage.outputs]
+    write_record(profile, stage, parts, outputs, time.monotonic() - started)
+
+
+def execute_page(profile: str, stage: Stage, key: str) -> Path:
+    """Execute a page with papermill; on success the executed notebook replaces the old one.
+
+    A failed page never overwrites the executed notebook in place: its partial output is kept
+    in ``notebooks/runs/<profile>/failed/`` and the error names the cell that failed.
+    """
+    import papermill
+
+    final = notebook_output(profile, stage)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {**stage.settings, "run_key": key}
+    source = NOTEBOOKS / stage.notebook
+    declared = set(papermill.inspect_notebook(str(source)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise InputError(f"{source.name}: unknown parameter(s) {', '.join(unknown)}; "
+                         f"it declares {', '.join(sorted(declared))}")
+    with tempfile.TemporaryDirectory() as tmp:
+        partial = Path(tmp) / final.name
+        try:
+            papermill.execute_notebook(str(source), str(partial), parameters=parameters, cwd=str(final.parent),
+                                       progress_bar=sys.stderr.isatty(), kernel_name="python3")
+        except papermill.PapermillExecutionError as error:
+            failed = final.parent / "failed" / final.name
+            failed.parent.mkdir(exist_ok=True)
+            shutil.copy(partial, failed)
+            first_line = (error.source or "").strip().splitlines()[0][:80] if error.source else ""
+            raise RuntimeError(f"{stage.name}: cell {error.cell_index} ({first_line!r}) failed with {error.ename}: "
+                               f"{error.evalue}; partial notebook kept in {failed}; {final} left unchanged") from None
+        shutil.move(partial, final)
+    return final
+
+
+def execute(profile: str, stale: bool = True, force: bool = False, only: str | None = None) -> list[str]:
+    """Execute the missing stages of ``profile`` (``stale``: also stale ones; ``force``: all).
+
+    Pages whose markdown alone changed are always re-rendered (cheap: nothing runs).
+
+    ``only``: a shell pattern on stage names (``fit/*``, ``page/results``); other stages are
+    left as they are. States are recomputed after every stage, so a reader runs after its
+    producer and is skipped when the producer wrote the same content again.
+    """
+    done = []
+    stages = plan(profile)
+    states = {s.stage.name: s for s in status(profile, stages)}
+    for stage in stages:
+        if only is not None and not fnmatch.fnmatch(stage.name, only):
+            continue
+        state = states[stage.name]
+        if force or state.state == "missing" or state.text_only or (stale and state.state == "stale"):
+            waiting = [p.name for p in stages if set(p.outputs) & set(stage.reads)
+                       and not states[p.name].outputs_current and p.name not in done]
+            if waiting:
+                print(f"[lrnbook] {stage.name} skipped: it reads the output of {', '.join(waiting)}, "
+                      "which is not current", file=sys.stderr, flush=True)
+                continue
+            why = f" ({state.state}: {state.why})" if state.why else f" ({state.state})"
+            print(f"[lrnbook] {stage.name}{why}", file=sys.stderr, flush=True)
+            execute_stage(profile, stage, text_only=state.text_only and not force)
+            done.append(stage.name)
+            states = {s.stage.name: s for s in status(profile, stages)}  # readers see the new outputs
+    return done

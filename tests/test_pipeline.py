@@ -1,0 +1,132 @@
+"""Staleness in both directions, on a scratch copy of the repository (the real one is never touched).
+
+The copy holds the library, the book side, the notebooks and the committed runs of the cpu
+profile; ``status`` runs in a subprocess that imports the copy's packages.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+PROFILE = "cpu"
+STATUS = """
+import json, sys
+from lrnbook import stages
+print(json.dumps({s.stage.name: [s.state, s.why, s.text_only] for s in stages.status(sys.argv[1])}))
+"""
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    copy = tmp_path / "repo"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "failed")
+    for part in ("lrn", "bookkit", "params"):
+        shutil.copytree(REPO / part, copy / part, ignore=ignore)
+    shutil.copytree(REPO / "notebooks", copy / "notebooks",
+                    ignore=shutil.ignore_patterns("__pycache__", "failed", "smoke", "quick", "paper"))
+    return copy
+
+
+def env_for(copy):
+    env = dict(os.environ, PYTHONPATH=f"{copy}{os.pathsep}{copy / 'bookkit'}")
+    return env
+
+
+def status(copy) -> dict:
+    result = subprocess.run([sys.executable, "-c", STATUS, PROFILE], capture_output=True, text=True,
+                            env=env_for(copy), cwd=copy)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def edit(path, old, new, count=1):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count))
+
+
+def stale(states, kind=None):
+    return sorted(n for n, (state, _, _) in states.items() if state != "current" and (kind is None or n.startswith(kind)))
+
+
+def test_the_scratch_copy_starts_all_current(scratch):
+    states = status(scratch)
+    assert stale(states) == [], {n: s for n, s in states.items() if s[0] != "current"}
+
+
+def test_docstring_and_comment_edits_in_every_library_module_leave_every_stage_current(scratch):
+    modules = sorted((scratch / "lrn").rglob("*.py"))
+    assert len(modules) > 20
+    for path in modules:
+        text = path.read_text()
+        doc = re.search(r'"""(.*?)"""', text, re.S)
+        if doc:  # reword the first docstring
+            text = text.replace(doc.group(0), '"""' + doc.group(1) + ' Reworded."""', 1)
+        path.write_text("# an edited comment\n" + text.replace("\n\n\n", "\n\n\n# another comment\n", 1))
+    assert stale(status(scratch)) == []
+
+
+def test_a_hausdorff_change_makes_only_scores_and_pages_stale(scratch):
+    path = scratch / "lrn" / "metrics.py"
+    text = path.read_text()
+    body = text[text.index("def hausdorff("):]
+    returns = re.search(r"\n    return (.+)\n", body)
+    edit(path, returns.group(0), f"\n    return 1.0 + {returns.group(1)}\n")
+    states = status(scratch)
+    assert stale(states, "fit/") == []
+    scores = [n for n in states if n.startswith("score/")]
+    assert stale(states, "score/") == sorted(scores)
+    assert all("lrn.metrics" in states[n][1] for n in scores)
+    assert set(stale(states)) <= {n for n in states if n.startswith(("score/", "page/"))}
+
+
+def test_a_loss_change_makes_exactly_the_fits_that_import_it_stale(scratch):
+    edit(scratch / "lrn" / "losses.py", "def bce():", "EPSILON = 1e-7\n\n\ndef bce():")
+    states = status(scratch)
+    fits = [n for n in states if n.startswith("fit/")]
+    assert stale(states, "fit/") == sorted(fits)  # every fit trains with the loss
+    assert all("lrn.losses" in states[n][1] for n in fits)
+    assert states["page/data"][0] == "current"  # the data page does not train
+    assert states["page/peer"][0] == "current"
+
+
+def test_a_change_to_the_code_writing_predictions_makes_every_reader_of_them_stale(scratch):
+    edit(scratch / "lrn" / "predict.py", "np.rint(np.clip(level, 0, 1) * 255)", "np.floor(np.clip(level, 0, 1) * 255)")
+    states = status(scratch)
+    assert all(states[n][0] == "stale" for n in states if n.startswith(("fit/", "score/", "page/train_")))
+    for page in ("page/results", "page/claims", "page/coarse_to_fine", "page/ablations"):
+        assert "which is not current" in states[page][1]
+    assert states["page/data"][0] == "current"
+
+
+def test_an_edited_result_file_makes_its_producer_and_readers_stale(scratch):
+    path = scratch / "notebooks" / "runs" / PROFILE / "results" / "unet" / "test_per_image.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))  # drop the last image's row
+    states = status(scratch)
+    assert "outputs changed" in states["score/unet"][1]
+    assert states["page/train_unet"][0] == states["page/results"][0] == "stale"
+    assert states["score/lrn"][0] == states["fit/unet"][0] == "current"
+
+
+def test_a_markdown_edit_makes_only_its_own_page_stale_and_rerendering_keeps_the_outputs(scratch):
+    notebook = scratch / "notebooks" / "results.ipynb"
+    edit(notebook, "## Table 1", "## Table 1 of the paper, recomputed")
+    states = status(scratch)
+    assert stale(states) == ["page/results"]
+    assert states["page/results"][2] is True  # text only: re-rendered, nothing re-executed
+    executed = scratch / "notebooks" / "runs" / PROFILE / "results.ipynb"
+    outputs_before = [c.get("outputs") for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
+    result = subprocess.run([sys.executable, "-m", "lrnbook", "execute", "--profile", PROFILE, "--no-stale"],
+                            capture_output=True, text=True, env=env_for(scratch), cwd=scratch)
+    assert result.returncode == 0, result.stderr
+    cells = json.loads(executed.read_text())["cells"]
+    assert any("Table 1 of the paper, recomputed" in "".join(c["source"]) for c in cells)
+    assert [c.get("outputs") for c in cells if c["cell_type"] == "code"] == outputs_before
+    assert stale(status(scratch)) == []

@@ -1,0 +1,133 @@
+"""The run plan of a profile, its stages' keys, execution and the committed book's state."""
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from lrn.errors import InputError
+from lrnbook import plan, stages
+
+
+def names(profile):
+    return [s.name for s in plan.plan(profile)]
+
+
+def test_every_training_run_has_a_fit_a_score_and_a_page():
+    smoke = names("smoke")
+    runs = ["lrn", "lrn_vgg", "unet", "unet_vgg", "lrn_small_seed0", "unet_small_seed0", "lrn_small_finest",
+            "lrn_small_squeeze", "lrn_small_backgrounds", "lrn_small_larger"]
+    assert [n for n in smoke if n.startswith("fit/")] == [f"fit/{r}" for r in runs]
+    for run in runs:
+        assert smoke.index(f"fit/{run}") < smoke.index(f"score/{run}") < smoke.index(f"page/train_{run}")
+    assert [n for n in smoke if n.startswith("page/") and not n.startswith("page/train_")] == [
+        "page/data", "page/results", "page/claims", "page/ablations", "page/coarse_to_fine"]  # smoke: no peer, no card
+    assert {"page/peer", "page/model_card"} <= set(names("cpu"))
+
+
+def test_a_stage_runs_after_every_stage_whose_outputs_it_reads():
+    for profile in ("smoke", "cpu"):
+        seen = set()
+        for stage in plan.plan(profile):
+            producers = {p.name for p in plan.plan(profile) if set(p.outputs) & set(stage.reads)}
+            assert producers <= seen, (stage.name, producers - seen)
+            seen.add(stage.name)
+
+
+def test_fit_settings_are_what_training_needs_and_nothing_else():
+    fits = {s.short: s for s in plan.plan("cpu") if s.kind == "fit"}
+    lrn = fits["lrn"].settings
+    assert lrn["config"] == {"variant": "lrn", "size": 224, "width": 0.25, "epochs": 50, "batch_size": 8,
+                             "learning_rate": 0.001, "patience": 10, "seed": 0, "augment": True}
+    assert (lrn["protocol"], lrn["split_seed"]) == ("paper", 0)
+    assert fits["lrn_vgg"].settings["config"]["width"] == 1.0  # ImageNet weights exist at width 1 only
+    assert fits["lrn_small_seed1"].settings["config"]["seed"] == 1 and fits["lrn_small_seed1"].settings["split_seed"] == 0
+    assert fits["lrn_small_squeeze"].settings["config"]["squeeze_skip"] is True
+
+
+def test_keys_change_with_settings_and_only_there(monkeypatch):
+    before = {s.stage.name: s.key for s in stages.status("smoke")}
+    original = plan.load_profile
+    monkeypatch.setattr(plan, "load_profile", lambda p: {**original(p), "learning_rate": 0.5})
+    after = {s.stage.name: s.key for s in stages.status("smoke")}
+    assert after["page/data"] == before["page/data"]  # does not read the learning rate
+    assert after["fit/lrn"] != before["fit/lrn"]
+    assert after["score/lrn"] == before["score/lrn"]  # the same stored predictions, scored the same way
+
+
+def test_seed_runs_and_ablations_reach_the_claims_and_ablations_pages():
+    pages = {s.short: s for s in plan.plan("cpu") if s.kind == "page"}
+    seeds = [f"{v}_small_seed{s}" for v in ("lrn", "unet") for s in (0, 1, 2)]
+    assert pages["claims"].settings["seed_runs"] == seeds
+    assert all(f"results/{n}/test_per_image.csv" in pages["claims"].reads for n in seeds)
+    ablations = pages["ablations"]
+    assert ablations.settings["baseline"] == "lrn_small_seed0"
+    assert ablations.settings["ablations"] == [f"lrn_small_{k}" for k in plan.ABLATIONS]
+    assert "results/lrn_small_larger/predictions.npz" in ablations.reads
+
+
+def toc_files(part=None):
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [chapter["file"] for p in toc["parts"] if part in (None, p["caption"]) for chapter in p["chapters"]]
+
+
+def test_toc_lists_only_pages_the_cpu_profile_writes_and_every_small_training_page():
+    prefix = "notebooks/runs/cpu/"
+    listed = [f.removeprefix(prefix) for f in toc_files() if f.startswith(prefix)]
+    pages = [s.short for s in plan.plan("cpu") if s.kind == "page"]
+    assert set(listed) <= set(pages), "the toc lists a page that no cpu stage writes"
+    small = [p for p in pages if "_small_" in p]
+    assert len(small) == 10 and set(small) <= set(listed)
+
+
+def test_unknown_profile_and_settings_are_named(tmp_path, monkeypatch):
+    with pytest.raises(InputError, match="'nope'"):
+        plan.load_profile("nope")
+    (tmp_path / "odd.yaml").write_text("size: 64\nlearning_rat: 0.1\n")
+    monkeypatch.setattr(plan, "PARAMS", tmp_path)
+    with pytest.raises(InputError, match="learning_rat"):
+        plan.load_profile("odd")
+
+
+def test_a_failed_page_keeps_its_partial_notebook_and_leaves_the_old_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(stages, "NOTEBOOKS", tmp_path)
+    monkeypatch.setattr(stages, "runs_dir", lambda profile: tmp_path / "runs" / profile)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                         "language_info": {"name": "python"}}
+    params = nbformat.v4.new_code_cell("x = 1\nrun_key = None")
+    params.metadata["tags"] = ["parameters"]
+    notebook.cells = [params, nbformat.v4.new_code_cell("print('fine')"),
+                      nbformat.v4.new_code_cell("raise ValueError('boom in cell three')")]
+    nbformat.write(notebook, tmp_path / "bad.ipynb")
+    committed = tmp_path / "runs" / "p" / "bad.ipynb"
+    committed.parent.mkdir(parents=True)
+    committed.write_text("committed")
+    with pytest.raises(RuntimeError, match="boom in cell three") as error:
+        stages.execute_page("p", plan.Stage("page/bad", "page", {"x": 2}, notebook="bad.ipynb"), "key")
+    assert "failed" in str(error.value)
+    assert committed.read_text() == "committed"
+    partial = json.loads((tmp_path / "runs" / "p" / "failed" / "bad.ipynb").read_text())
+    assert any("fine" in "".join(o.get("text", "")) for c in partial["cells"] for o in c.get("outputs", []))
+
+
+def test_status_answers_without_importing_tensorflow():
+    code = ("import sys; from lrnbook import stages; rows = stages.status('cpu'); "
+            "print(len(rows), 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    count, tf, keras = result.stdout.split()
+    assert int(count) == len(plan.plan("cpu")) and (tf, keras) == ("False", "False")
+
+
+def test_make_book_status_reports_every_committed_cpu_stage_current():
+    """The committed book is current: every cpu stage carries the key the code computes now."""
+    result = subprocess.run(["make", "--no-print-directory", "book-status", "PROFILE=cpu"], cwd=REPO,
+                            capture_output=True, text=True)
+    listed = [line.split()[2] for line in result.stdout.splitlines() if line.startswith(("current", "stale", "missing"))]
+    assert listed == names("cpu"), result.stdout
+    assert result.returncode == 0, "stages not current:\n" + result.stdout
