@@ -114,21 +114,3 @@ def test_package_metadata_states_the_terms():
     assert "LICENSE" in files and "MIT License" in (root / "LICENSE").read_text()
     terms = [(root / name).read_text() for name in files if name != "LICENSE"]
     assert any("academic exchange only" in t and "pretrained/*.keras" in t for t in terms)
-
-
-def test_versus_pairs_by_id_and_names_the_winner():
-    import pandas as pd
-
-    ids = [f"{i:05d}" for i in range(30)]
-    rng = np.random.default_rng(0)
-    ours = pd.DataFrame({"id": ids, "jaccard": 90 + rng.normal(0, 1, 30), "hausdorff": 20 + rng.normal(0, 1, 30)})
-    theirs = ours.assign(jaccard=ours["jaccard"] - 5, hausdorff=ours["hausdorff"] + 0.0).iloc[::-1]
-    result = shipped.versus(ours, theirs)
-    assert result["jaccard"]["winner"] == "ours" and result["jaccard"]["mean_diff"] == pytest.approx(5)
-    assert result["hausdorff"]["winner"] == "not settled" and result["hausdorff"]["mean_diff"] == 0
-    worse = theirs.assign(hausdorff=theirs["hausdorff"] - 3)
-    assert shipped.versus(ours, worse)["hausdorff"]["winner"] == "theirs"
-    with pytest.raises(InputError, match="different images"):
-        shipped.versus(ours, theirs.iloc[1:])
-    table = shipped.score_table({"a": ours.assign(jaccard_clean=ours["jaccard"], hausdorff_clean=ours["hausdorff"])})
-    assert list(table.columns)[:3] == ["model, test images", "n", "Jaccard (%), raw"] and table["n"][0] == 30
