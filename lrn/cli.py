@@ -96,12 +96,16 @@ def run_train(args) -> None:
 
 
 def run_evaluate(args) -> None:
-    from lrn import data, evaluate, models, provenance
+    from lrn import data, evaluate, models, predict, provenance
 
     model = models.load(args.model)
     splits = data.eg1800(args.data, protocol=args.protocol, size=224, seed=args.seed)
     split = getattr(splits, args.split)
-    table = evaluate.evaluate(model, split)
+    h, w = predict.model_size(model)
+    inputs = None  # photos resized once from their originals to the model's size, as in training
+    if (h, w) != (224, 224) and h == w:
+        inputs = getattr(data.eg1800(args.data, protocol=args.protocol, size=h, seed=args.seed), args.split)
+    table = evaluate.evaluate(model, split, inputs=inputs)
     record = provenance.record(args.seed, {"model": str(args.model), "protocol": args.protocol,
                                            "split": args.split,
                                            "model_provenance": provenance.read_model_provenance(args.model)},

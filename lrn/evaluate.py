@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from lrn import imageops, metrics, postprocess, provenance
-from lrn.models import LEVEL_NAMES
 from lrn.data import Split
 from lrn.errors import InputError
 from lrn.predict import model_size, predict_levels, to_eval_size
@@ -51,7 +50,8 @@ def score_levels(ids, levels: list[np.ndarray], truths: np.ndarray) -> pd.DataFr
     -------
     DataFrame with columns ``id``, ``jaccard`` (%), ``hausdorff`` (px) of the finest output,
     ``jaccard_clean`` and ``hausdorff_clean`` of the same output cleaned, and for a six-level
-    LRN ``jaccard_s1`` .. ``jaccard_s6``, ``hausdorff_s1`` .. ``hausdorff_s6`` (raw).
+    LRN ``jaccard_s1`` .. ``jaccard_s6``, ``hausdorff_s1`` .. ``hausdorff_s6`` (raw); the level
+    names follow the outputs' order, coarse to fine, as in :data:`lrn.models.LEVEL_NAMES`.
     """
     if truths.shape[1:] != (EVAL_SIZE, EVAL_SIZE):
         raise InputError(f"truth masks must be {EVAL_SIZE}x{EVAL_SIZE} (the evaluation size), "
@@ -62,21 +62,29 @@ def score_levels(ids, levels: list[np.ndarray], truths: np.ndarray) -> pd.DataFr
     table = {"id": [str(i) for i in ids]}
     table["jaccard"], table["hausdorff"] = score_maps(truths, levels[-1])
     table["jaccard_clean"], table["hausdorff_clean"] = score_maps(truths, levels[-1], clean=True)
-    if len(levels) == len(LEVEL_NAMES):
-        for name, maps in zip(LEVEL_NAMES, levels):
-            table[f"jaccard_{name}"], table[f"hausdorff_{name}"] = score_maps(truths, maps)
+    if len(levels) > 1:  # LRN: every level, s1 (coarsest) first; importing lrn.models would need TensorFlow
+        for k, maps in enumerate(levels, start=1):
+            table[f"jaccard_s{k}"], table[f"hausdorff_s{k}"] = score_maps(truths, maps)
     return pd.DataFrame(table)
 
 
-def evaluate(model, split: Split, batch_size: int = 8) -> pd.DataFrame:
-    """Per-image scores of ``model`` on ``split`` (loaded at 224x224): :func:`score_levels` of its predictions."""
+def evaluate(model, split: Split, batch_size: int = 8, inputs: Split | None = None) -> pd.DataFrame:
+    """Per-image scores of ``model`` on ``split`` (loaded at 224x224): :func:`score_levels` of its predictions.
+
+    ``inputs``: the same photos loaded at the model's input size (resized once from their
+    originals, as :func:`lrn.fit.fit` predicts them); by default the model sees ``split``'s
+    224x224 photos, resized again to its size.
+    """
     if split.masks.shape[1:] != (EVAL_SIZE, EVAL_SIZE):
         raise InputError(f"evaluation split {split.name!r} must be loaded at {EVAL_SIZE}x{EVAL_SIZE} "
                          f"(size={EVAL_SIZE}), got {split.masks.shape[1:]}")
+    if inputs is not None and list(inputs.ids) != list(split.ids):
+        raise InputError(f"inputs {inputs.name!r} hold other images than the split {split.name!r}")
+    photos = (inputs or split).images
     tables = []
     for start in range(0, len(split), 64):  # bounded memory for large splits
         chunk = slice(start, start + 64)
-        levels = predict_levels(model, split.images[chunk], batch_size)
+        levels = predict_levels(model, photos[chunk], batch_size)
         tables.append(score_levels(split.ids[chunk], levels, split.masks[chunk]))
     return pd.concat(tables, ignore_index=True)
 

@@ -35,7 +35,7 @@ def train_and_score(tmp_path, name):
                                learning_rate=3e-3, patience=None, seed=11)
     result = train.train(config, synthetic(16, size=64, seed=0), synthetic(4, size=64, seed=1),
                          tmp_path / name, verbose=0)
-    return evaluate.evaluate(result.model, synthetic(6, size=224, seed=2), progress=False)
+    return evaluate.evaluate(result.model, synthetic(6, size=224, seed=2))
 
 
 def test_same_seed_gives_bit_identical_per_image_scores(tmp_path, monkeypatch):

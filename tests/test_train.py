@@ -128,7 +128,7 @@ def test_evaluation_table_and_summary(tiny_data):
 
     model = models.build_lrn((64, 64, 3), width=0.125)
     test_split = synthetic(5, size=224, seed=3)
-    table = evaluate.evaluate(model, test_split, progress=False)
+    table = evaluate.evaluate(model, test_split)
     assert list(table["id"]) == test_split.ids
     assert {"jaccard", "hausdorff", "jaccard_s1", "hausdorff_s6"} <= set(table.columns)
     np.testing.assert_array_equal(table["jaccard"], table["jaccard_s6"])
@@ -138,7 +138,7 @@ def test_evaluation_table_and_summary(tiny_data):
     assert summary["jaccard"]["std"] == pytest.approx(table["jaccard"].std(ddof=1))
     assert " ± " in summary["hausdorff"]["text"]
     with pytest.raises(InputError, match="224"):
-        evaluate.evaluate(model, synthetic(2, size=64, seed=3), progress=False)
+        evaluate.evaluate(model, synthetic(2, size=64, seed=3))
 
 
 def test_originals_are_scored_at_their_own_resolution(tiny_data):

@@ -4,7 +4,7 @@ Run as ``python -m lrnbook.fit SPEC.json``, one process per fit (a fresh TensorF
 time, as a reader's own run would have). ``SPEC.json`` holds::
 
     {"settings": {"variant": ..., "protocol": ..., "split_seed": ..., "config": {TrainConfig fields}},
-     "model_dir": "<cache>/fits/<fit key>", "out_dir": "notebooks/runs/<profile>/results/<name>"}
+     "model_dir": "<cache>/models/<model key>", "out_dir": "notebooks/runs/<profile>/results/<name>"}
 
 Outputs in ``out_dir``: ``predictions.npz`` (every level on the test split,
 :func:`lrn.predict.save_predictions`) and ``history.csv`` (per-epoch losses, provenance);
