@@ -131,3 +131,25 @@ def test_make_book_status_reports_every_committed_cpu_stage_current():
     listed = [line.split()[2] for line in result.stdout.splitlines() if line.startswith(("current", "stale", "missing"))]
     assert listed == names("cpu"), result.stdout
     assert result.returncode == 0, "stages not current:\n" + result.stdout
+
+
+def test_clean_outputs_drops_stderr_and_progress_bars_keeps_widgets_and_hides_home():
+    from pathlib import Path
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    home = str(Path.home())
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="I0000 start-up line\nUserWarning: /tmp/x.py\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"weights in {home}/.keras/vgg.h5\n"),
+        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "a"},
+                                                     "text/plain": "EG1800 test: 100%|##########| 48/48"}),
+        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "b"},
+                                                     "text/plain": "VBox(children=(IntSlider(value=6),))"}),
+    ]
+    notebook.cells = [cell]
+    assert stages.clean_outputs(notebook)
+    kept = notebook.cells[0].outputs
+    assert [o.output_type for o in kept] == ["stream", "display_data"]
+    assert kept[0].text == "weights in ~/.keras/vgg.h5\n" and kept[1].data["text/plain"].startswith("VBox")
+    assert not stages.clean_outputs(notebook)

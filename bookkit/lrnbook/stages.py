@@ -18,6 +18,7 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,42 @@ def _subprocess(module: str, spec: dict, label: str) -> None:
         raise RuntimeError(f"{label} failed (exit {done.returncode}); its outputs are left as they were")
 
 
+PROGRESS_BAR = re.compile(r"\d+%\|")
+"""What a tqdm bar looks like in its text form (``48/48 100%|####|``)."""
+
+
+def clean_outputs(notebook) -> bool:
+    """Remove what a reader should not see from an executed page's outputs; ``True`` if anything went.
+
+    Every stderr stream goes (TensorFlow's C++ start-up lines, which ignore
+    ``TF_CPP_MIN_LOG_LEVEL``, warnings, text progress bars): a warning that matters to a reader
+    is a sentence of the page. Progress-bar widgets go; the home folder in any text output
+    becomes ``~``.
+    """
+    home = str(Path.home()).rstrip("/") + "/"
+    changed = False
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                changed = True
+                continue
+            data = output.get("data", {})
+            text = "".join(data.get("text/plain", ""))
+            if "application/vnd.jupyter.widget-view+json" in data and PROGRESS_BAR.search(text):
+                changed = True
+                continue
+            for key, value in list(data.items()) + [("text", output.get("text"))]:
+                joined = "".join(value) if isinstance(value, list) else value
+                if isinstance(joined, str) and home in joined:
+                    (data if key != "text" else output)[key] = joined.replace(home, "~/")
+                    changed = True
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return changed
+
+
 def rerender_page(profile: str, stage: Stage) -> Path:
     """Bring a page's new markdown into its executed notebook, keeping every code cell's outputs.
 
@@ -207,6 +244,7 @@ def rerender_page(profile: str, stage: Stage) -> Path:
         if "parameters" in cell.metadata.get("tags", []):
             cells.extend(injected)
     executed.cells = cells
+    clean_outputs(executed)
     nbformat.write(executed, final)
     return final
 
@@ -270,7 +308,11 @@ def execute_page(profile: str, stage: Stage, key: str) -> Path:
             first_line = (error.source or "").strip().splitlines()[0][:80] if error.source else ""
             raise RuntimeError(f"{stage.name}: cell {error.cell_index} ({first_line!r}) failed with {error.ename}: "
                                f"{error.evalue}; partial notebook kept in {failed}; {final} left unchanged") from None
-        shutil.move(partial, final)
+        import nbformat
+
+        executed = nbformat.read(partial, as_version=4)
+        clean_outputs(executed)
+        nbformat.write(executed, final)
     return final
 
 

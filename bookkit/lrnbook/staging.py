@@ -46,7 +46,7 @@ def stage(profile: str) -> Path:
     for state in pages:
         path = target / f"{state.stage.short}.ipynb"
         notebook = nbformat.read(path, as_version=4)
-        changed = drop_log_noise(notebook) | name_the_variant(notebook, state.stage)
+        changed = name_the_variant(notebook, state.stage)
         if state.state == "stale":
             notice = STALE_NOTICE.format(why=state.why, profile=profile)
             notebook.cells.insert(0, nbformat.v4.new_markdown_cell(notice))
@@ -60,30 +60,6 @@ def stage(profile: str) -> Path:
 def for_profile(text: str, profile: str) -> str:
     """Point links to the committed cpu runs at another profile's runs."""
     return text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
-
-
-# TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL and say nothing about results.
-LOG_NOISE = ("I0000 ", "E0000 ", "W0000 ", "WARNING: All log messages before absl::InitializeLog()")
-
-
-def drop_log_noise(notebook) -> bool:
-    """Remove TensorFlow's start-up log lines from stderr outputs (in the staged copy only)."""
-    changed = False
-    for cell in notebook.cells:
-        kept = []
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                lines = output["text"].splitlines(keepends=True)
-                clean = [line for line in lines if not line.startswith(LOG_NOISE)]
-                if len(clean) != len(lines):
-                    changed = True
-                    if not "".join(clean).strip():
-                        continue
-                    output["text"] = "".join(clean)
-            kept.append(output)
-        if "outputs" in cell:
-            cell["outputs"] = kept
-    return changed
 
 
 def name_the_variant(notebook, stage: stages.Stage) -> bool:
