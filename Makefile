@@ -42,9 +42,11 @@ test: install
 	PROFILE=cpu bash tools/build_book.sh
 	PROFILE=cpu $(BIN)/python -m pytest
 
-# Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json.
+# Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json
+# and benchmarks/whiten_startup.json (lrn whiten start-up against the command before LiteRT).
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/whiten_startup.py
 
 # The model shipped inside the package (lrn.pretrained(), lrn whiten's default): LRN trained on
 # the full EG1800 training split (about 30 min on 2 cores); installs lrn/pretrained/*.keras.

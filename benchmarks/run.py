@@ -255,11 +255,11 @@ def evaluation_speed(truths: np.ndarray, preds: np.ndarray, repeats: int) -> dic
 
 
 # ------------------------------------------------------------------------------- whiten
-STAGES = ("decode", "resize", "forward", "resize_back", "clean", "composite", "encode")
+STAGES = ("decode", "resize", "forward", "resize_back", "clean", "refine", "composite", "encode")
 
 
 def whiten_stages(model, path: Path, out_dir: Path, forward) -> dict:
-    """Time the steps of lrn.cutout.whiten_file one by one (same calls, same order, ms)."""
+    """Time the steps of lrn.cutout.whiten_file (default options) one by one (same calls, same order, ms)."""
     from PIL import Image
 
     from lrn import cutout, imageops
@@ -278,7 +278,9 @@ def whiten_stages(model, path: Path, out_dir: Path, forward) -> dict:
     t.append(time.perf_counter())
     prob = cutout.clean_probability(prob)
     t.append(time.perf_counter())
-    result = cutout.composite_on_white(photo, prob)
+    prob = cutout.DEFAULT_REFINEMENT.apply(photo, prob)
+    t.append(time.perf_counter())
+    result = cutout.compose(photo, cutout.alpha(prob, refined=True))
     t.append(time.perf_counter())
     Image.fromarray(result).save(out_dir / f"{path.stem}_white.png", compress_level=1)
     t.append(time.perf_counter())

@@ -8,7 +8,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from lrn.data.eg1800 import PROTOCOLS
 from lrn.errors import InputError
 from lrn.variants import VARIANTS
 
@@ -33,10 +32,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def protocol(text: str) -> str:
+    """An EG1800 protocol name (checked here, so that ``lrn whiten`` never imports the data code)."""
+    from lrn.data.eg1800 import PROTOCOLS
+
+    if text not in PROTOCOLS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(PROTOCOLS)})")
+    return text
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder holding eg1800/ (default: $LRN_DATA, else the download cache)")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="paper",
+    parser.add_argument("--protocol", type=protocol, default="paper",
                         help="paper: 250 train / 25 val / 48 test; full: every official id")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split draw and of training")
 
@@ -65,16 +73,32 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=("train", "val", "test"), default="test")
     evaluate.add_argument("-o", "--out", type=Path, required=True, help="folder for the CSV and JSON")
 
-    whiten = commands.add_parser("whiten", help="put the person of each photo on a plain white background")
-    whiten.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG, ...) of any size")
+    whiten = commands.add_parser(
+        "whiten", help="put the person of each photo on plain white (or a colour, or transparency)",
+        description="Cut the person out of each photo: on white (default), on a colour, on transparency "
+                    "(RGBA PNG) or as a mask, at the photo's own (upright) size.")
+    whiten.add_argument("photos", nargs="+",
+                        help="photos (JPEG, PNG, ...) of any size, folders of photos, or - to read one photo "
+                             "from standard input")
+    whiten.add_argument("-o", "--out", default=None,
+                        help="output folder for <name>_white.png (_bg, _cutout, _mask for the other modes), "
+                             "or - to write one PNG to standard output (the default when reading from -)")
+    output = whiten.add_mutually_exclusive_group()
+    output.add_argument("--background", default="white",
+                        help="white (default), transparent (RGBA PNG), or a colour: #RRGGBB, R,G,B or a name")
+    output.add_argument("--mask", action="store_true", help="write the mask alone (8-bit grey, 255 = person)")
+    whiten.add_argument("--refine", choices=("guided", "none"), default="guided",
+                        help="refine the edges at the photo's resolution with the photo as guide "
+                             "(default: guided; chosen on the validation split, see the model card)")
+    whiten.add_argument("--raw", action="store_true",
+                        help="keep every predicted region (default: only the largest, holes filled)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
-    whiten.add_argument("-o", "--out", type=Path, required=True, help="output folder for <name>_white.png")
-    whiten.add_argument("--low", type=float, default=0.3, help="probability at or below which the pixel is white")
-    whiten.add_argument("--high", type=float, default=0.7, help="probability at or above which the pixel is the photo")
-    whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: only the largest, holes filled)")
+    whiten.add_argument("--low", type=float, default=0.3,
+                        help="without refinement: probability at or below which the pixel is background")
+    whiten.add_argument("--high", type=float, default=0.7,
+                        help="without refinement: probability at or above which the pixel is the photo")
     whiten.add_argument("--trust-model", action="store_true",
                         help="allow a model file that carries code (Lambda layers): only for files you trust")
     return main
@@ -115,26 +139,84 @@ def run_evaluate(args) -> None:
           f"on {summary['n']} {args.split} images; wrote {args.out}")
 
 
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def photo_inputs(items: list[str]) -> list[str | Path]:
+    """The photos named on the command line: files, every photo in a folder (sorted, not
+    recursive), or ``-`` (standard input, alone)."""
+    if "-" in items:
+        if len(items) > 1:
+            raise InputError("- (standard input) must be the only photo")
+        return ["-"]
+    photos = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+            if not found:
+                raise InputError(f"{item} is a folder with no photos ({', '.join(sorted(PHOTO_SUFFIXES))})")
+            photos += found
+        elif item.exists():
+            photos.append(item)
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    return photos
+
+
+def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
+    """``(mode, colour)`` from ``--mask`` / ``--background``."""
+    from lrn import cutout
+
+    if args.mask:
+        return "mask", cutout.WHITE
+    value = args.background.strip().lower()
+    if value in ("white", "transparent"):
+        return value, cutout.WHITE
+    return "colour", cutout.parse_colour(args.background)
+
+
 def run_whiten(args) -> None:
+    import io
+
+    from PIL import Image
     from tqdm.auto import tqdm
 
-    from lrn import cutout, fastforward, models, shipped
+    from lrn import cutout, imageops, shipped
 
+    photos = photo_inputs(args.photos)
+    mode, colour = whiten_mode(args)
+    to_stdout = args.out == "-" or (args.out is None and photos == ["-"])
+    if to_stdout and len(photos) > 1:
+        raise InputError(f"-o - writes one PNG to standard output, but {len(photos)} photos were given")
+    if args.out is None and not to_stdout:
+        raise InputError("name an output folder with -o (or -o - for standard output)")
+    if not 0 <= args.low < args.high <= 1:
+        raise InputError(f"need 0 <= --low < --high <= 1, got {args.low} and {args.high}")
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
-        args.model = shipped.MODEL_FILE
-        if not args.model.is_file():
-            shipped.pretrained()  # raises the error that says how to get it
-    try:
-        model = models.load(args.model, safe_mode=not args.trust_model)
-    except InputError as error:
-        if "refused" in str(error):
-            raise InputError(f"{error} On the command line: --trust-model.") from None
-        raise
-    forward, _ = fastforward.for_model_file(args.model, model)  # one photo at a time: TensorFlow Lite is faster
-    for photo in tqdm(args.photos, desc="whiten", disable=len(args.photos) < 2):
-        print(cutout.whiten_file(model, photo, args.out, low=args.low, high=args.high, clean=not args.raw,
-                                 forward=forward))
+    model, _ = cutout.load(args.model, trust=args.trust_model)
+    options = dict(clean=not args.raw, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
+                   low=args.low, high=args.high)
+    if photos == ["-"]:  # a pipe: one photo in, one PNG out (to standard output, or into the folder)
+        photo = imageops.read_photo("standard input", data=sys.stdin.buffer.read())
+        image = Image.fromarray(cutout.cut_out(model, photo, mode, colour, **options))
+        if to_stdout:
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", compress_level=1)
+            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.buffer.flush()
+        else:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            image.save(Path(args.out) / cutout.output_name("stdin", mode), compress_level=1)
+        return
+    for photo_path in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
+        if to_stdout:
+            image = cutout.cut_out(model, imageops.read_photo(photo_path), mode, colour, **options)
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+            sys.stdout.buffer.write(buffer.getvalue())
+        else:
+            tqdm.write(str(cutout.whiten_file(model, photo_path, args.out, mode, colour, **options)))
 
 
 def main(argv=None) -> int:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from lrn.cache import cache_dir, sha256_file
+from lrn import lite
+from lrn.cache import cache_dir
 
 TOLERANCE = 1e-4
 """Largest allowed difference between the converted model's finest map and Keras'."""
@@ -39,33 +39,8 @@ def convert(model) -> bytes:
         return tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
 
 
-class LiteForward:
-    """``x (1, H, W, 3) float32 -> (1, H, W, 1)``: the model's finest map through TensorFlow Lite.
-
-    The finest map is the output of the input's height and width with one channel (s6 for LRN,
-    the only output for U-Net). Not thread-safe: one instance per thread.
-    """
-
-    def __init__(self, content: bytes, threads: int | None = None):
-        import tensorflow as tf
-
-        with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated": the fallback covers its removal
-            warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_content=content,
-                                                   num_threads=threads or len(os.sched_getaffinity(0)))
-        self.interpreter.allocate_tensors()
-        (inp,) = self.interpreter.get_input_details()
-        self.input_index, shape = inp["index"], tuple(inp["shape"])
-        finest = [o for o in self.interpreter.get_output_details() if tuple(o["shape"]) == (*shape[:3], 1)]
-        if len(finest) != 1:
-            raise ValueError(f"cannot tell the finest output among {[tuple(o['shape']) for o in self.interpreter.get_output_details()]}")
-        self.output_index = finest[0]["index"]
-        self.input_shape = shape
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.interpreter.set_tensor(self.input_index, np.ascontiguousarray(x, np.float32))
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output_index).copy()
+LiteForward = lite.LiteModel
+"""The converted model's forward (:class:`lrn.lite.LiteModel`)."""
 
 
 def keras_forward(model):
@@ -94,10 +69,10 @@ def for_model_file(path, model, cache: Path | None = None, verbose: bool = True)
         import tensorflow as tf
 
         folder = Path(cache) if cache is not None else cache_dir() / "tflite"
-        target = folder / f"{sha256_file(path)}-tf{tf.__version__}.tflite"
+        target = folder / lite.conversion_name(path, tf.__version__)
         if target.is_file():
-            how = "TensorFlow Lite (XNNPACK), cached conversion"
-            forward = LiteForward(target.read_bytes())
+            forward = LiteForward.from_file(target)
+            how = f"{forward.runtime} (XNNPACK), cached conversion"
         else:
             if verbose:
                 print(f"lrn: converting {path.name} to TensorFlow Lite once (a few seconds; cached in {folder})",
@@ -111,7 +86,7 @@ def for_model_file(path, model, cache: Path | None = None, verbose: bool = True)
             partial = target.with_suffix(f".partial{os.getpid()}")
             partial.write_bytes(content)
             os.replace(partial, target)  # atomic: a concurrent reader never sees half a file
-            how = "TensorFlow Lite (XNNPACK), converted now"
+            how = f"{forward.runtime} (XNNPACK), converted now"
         return forward, how
     except Exception as error:  # noqa: BLE001 - any failure means: use Keras, and say why
         reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]

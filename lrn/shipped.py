@@ -22,15 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
-
-from lrn import fit, models, provenance, train
+from lrn.cache import sha256_file
 from lrn.errors import InputError
 
 FOLDER = Path(__file__).resolve().parent / "pretrained"
 NAME = "lrn_eg1800_w0.25_224"
 MODEL_FILE = FOLDER / f"{NAME}.keras"
 CARD_FILE = FOLDER / f"{NAME}.json"
+TFLITE_FILE = FOLDER / f"{NAME}.tflite"
+"""The same model converted for the LiteRT interpreter (``lrn whiten`` runs it without
+importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from."""
 MAX_BYTES = 15 * 1024 * 1024
 """Largest model file kept inside the package (15 MiB), so that ``pip install`` stays small."""
 
@@ -58,10 +59,30 @@ def pretrained(safe_mode: bool = True):
     lrn.errors.InputError
         If the package was installed without the model file (``make model`` writes it).
     """
+    from lrn import models
+
     if not MODEL_FILE.is_file():
         raise InputError(f"the shipped model {MODEL_FILE} is missing from this installation; "
                          "`make model` trains and installs it, or pass a model file (lrn whiten --model)")
     return models.load(MODEL_FILE, safe_mode=safe_mode)
+
+
+def convert() -> Path:
+    """Write :data:`TFLITE_FILE` from :data:`MODEL_FILE`, checked against Keras, with its record.
+
+    Raises ``InputError`` when the converted model's finest map differs from Keras' by more
+    than :data:`lrn.fastforward.TOLERANCE`.
+    """
+    from lrn import fastforward
+
+    model = pretrained()
+    content = fastforward.convert(model)
+    difference = fastforward.check(fastforward.LiteForward(content), model)
+    if not difference <= fastforward.TOLERANCE:
+        raise InputError(f"the converted shipped model differs from Keras by {difference:.2g}")
+    TFLITE_FILE.write_bytes(content)
+    TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256").write_text(f"{sha256_file(MODEL_FILE)}  {MODEL_FILE.name}\n")
+    return TFLITE_FILE
 
 
 def card() -> dict:
@@ -77,6 +98,10 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
     The card (``lrn/pretrained/<name>.json``) records the model's provenance (settings, data
     ids, commit), its size, the training time in seconds if given, and :data:`TERMS`.
     """
+    import keras
+
+    from lrn import models, provenance
+
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
         raise InputError(f"no trained model at {source}: run `python -m lrn.shipped train {run_dir}` first")
@@ -100,11 +125,14 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
              "input": list(model.input.shape[1:]), "train_command": f"python -m lrn.shipped train (TrainConfig {TRAIN_CONFIG}, protocol {PROTOCOL})",
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS, "provenance": record}
     CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    convert()
     return MODEL_FILE
 
 
 def train_and_install(run_dir) -> Path:
     """``make model``: train :data:`TRAIN_CONFIG` into ``run_dir``, time it, install the result."""
+    from lrn import fit, train
+
     start = time.perf_counter()
     fit.fit(train.TrainConfig(**TRAIN_CONFIG), run_dir, protocol=PROTOCOL, seed=TRAIN_CONFIG["seed"])
     return install(run_dir, train_seconds=time.perf_counter() - start)
@@ -119,10 +147,13 @@ def main(argv=None) -> int:
     install_cmd.add_argument("run_dir", type=Path)
     install_cmd.add_argument("--train-seconds", type=float, default=None)
     install_cmd.add_argument("--note", default="")
+    commands.add_parser("convert", help="write the shipped model's .tflite (lrn whiten runs it without TensorFlow)")
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             path = train_and_install(args.run_dir)
+        elif args.command == "convert":
+            path = convert()
         else:
             path = install(args.run_dir, args.train_seconds, args.note)
     except InputError as error:

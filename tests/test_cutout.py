@@ -34,7 +34,8 @@ def test_composite_is_white_where_probability_is_low_and_the_photo_where_high():
 
 def test_whiten_cli_on_a_real_eg1800_photo(eg1800_root, saturated_model, tmp_path):
     photo_path = eg1800_root / "eg1800" / "images_data_crop" / "00010.jpg"
-    code = cli.main(["whiten", str(photo_path), "--model", str(saturated_model), "-o", str(tmp_path)])
+    code = cli.main(["whiten", str(photo_path), "--model", str(saturated_model), "-o", str(tmp_path),
+                     "--refine", "none"])
     assert code == 0
     out = np.asarray(Image.open(tmp_path / "00010_white.png"))
     photo = imageops.read_photo(photo_path)
@@ -54,7 +55,9 @@ def test_whiten_cli_names_a_bad_photo(saturated_model, tmp_path, capsys):
 
 
 def test_whiten_cli_names_a_missing_model(tmp_path, capsys):
-    assert cli.main(["whiten", "x.jpg", "--model", str(tmp_path / "none.keras"), "-o", str(tmp_path)]) == 2
+    photo = tmp_path / "x.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    assert cli.main(["whiten", str(photo), "--model", str(tmp_path / "none.keras"), "-o", str(tmp_path)]) == 2
     assert "none.keras" in capsys.readouterr().err
 
 

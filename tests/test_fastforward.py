@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from lrn import cutout, fastforward, models, provenance
+from lrn.cache import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -20,17 +21,17 @@ def tiny_model_file(tmp_path_factory):
 def test_converted_forward_matches_keras_and_is_cached(tiny_model_file, tmp_path, capsys):
     path, model = tiny_model_file
     forward, how = fastforward.for_model_file(path, model, cache=tmp_path)
-    assert how == "TensorFlow Lite (XNNPACK), converted now"
+    assert how == "LiteRT (XNNPACK), converted now"
     assert "converting tiny.keras" in capsys.readouterr().err
     cached = list(tmp_path.glob("*.tflite"))
-    assert len(cached) == 1 and cached[0].name.startswith(fastforward.sha256_file(path))
+    assert len(cached) == 1 and cached[0].name.startswith(sha256_file(path))
     photo = np.random.default_rng(0).integers(0, 256, (90, 70, 3), dtype=np.uint8)
     lite, keras_map = cutout.segment(model, photo, forward=forward), cutout.segment(model, photo)
     assert lite.shape == keras_map.shape == (90, 70)
     assert 0.05 < keras_map.mean() < 0.95  # a map that is not saturated, so the comparison means something
     np.testing.assert_allclose(lite, keras_map, atol=1e-4)
     again, how = fastforward.for_model_file(path, model, cache=tmp_path)
-    assert how == "TensorFlow Lite (XNNPACK), cached conversion"
+    assert how == "LiteRT (XNNPACK), cached conversion"
     np.testing.assert_allclose(cutout.segment(model, photo, forward=again), lite, atol=1e-7)
 
 

@@ -198,13 +198,6 @@ def test_loading_is_quiet_and_keeps_its_warnings():
     assert not folder.tqdm(total=3, file=open(os.devnull, "w")).disable
 
 
-def test_native_stderr_is_silenced_and_restored(capfd):
-    with card_page._quiet_tensorflow():
-        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
-    os.write(2, b"after\n")
-    assert capfd.readouterr().err == "after\n"
-
-
 def test_terms_and_cost():
     assert card_page.terms_text("Academic use only.").startswith("> Academic use only.\n\nThe package metadata")
     text = card_page.cost_text(90.0, card())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import logging
 import os
 import statistics
 import time
@@ -21,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import cutout, data, evaluate, fastforward, metrics, predict, provenance
+from lrn import cutout, data, evaluate, metrics, predict, provenance
 from lrn.errors import InputError
 from lrn.shapes import EVAL_SIZE
 from lrnbook import pages, plots
@@ -297,36 +296,6 @@ def versus_text(comparison: pd.DataFrame, photos: str = "official test") -> str:
 
 # --- Speed -------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _quiet_tensorflow():
-    """Silence TensorFlow's chatter: its Python logger's INFO lines (the conversion's temporary
-    paths) and what native code writes to file descriptor 2 (TensorFlow Lite's start-up lines)."""
-    logger = logging.getLogger("tensorflow")
-    level, saved = logger.level, os.dup(2)
-    logger.setLevel(logging.WARNING)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        logger.setLevel(level)
-
-
-def lite_forward(model_file, model) -> tuple:
-    """:func:`lrn.fastforward.for_model_file` without TensorFlow's log lines.
-
-    Returns ``(forward, name)``: the forward ``lrn whiten`` uses and a short name of it
-    (e.g. ``"TensorFlow Lite (XNNPACK)"``, or the Keras fallback with its reason).
-    """
-    with _quiet_tensorflow():
-        forward, how = fastforward.for_model_file(model_file, model, verbose=False)
-        _, h, w, _ = model.input.shape
-        forward(np.zeros((1, int(h), int(w), 3), np.float32))  # the delegate's first run, silenced too
-    return forward, how.split(",")[0]
-
-
 def median_ms(model, photo: np.ndarray, repeats: int = 10, forward=None) -> float:
     """Median wall time in milliseconds of ``lrn.segment(model, photo, forward=forward)`` after a warm-up call."""
     cutout.segment(model, photo, forward=forward)
@@ -416,17 +385,19 @@ def best_median_worst(table: pd.DataFrame, column: str = "jaccard_clean") -> pd.
     return table.iloc[[order[-1], order[len(order) // 2], order[0]]]
 
 
-def cutout_figure(photos, probs, shown: pd.DataFrame, column: str = "jaccard_clean") -> plt.Figure:
-    """Photos above what ``lrn whiten`` writes for them (:func:`lrn.cutout.composite_on_white`).
+def cutout_figure(photos, probs, shown: pd.DataFrame, column: str = "jaccard_clean",
+                  refined: bool = True) -> plt.Figure:
+    """Photos above what ``lrn whiten`` writes for them (:func:`lrn.cutout.compose` on white).
 
-    ``probs``: each photo's probability map at its own resolution (``lrn.segment``);
-    ``shown``: their rows of a score table (``id`` and ``column``), for the titles.
+    ``probs``: each photo's map at its own resolution (``lrn.segment``), a refined matte when
+    ``refined`` (used as alpha directly) or a raw map (soft ramp); ``shown``: their rows of a
+    score table (``id`` and ``column``), for the titles.
     """
     fig, axes = plt.subplots(2, len(photos), figsize=(3 * len(photos), 6.5), squeeze=False)
     for k, (photo, prob, row) in enumerate(zip(photos, probs, shown.itertuples())):
         axes[0, k].imshow(photo)
         axes[0, k].set_title(f"{row.id} (Jaccard {getattr(row, column):.1f} %)", fontsize=9)
-        axes[1, k].imshow(cutout.composite_on_white(photo, prob))
+        axes[1, k].imshow(cutout.compose(photo, cutout.alpha(prob, refined)))
     for ax in axes.ravel():
         ax.axis("off")
     fig.tight_layout()

@@ -1,0 +1,70 @@
+"""The cut-out scored at the photo's resolution, and the refinement chosen on such scores."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from lrn import cutout, edges
+from lrn.errors import InputError
+from lrnbook import edges_page
+
+
+def photo_and_truth(h=90, w=70, at=35):
+    photo = np.full((h, w, 3), 30, np.uint8)
+    photo[:, at:] = 220
+    truth = np.zeros((h, w), bool)
+    truth[:, at:] = True
+    return photo, truth
+
+
+def test_cutout_scores_scores_every_option_on_every_photo():
+    pairs = [photo_and_truth(), photo_and_truth(at=40)]
+    blurred = lambda photo: np.clip((np.arange(photo.shape[1]) - 37) / 6 + 0.5, 0, 1)[None].repeat(photo.shape[0], 0)
+    grid = edges.refinement_grid((0.2,), (1e-3,), fit_side=10_000)  # fit at full resolution
+    scores = edges.cutout_scores(blurred, ["a", "b"], pairs, grid)
+    assert list(scores["option"].unique()) == ["raw", "cleaned", "guided r=0.2 eps=0.001"]
+    assert len(scores) == 6 and scores["seconds"].ge(0).all()
+    refined = scores[scores["option"] == "guided r=0.2 eps=0.001"]["jaccard"].to_numpy()
+    raw = scores[scores["option"] == "raw"]["jaccard"].to_numpy()
+    assert refined[1] > raw[1]  # the map's edge is 3 px off the photo's on "b"; the guide moves it back
+    with pytest.raises(InputError, match="2 ids but 1"):
+        edges.cutout_scores(blurred, ["a", "b"], pairs[:1], grid)
+
+
+def long_table(rows):
+    return pd.DataFrame([{"id": str(i), "option": o, "jaccard": j, "hausdorff": h, "seconds": 0.01}
+                         for o, values in rows.items() for i, (j, h) in enumerate(values)])
+
+
+def test_the_choice_weighs_both_measures_and_breaks_ties_by_jaccard():
+    table = long_table({"cleaned": [(90, 50), (90, 50)], "a": [(93, 70), (93, 70)],
+                        "b": [(92, 45), (92, 45)], "c": [(91, 40), (91, 40)]})
+    # ranks (Jaccard + Hausdorff): cleaned 4+3, a 1+4, b 2+2, c 3+1 -> b and c tie at 4; b has the higher Jaccard
+    assert edges.best_option(table) == "b"
+    assert edges.best_option(table, among=["cleaned", "a"]) == "a"
+    with pytest.raises(InputError, match="no option"):
+        edges.best_option(table, among=["nope"])
+
+
+def test_page_sentences_follow_the_numbers():
+    val = long_table({"cleaned": [(90, 50), (92, 40)], "g": [(91, 48), (93, 38)]})
+    text = edges_page.choice_text(val, "g", "g")
+    assert "chooses **g**: Jaccard 92.00 % against 91.00 %" in text and "It is the refinement" in text
+    assert "is not the default" in edges_page.choice_text(val, "g", "other")
+    peer = long_table({"cleaned": [(95, 30), (95, 30)], "g": [(96, 20), (96, 20)]})
+    text = edges_page.test_text({"ours": val, "peer": peer}, "ours", "peer", "g")
+    assert "by +1.00 points" in text and "by -2.00 px" in text and "The peer is ahead on both measures" in text
+    table = edges_page.summary_table({"ours": val})
+    assert table["edges"].tolist() == ["cleaned", "cleaned + g"] and table.loc[1, "Jaccard (%)"] == "92.00 ± 1.41"
+
+
+def test_zoom_boxes_sit_on_the_outline():
+    mask = np.zeros((200, 150), bool)
+    yy, xx = np.mgrid[:200, :150]
+    mask[((yy - 60) / 40) ** 2 + ((xx - 75) / 30) ** 2 < 1] = True  # head
+    mask[130:, 20:130] = True  # shoulders
+    boxes = edges_page.zoom_boxes(mask)
+    y0, y1, x0, x1 = boxes["hair"]
+    assert y0 <= 20 < y1 and x0 <= 75 < x1
+    y0, y1, x0, x1 = boxes["shoulder"]
+    assert x0 <= 20 < x1 and y0 < 170 < y1
+    assert cutout.DEFAULT_REFINEMENT in edges.refinement_grid((0.01, 0.02, 0.04, 0.08), (1e-3, 1e-2)).values()

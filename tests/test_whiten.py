@@ -1,0 +1,126 @@
+"""lrn whiten as people use it: modes, folders, pipes, upright photos, start-up without TensorFlow."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO
+from lrn import cli, cutout, imageops, lite, shipped
+
+pytestmark = pytest.mark.skipif(not shipped.TFLITE_FILE.is_file(), reason="the shipped model's .tflite is missing")
+
+
+@pytest.fixture(scope="module")
+def photo_file(tmp_path_factory):
+    """A 150x120 photo: a bright blob (a 'person') on a textured background."""
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 90, (150, 120, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:150, :120]
+    photo[((yy - 90) / 55) ** 2 + ((xx - 60) / 40) ** 2 < 1] = (210, 170, 150)
+    path = tmp_path_factory.mktemp("photos") / "person.png"
+    Image.fromarray(photo).save(path)
+    return path
+
+
+def whiten(*args):
+    return cli.main(["whiten", *map(str, args)])
+
+
+def test_every_mode_writes_the_photo_size_and_the_api_gives_the_same_pixels(photo_file, tmp_path):
+    photo = imageops.read_photo(photo_file)
+    model, how = cutout.load()
+    assert how.startswith("LiteRT") or how.startswith("tf.lite")
+    for flags, mode, colour, name in ((), "white", cutout.WHITE, "person_white.png"),\
+            (("--background", "#00ff00"), "colour", (0, 255, 0), "person_bg.png"),\
+            (("--background", "transparent"), "transparent", cutout.WHITE, "person_cutout.png"),\
+            (("--mask",), "mask", cutout.WHITE, "person_mask.png"):
+        assert whiten(photo_file, "-o", tmp_path, *flags) == 0
+        written = np.asarray(Image.open(tmp_path / name))
+        expected = cutout.cut_out(model, photo, mode, colour)
+        np.testing.assert_array_equal(written, expected)
+        assert written.shape[:2] == photo.shape[:2]
+    assert np.asarray(Image.open(tmp_path / "person_cutout.png")).shape[2] == 4  # RGBA
+    mask = np.asarray(Image.open(tmp_path / "person_mask.png"))
+    assert mask.ndim == 2 and mask.dtype == np.uint8
+    green = np.asarray(Image.open(tmp_path / "person_bg.png"))
+    assert np.all(green[mask == 0] == (0, 255, 0))
+
+
+def test_refinement_none_keeps_the_soft_ramp_of_the_raw_map(photo_file, tmp_path):
+    assert whiten(photo_file, "-o", tmp_path, "--refine", "none", "--mask") == 0
+    model, _ = cutout.load()
+    photo = imageops.read_photo(photo_file)
+    expected = cutout.cut_out(model, photo, "mask", refinement=None)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "person_mask.png")), expected)
+
+
+def test_a_folder_gives_every_photo_in_it(photo_file, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg"):
+        Image.open(photo_file).convert("RGB").save(folder / name)
+    (folder / "notes.txt").write_text("not a photo")
+    assert whiten(folder, "-o", tmp_path / "out") == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_white.png", "b_white.png"]
+
+
+def test_an_exif_rotated_phone_photo_comes_out_upright(photo_file, tmp_path):
+    stored = np.asarray(Image.open(photo_file).convert("RGB"))  # 150 x 120 as stored
+    image = Image.fromarray(np.ascontiguousarray(np.swapaxes(stored, 0, 1)[::-1]))  # lying on its side
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    image.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    assert whiten(tmp_path / "phone.jpg", "-o", tmp_path) == 0
+    assert np.asarray(Image.open(tmp_path / "phone_white.png")).shape == (150, 120, 3)
+
+
+def test_a_pipe_reads_standard_input_and_writes_standard_output_without_tensorflow(photo_file):
+    code = ("import sys; from lrn import cli; code = cli.main(['whiten', '-']); "
+            "print('tensorflow' in sys.modules, file=sys.stderr); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], input=photo_file.read_bytes(), capture_output=True,
+                          cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = Image.open(io.BytesIO(done.stdout))
+    assert out.format == "PNG" and out.size == (120, 150)
+    err = done.stderr.decode().splitlines()
+    assert err[-1] == "False"  # TensorFlow was never imported
+    assert not [line for line in err if line.startswith("E0") or "error" in line.lower()], err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["-", "x.png"], "must be the only photo"),
+    (["{photo}", "{photo}", "-o", "-"], "2 photos were given"),
+    (["{photo}"], "name an output folder with -o"),
+    (["{photo}", "-o", "{tmp}", "--background", "chartreuse-ish"], "cannot read the colour"),
+    (["{tmp}/missing.jpg", "-o", "{tmp}"], "missing.jpg: no such file"),
+    (["{tmp}", "-o", "{tmp}/out"], "is a folder with no photos"),
+])
+def test_bad_inputs_are_named(args, needle, photo_file, tmp_path, capsys):
+    argv = [a.format(photo=photo_file, tmp=tmp_path) for a in args]
+    assert whiten(*argv) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_the_shipped_conversion_is_the_shipped_model_and_a_stale_one_is_not_used(tmp_path):
+    model, _ = cutout.load()
+    keras_model = shipped.pretrained()
+    photo = np.random.default_rng(3).integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    np.testing.assert_allclose(cutout.segment(model, photo), cutout.segment(keras_model, photo), atol=1e-4)
+    copy = tmp_path / "m.keras"
+    copy.write_bytes(shipped.MODEL_FILE.read_bytes() + b"")
+    (tmp_path / "m.tflite").write_bytes(shipped.TFLITE_FILE.read_bytes())
+    (tmp_path / "m.tflite.sha256").write_text("0" * 64 + "  m.keras\n")  # made from another file
+    assert lite.cached_conversion(copy, cache=tmp_path / "cache") is None
+
+
+def test_lrn_segment_gives_the_mask_the_command_writes(photo_file, tmp_path):
+    import lrn
+
+    assert whiten(photo_file, "-o", tmp_path, "--mask") == 0
+    model, _ = cutout.load()
+    matte = lrn.segment(model, imageops.read_photo(photo_file), clean=True, refinement=cutout.DEFAULT_REFINEMENT)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "person_mask.png")),
+                                  np.rint(matte * 255).astype(np.uint8))
