@@ -68,3 +68,21 @@ def test_zoom_boxes_sit_on_the_outline():
     y0, y1, x0, x1 = boxes["shoulder"]
     assert x0 <= 20 < x1 and y0 < 170 < y1
     assert cutout.DEFAULT_REFINEMENT in edges.refinement_grid((0.01, 0.02, 0.04, 0.08), (1e-3, 1e-2)).values()
+
+
+def test_score_sets_loads_one_set_at_a_time_and_tables_every_set():
+    loaded = []
+
+    def loader(name):
+        def load():
+            loaded.append(name)
+            return [photo_and_truth()]
+        return load
+
+    flat = lambda photo: np.full(photo.shape[:2], 0.9, np.float32)
+    scored = edges_page.score_sets({"A": (["1"], loader("A")), "B": (["1"], loader("B"))}, {"m": flat, "n": flat},
+                                   edges.refinement_grid((0.1,), (1e-3,)))
+    assert loaded == ["A", "B"] and set(scored) == {"A", "B"} and set(scored["A"]) == {"m", "n"}
+    table = edges_page.sets_table(scored)
+    assert table.columns[0] == "photos" and table["photos"].unique().tolist() == ["A (1)", "B (1)"]
+    assert len(table) == 2 * 2 * 3  # sets x models x options

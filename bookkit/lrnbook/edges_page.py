@@ -28,6 +28,31 @@ def summary_table(scores: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def score_sets(sets: dict, predictors: dict, refinements: dict) -> dict:
+    """``{set: {model: long score table}}`` (:func:`lrn.edges.cutout_scores`).
+
+    ``sets``: name -> ``(ids, load)`` where ``load()`` returns the set's full-resolution
+    ``(photo, mask)`` pairs (loaded one set at a time); ``predictors``: model name ->
+    ``photo -> probability at the photo's resolution``.
+    """
+    out = {}
+    for name, (ids, load) in sets.items():
+        pairs = load()
+        out[name] = {model: edges.cutout_scores(predict, ids, pairs, refinements) for model, predict in predictors.items()}
+        del pairs
+    return out
+
+
+def sets_table(scored: dict) -> pd.DataFrame:
+    """:func:`summary_table` of every set of :func:`score_sets`, with the set and its size first."""
+    parts = []
+    for name, scores in scored.items():
+        n = next(iter(scores.values()))["id"].nunique()
+        parts.append(summary_table(scores).assign(photos=f"{name} ({n})"))
+    table = pd.concat(parts, ignore_index=True)
+    return table[["photos", *[c for c in table.columns if c != "photos"]]]
+
+
 def means(table: pd.DataFrame, option: str) -> tuple[float, float]:
     part = table[table["option"] == option]
     return float(part["jaccard"].mean()), float(part["hausdorff"].mean())
