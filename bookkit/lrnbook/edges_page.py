@@ -16,16 +16,12 @@ def option_label(option: str) -> str:
     return {"raw": "raw", "cleaned": "cleaned"}.get(option, f"cleaned + {option}")
 
 
-def summary_table(scores: dict) -> pd.DataFrame:
-    """``{model: long score table}`` -> one row per model and option, mean ± std, ms per photo."""
-    rows = []
-    for model, table in scores.items():
-        for r in edges.summary(table).itertuples():
-            rows.append({"model": model, "edges": option_label(r.option),
-                         "Jaccard (%)": f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}",
-                         "Hausdorff (px)": f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}",
-                         "extra ms per photo": f"{r.ms_per_photo:.0f}"})
-    return pd.DataFrame(rows)
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One model's long score table -> one row per option, mean ± std, ms per photo."""
+    return pd.DataFrame([{"edges": option_label(r.option),
+                          "Jaccard (%)": f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}",
+                          "Hausdorff (px)": f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}",
+                          "extra ms per photo": f"{r.ms_per_photo:.0f}"} for r in edges.summary(table).itertuples()])
 
 
 def score_sets(sets: dict, predictors: dict, refinements: dict) -> dict:
@@ -44,13 +40,22 @@ def score_sets(sets: dict, predictors: dict, refinements: dict) -> dict:
 
 
 def sets_table(scored: dict) -> pd.DataFrame:
-    """:func:`summary_table` of every set of :func:`score_sets`, with the set and its size first."""
-    parts = []
+    """One row per set and option; a Jaccard and a Hausdorff column per model (mean ± std),
+    then the extra milliseconds per photo of the first model."""
+    rows = []
     for name, scores in scored.items():
         n = next(iter(scores.values()))["id"].nunique()
-        parts.append(summary_table(scores).assign(photos=f"{name} ({n})"))
-    table = pd.concat(parts, ignore_index=True)
-    return table[["photos", *[c for c in table.columns if c != "photos"]]]
+        summaries = {model: edges.summary(table).set_index("option") for model, table in scores.items()}
+        first = next(iter(summaries.values()))
+        for option in first.index:
+            row = {"photos": f"{name} ({n})", "edges": option_label(option)}
+            for model, summary in summaries.items():
+                r = summary.loc[option]
+                row[f"{model}: Jaccard (%)"] = f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}"
+                row[f"{model}: Hausdorff (px)"] = f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}"
+            row["extra ms per photo"] = f"{first.loc[option, 'ms_per_photo']:.0f}"
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def means(table: pd.DataFrame, option: str) -> tuple[float, float]:
@@ -88,7 +93,9 @@ def test_text(scores: dict, ours: str, peer: str | None, option: str) -> str:
 
 def zoom_boxes(mask: np.ndarray, fraction: float = 0.18) -> dict[str, tuple[int, int, int, int]]:
     """Square crops ``(y0, y1, x0, x1)`` on the outline of a person mask: the top of the head
-    (hair) and the left shoulder (the outline's leftmost point in the lower third)."""
+    (hair) and a shoulder, where the outline crosses the row two thirds of the way from the
+    top of the head to the bottom of the photo (its left side, or its right side where the
+    left one lies on the photo's border)."""
     h, w = mask.shape
     side = max(16, int(fraction * min(h, w)))
     ys, xs = np.nonzero(mask)
@@ -96,16 +103,18 @@ def zoom_boxes(mask: np.ndarray, fraction: float = 0.18) -> dict[str, tuple[int,
         raise ValueError("the mask holds no person")
     top = int(ys.min())
     head_x = int(np.median(xs[ys == top]))
-    lower = ys >= top + 2 * (h - top) // 3
-    shoulder_y = int(np.median(ys[lower])) if lower.any() else int(ys.max())
-    shoulder_x = int(xs[lower].min()) if lower.any() else int(xs.min())
+    row = min(h - 1, top + 2 * (h - top) // 3)
+    while row > top and not mask[row].any():
+        row -= 1
+    cols = np.nonzero(mask[row])[0]
+    shoulder_x = int(cols.min()) if cols.min() > 0 or cols.max() >= w - 1 else int(cols.max())
 
     def box(cy, cx):
         y0 = int(np.clip(cy - side // 2, 0, h - side))
         x0 = int(np.clip(cx - side // 2, 0, w - side))
         return y0, y0 + side, x0, x0 + side
 
-    return {"hair": box(top + side // 4, head_x), "shoulder": box(shoulder_y, shoulder_x)}
+    return {"hair": box(top + side // 4, head_x), "shoulder": box(row, shoulder_x)}
 
 
 def zoom_figure(photo: np.ndarray, raw: np.ndarray, refined: np.ndarray, boxes: dict, title: str) -> plt.Figure:
