@@ -176,9 +176,6 @@ def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
 
 
 def run_whiten(args) -> None:
-    import io
-
-    from PIL import Image
     from tqdm.auto import tqdm
 
     from lrn import cutout, imageops, shipped
@@ -197,26 +194,19 @@ def run_whiten(args) -> None:
     model, _ = cutout.load(args.model, trust=args.trust_model)
     options = dict(clean=not args.raw, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
                    low=args.low, high=args.high)
-    if photos == ["-"]:  # a pipe: one photo in, one PNG out (to standard output, or into the folder)
-        photo = imageops.read_photo("standard input", data=sys.stdin.buffer.read())
-        image = Image.fromarray(cutout.cut_out(model, photo, mode, colour, **options))
+    for source in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
+        if source != "-" and not to_stdout:  # the usual case: a file in, a file out
+            tqdm.write(str(cutout.whiten_file(model, source, args.out, mode, colour, **options)))
+            continue
+        data = sys.stdin.buffer.read() if source == "-" else None  # a pipe: the photo's bytes on stdin
+        photo = imageops.read_photo("standard input" if source == "-" else source, data=data)
+        image = cutout.cut_out(model, photo, mode, colour, **options)
         if to_stdout:
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", compress_level=1)
-            sys.stdout.buffer.write(buffer.getvalue())
+            cutout.save_png(image, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
             Path(args.out).mkdir(parents=True, exist_ok=True)
-            image.save(Path(args.out) / cutout.output_name("stdin", mode), compress_level=1)
-        return
-    for photo_path in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
-        if to_stdout:
-            image = cutout.cut_out(model, imageops.read_photo(photo_path), mode, colour, **options)
-            buffer = io.BytesIO()
-            Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
-            sys.stdout.buffer.write(buffer.getvalue())
-        else:
-            tqdm.write(str(cutout.whiten_file(model, photo_path, args.out, mode, colour, **options)))
+            cutout.save_png(image, Path(args.out) / cutout.output_name("stdin", mode))
 
 
 def main(argv=None) -> int:

@@ -179,16 +179,6 @@ def compose(photo: np.ndarray, opacity: np.ndarray, mode: str = "white",
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def composite_on_white(photo: np.ndarray, prob: np.ndarray, low: float = 0.3, high: float = 0.7) -> np.ndarray:
-    """The person of a raw map on white: ``compose(photo, edge_alpha(prob, low, high))``; uint8 (H, W, 3).
-
-    Where ``prob <= low`` the result is pure white; where ``prob >= high`` it is the photo.
-    """
-    if prob.shape != photo.shape[:2]:
-        raise InputError(f"probability map {prob.shape} does not match the photo {photo.shape[:2]}")
-    return compose(photo, edge_alpha(prob, low, high), "white")
-
-
 def cut_out(model, photo: np.ndarray, mode: str = "white", colour=WHITE, clean: bool = True,
             refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
             forward=None) -> np.ndarray:
@@ -197,18 +187,23 @@ def cut_out(model, photo: np.ndarray, mode: str = "white", colour=WHITE, clean: 
     return compose(photo, alpha(prob, refinement is not None, low, high), mode, colour)
 
 
+def save_png(image: np.ndarray, target) -> None:
+    """Write ``image`` (uint8 grey, RGB or RGBA) as a PNG to a path or a binary stream."""
+    from PIL import Image
+
+    Image.fromarray(image).save(target, format="PNG", compress_level=1)  # lossless; fast beats a few % smaller
+
+
 def whiten_file(model, photo_path, out_dir, mode: str = "white", colour=WHITE, clean: bool = True,
                 refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
                 forward=None) -> Path:
     """Read ``photo_path`` upright, cut the person out (:func:`cut_out`), write a PNG into
     ``out_dir`` (:func:`output_name`) and return its path."""
-    from PIL import Image
-
     image = cut_out(model, imageops.read_photo(photo_path), mode, colour, clean, refinement, low, high, forward)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / output_name(photo_path, mode)
-    Image.fromarray(image).save(target, compress_level=1)  # lossless; fast beats a few % smaller
+    save_png(image, target)
     return target
 
 

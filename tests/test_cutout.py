@@ -25,11 +25,11 @@ def test_composite_is_white_where_probability_is_low_and_the_photo_where_high():
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
     prob = np.linspace(0, 1, 120).reshape(10, 12).astype(np.float32)
-    out = cutout.composite_on_white(photo, prob)
+    out = cutout.compose(photo, cutout.edge_alpha(prob))
     assert np.all(out[prob <= 0.3] == 255)
     np.testing.assert_array_equal(out[prob >= 0.7], photo[prob >= 0.7])
     with pytest.raises(InputError, match="does not match"):
-        cutout.composite_on_white(photo, prob[:5])
+        cutout.compose(photo, cutout.edge_alpha(prob[:5]))
 
 
 def test_whiten_cli_on_a_real_eg1800_photo(eg1800_root, saturated_model, tmp_path):
