@@ -3,6 +3,7 @@
 #                                  markdown alone changed), then build _build/html; stale pages
 #                                  are rendered with a visible notice
 #   make reproduce [PROFILE=..]    re-execute the stale stages (FORCE=1: all), then build
+#   make train-vgg [MINUTES=150]   train the -VGG runs for at most MINUTES, then park them
 #   make book-status [PROFILE=..]  every stage (fit, score, page), its key and state, and why a
 #                                  stale one is stale; exit 1 if one is not current
 #   make model                     retrain the model shipped in the package (lrn.pretrained())
@@ -15,7 +16,9 @@ PROFILE ?= cpu
 # The install is redone whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml bookkit/pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install test book reproduce book-status bench demo model clean
+MINUTES ?= 150
+
+.PHONY: install test book reproduce book-status train-vgg bench demo model clean
 
 install: $(STAMP)
 
@@ -33,6 +36,12 @@ book: install
 reproduce: install
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) $(if $(FORCE),--force,)
 	PROFILE=$(PROFILE) bash tools/build_book.sh
+
+# LRN-VGG and UNET-VGG train for hours on 2 cores: this trains them for at most MINUTES, then
+# stops, parks their progress in notebooks/runs/$(PROFILE)/parked/ (commit it) and records
+# them as in progress; run it again to go on. Finished runs write their predictions.
+train-vgg: install
+	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'fit/*_vgg' --minutes $(MINUTES)
 
 book-status: install
 	@$(BIN)/python -m lrnbook status --profile $(PROFILE)

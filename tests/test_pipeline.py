@@ -132,3 +132,59 @@ def test_a_markdown_edit_makes_only_its_own_page_stale_and_rerendering_keeps_the
     assert any("Table 1 of the paper, recomputed" in "".join(c["source"]) for c in cells)
     assert [c.get("outputs") for c in cells if c["cell_type"] == "code"] == outputs_before
     assert stale(status(scratch)) == []
+
+
+SUSPEND = """
+import json, sys
+from lrnbook import stages
+from lrnbook.plan import plan, runs_dir
+stage = next(s for s in plan(sys.argv[1]) if s.name == "fit/unet_vgg")
+parked = runs_dir(sys.argv[1]) / "parked" / "unet_vgg"
+parked.mkdir(parents=True, exist_ok=True)
+(parked / "parked.json").write_text(json.dumps({"finished_epochs": {"stage1": 3}}))
+out = runs_dir(sys.argv[1]) / "results" / "unet_vgg"
+(out / "not_run.json").write_text(json.dumps({"status": "not run", "in_progress": True, "reason": "r"}))
+for name in ("predictions.npz", "history.csv"):
+    (out / name).unlink(missing_ok=True)
+stages.write_record(sys.argv[1], stage, stages.components(sys.argv[1], stage), ["results/unet_vgg/not_run.json"], 0)
+picked = []
+stages.execute_stage = lambda profile, stage, **kw: picked.append(stage.name)
+stages.execute(sys.argv[1], stale=False, only="fit/unet_vgg")
+stages.execute(sys.argv[1], stale=True, only="fit/unet_vgg")
+print(json.dumps({s.stage.name: [s.state, s.why, s.unfinished] for s in stages.status(sys.argv[1])} | {"picked": picked}))
+"""
+
+
+def test_a_parked_fit_is_current_unfinished_and_goes_on_only_when_stale_stages_run(scratch):
+    """A -VGG fit suspended part-way is current (the book shows it as in progress), ``make book``
+    (missing stages only) leaves it, ``make train-vgg`` (stale and unfinished) picks it up, and
+    a new park changes what it reads."""
+    result = subprocess.run([sys.executable, "-c", SUSPEND, PROFILE], capture_output=True, text=True,
+                            env=env_for(scratch), cwd=scratch)
+    assert result.returncode == 0, result.stderr
+    states = json.loads(result.stdout)
+    state, why, unfinished = states["fit/unet_vgg"]
+    assert (state, unfinished) == ("current", True) and "training in progress" in why
+    assert states["picked"] == ["fit/unet_vgg"]  # once: by the stale run, not by the missing-only one
+    assert states["fit/unet"][2] is False
+    edit(scratch / "notebooks" / "runs" / PROFILE / "parked" / "unet_vgg" / "parked.json", '"stage1": 3', '"stage1": 4')
+    state, why, _ = status(scratch)["fit/unet_vgg"]
+    assert state == "stale" and "reads" in why
+
+
+def test_a_subprocess_stopped_at_its_deadline_says_so(tmp_path):
+    from lrnbook import stages
+
+    assert stages._subprocess("json.tool", {"a": 1}, "json.tool") is True
+    slow = tmp_path / "slow_module.py"
+    slow.write_text("import time\ntime.sleep(30)\n")
+    started = __import__("time").monotonic()
+    sys.path.insert(0, str(tmp_path))
+    try:
+        env = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env}"
+        assert stages._subprocess("slow_module", {}, "slow", timeout=1) is False
+    finally:
+        os.environ["PYTHONPATH"] = env
+        sys.path.remove(str(tmp_path))
+    assert __import__("time").monotonic() - started < 20

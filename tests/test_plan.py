@@ -47,6 +47,36 @@ def test_fit_settings_are_what_training_needs_and_nothing_else():
     assert fits["lrn_small_squeeze"].settings["config"]["squeeze_skip"] is True
 
 
+def test_vgg_fits_train_from_torchvision_weights_at_the_papers_rate():
+    from lrn import vgg_weights
+
+    assert plan.TORCHVISION_MEMBER_SHA256 == vgg_weights.MEMBER.sha256
+    profile = plan.load_profile("cpu")["vgg"]
+    for stage in plan.plan("cpu"):
+        if stage.kind != "fit":
+            continue
+        vgg = stage.short in ("lrn_vgg", "unet_vgg")
+        assert (stage.roots == ("lrnbook.vggfit",)) == vgg, stage.name
+        if vgg:
+            config = stage.settings["config"]
+            assert (config["learning_rate"], config["epochs"], config["patience"]) == (
+                profile["learning_rate"], profile["epochs"], profile["patience"]) == (1e-4, 15, 5)
+            assert stage.settings["encoder"] == {"weights": "torchvision", "member_sha256": vgg_weights.MEMBER.sha256}
+            assert stage.reads == [f"parked/{stage.short}/parked.json"]
+        else:
+            assert "encoder" not in stage.settings and "onednn" not in stage.settings and stage.reads == []
+    # Without a vgg block (smoke), -VGG fits keep the profile's settings and Keras' weights.
+    smoke = {s.short: s for s in plan.plan("smoke") if s.kind == "fit"}
+    assert smoke["lrn_vgg"].roots == ("lrnbook.fit",) and "encoder" not in smoke["lrn_vgg"].settings
+
+
+def test_a_vgg_block_must_be_complete(tmp_path, monkeypatch):
+    (tmp_path / "odd.yaml").write_text("size: 64\nvgg: {weights: torchvision, learning_rate: 0.0001}\n")
+    monkeypatch.setattr(plan, "PARAMS", tmp_path)
+    with pytest.raises(InputError, match="missing: .*epochs"):
+        plan.load_profile("odd")
+
+
 def test_keys_change_with_settings_and_only_there(monkeypatch):
     before = {s.stage.name: s.key for s in stages.status("smoke")}
     original = plan.load_profile

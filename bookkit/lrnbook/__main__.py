@@ -4,6 +4,8 @@
     python -m lrnbook execute --profile cpu [--force] [--only 'fit/*'] [--no-stale]
     python -m lrnbook stage   --profile cpu          # book sources for that profile in _build/src
     python -m lrnbook publish --profile cpu          # per-image CSVs beside the built pages
+    python -m lrnbook execute --profile cpu --only 'fit/*_vgg' --minutes 150   # train the -VGG runs, park at the deadline
+    python -m lrnbook park    --profile cpu          # park the -VGG runs' cached progress in the repository
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from lrn.errors import InputError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage", "publish"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
     parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
     parser.add_argument("--only", default=None, help="execute: stages matching this shell pattern, e.g. 'fit/*'")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="execute: stop a -VGG fit still training after this many minutes and park its progress")
     args = parser.parse_args(argv)
     from lrnbook import stages
 
@@ -33,7 +37,12 @@ def main(argv=None) -> int:
             print(", ".join(f"{n} {s}" for s, n in counts.items()))
             return 0 if counts["current"] == len(rows) else 1
         if args.command == "execute":
-            stages.execute(args.profile, stale=not args.no_stale, force=args.force, only=args.only)
+            stages.execute(args.profile, stale=not args.no_stale, force=args.force, only=args.only,
+                           minutes=args.minutes)
+            return 0
+        if args.command == "park":
+            for line in stages.park(args.profile, args.only or "fit/*_vgg"):
+                print(line)
             return 0
         from lrnbook import staging
 

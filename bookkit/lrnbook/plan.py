@@ -20,16 +20,24 @@ import yaml
 from lrn.errors import InputError
 from lrn.variants import DISPLAY_NAMES, VARIANTS
 
+PARKED_JSON = "parked.json"  # lrnbook.parking.PARKED_JSON (plan imports no TensorFlow-side module)
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 PARAMS = REPO / "params"
 
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
                     "patience", "seed", "augment")
-PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card"}
+PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card", "vgg"}
 SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size")
 """The reduced setting of the seed and ablation runs: input size, epochs, training seeds, and
 the input size of the larger-input ablation."""
+VGG_SETTINGS = ("weights", "learning_rate", "epochs", "patience", "onednn")
+"""The -VGG runs' own setting (``vgg:`` in a profile): the encoder weights (``torchvision``:
+:mod:`lrn.vgg_weights`), Adam's rate, the epoch limit and patience of each stage, and
+whether TensorFlow's oneDNN kernels are on. Without it a -VGG run uses the profile's
+training settings and Keras' ImageNet weights (which need internet)."""
+TORCHVISION_MEMBER_SHA256 = "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"
+"""The weights a ``torchvision`` -VGG run trains from (:data:`lrn.vgg_weights.MEMBER`; a test checks they agree)."""
 
 ABLATIONS = {  # name -> (title, training settings that differ from the small LRN baseline)
     "finest": ("LRN supervised on s6 only", {"supervision": "finest"}),
@@ -73,6 +81,12 @@ def load_profile(profile: str) -> dict:
     unknown = set(settings) - PROFILE_KEYS
     if unknown:
         raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
+    vgg = settings.get("vgg")
+    if vgg is not None:
+        missing, extra = sorted(set(VGG_SETTINGS) - set(vgg)), sorted(set(vgg) - set(VGG_SETTINGS))
+        if missing or extra or vgg["weights"] != "torchvision":
+            raise InputError(f"{path}: 'vgg' needs exactly {', '.join(VGG_SETTINGS)} with weights: torchvision"
+                             f" (missing: {missing or 'none'}, unknown: {extra or 'none'}, weights: {vgg.get('weights')!r})")
     small = settings.get("small")
     if small is not None:
         missing, extra = sorted(set(SMALL_SETTINGS) - set(small)), sorted(set(small) - set(SMALL_SETTINGS))
@@ -95,10 +109,19 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               "seed": s.get("train_seed", s["seed"]), "augment": s["augment"]}
     config.update({k: s[k] for k in ("supervision", "squeeze_skip", "backgrounds") if k in s})
     fit_settings = {"variant": variant, "protocol": s["protocol"], "split_seed": s["seed"], "config": config}
+    roots = ("lrnbook.fit",)
+    if vgg and s.get("vgg"):
+        own = s["vgg"]
+        config.update(learning_rate=own["learning_rate"], epochs=own["epochs"], patience=own["patience"])
+        fit_settings.update(encoder={"weights": own["weights"], "member_sha256": TORCHVISION_MEMBER_SHA256},
+                            onednn=own["onednn"])
+        roots = ("lrnbook.vggfit",)
     predictions = results(name, "predictions.npz", "history.csv")
     scores = results(name, "test_per_image.csv", "test_summary.json")
+    # A -VGG fit outlives a machine: it goes on from the progress parked for it (lrnbook.parking).
+    parked = [f"parked/{name}/{PARKED_JSON}"] if roots == ("lrnbook.vggfit",) else []
     return [
-        Stage(f"fit/{name}", "fit", fit_settings, outputs=predictions, roots=("lrnbook.fit",), title=title),
+        Stage(f"fit/{name}", "fit", fit_settings, reads=parked, outputs=predictions, roots=roots, title=title),
         Stage(f"score/{name}", "score", {"protocol": s["protocol"], "split_seed": s["seed"]}, reads=predictions,
               outputs=scores, roots=("lrnbook.score",), title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
@@ -111,6 +134,8 @@ def plan(profile: str) -> list[Stage]:
     """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
     settings = load_profile(profile)
     common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS if k in settings}}
+    if settings.get("vgg"):
+        common["vgg"] = settings["vgg"]
     common.setdefault("patience", None)
     variants = settings.get("variants", list(VARIANTS))
     stages = [Stage("page/data", "page", {"profile": profile, "n_examples": settings.get("n_examples", 6),

@@ -122,6 +122,7 @@ class State:
     state: str  # current / stale / missing
     why: str = ""
     text_only: bool = False  # stale only because a page's markdown changed: re-rendered, not re-executed
+    unfinished: bool = False  # a -VGG fit whose training is parked part-way (it wrote an in-progress note)
 
     @property
     def outputs_current(self) -> bool:
@@ -157,8 +158,23 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
         if waiting:
             why.append(f"reads the output of {', '.join(waiting)}, which is not current")
         text_only = text_only and not edited and not waiting
-        states[stage.name] = State(stage, key, "stale" if why else "current", "; ".join(why), text_only)
+        state = "stale" if why else "current"
+        unfinished = in_progress(profile, stage) is not None
+        if unfinished and not why:
+            why.append("training in progress, its progress parked: `make train-vgg` goes on")
+        states[stage.name] = State(stage, key, state, "; ".join(why), text_only, unfinished)
     return [states[s.name] for s in stages]
+
+
+def in_progress(profile: str, stage: Stage) -> dict | None:
+    """The in-progress note of a fit parked part-way (:func:`suspend`), else ``None``."""
+    if stage.kind != "fit":
+        return None
+    note = runs_dir(profile) / "results" / stage.short / "not_run.json"
+    if not note.is_file():
+        return None
+    content = json.loads(note.read_text())
+    return content if content.get("in_progress") else None
 
 
 def write_record(profile: str, stage: Stage, parts: dict, outputs: list[str], seconds: float) -> Path:
@@ -172,15 +188,23 @@ def write_record(profile: str, stage: Stage, parts: dict, outputs: list[str], se
     return path
 
 
-def _subprocess(module: str, spec: dict, label: str) -> None:
+def _subprocess(module: str, spec: dict, label: str, timeout: float | None = None) -> bool:
+    """Run ``python -m module SPEC.json``; ``False`` if it was stopped after ``timeout`` seconds."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     try:
-        done = subprocess.run([sys.executable, "-m", module, handle.name], cwd=REPO)
+        process = subprocess.Popen([sys.executable, "-m", module, handle.name], cwd=REPO)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()  # a training keeps a backup after every epoch: nothing is lost but this one
+            process.wait()
+            return False
     finally:
         os.unlink(handle.name)
-    if done.returncode != 0:
-        raise RuntimeError(f"{label} failed (exit {done.returncode}); its outputs are left as they were")
+    if returncode != 0:
+        raise RuntimeError(f"{label} failed (exit {returncode}); its outputs are left as they were")
+    return True
 
 
 PROGRESS_BAR = re.compile(r"\d+%\|")
@@ -249,10 +273,12 @@ def rerender_page(profile: str, stage: Stage) -> Path:
     return final
 
 
-def execute_stage(profile: str, stage: Stage, text_only: bool = False) -> None:
+def execute_stage(profile: str, stage: Stage, text_only: bool = False, deadline: float | None = None) -> None:
     """Run one stage and write its record (nothing is recorded for a failed stage).
 
     ``text_only``: a page whose markdown alone changed is re-rendered (:func:`rerender_page`).
+    ``deadline`` (``time.monotonic()`` seconds): a -VGG fit still training then is stopped
+    and its progress parked (:func:`suspend`).
     """
     from lrn.cache import cache_dir
 
@@ -262,10 +288,17 @@ def execute_stage(profile: str, stage: Stage, text_only: bool = False) -> None:
     if stage.kind == "fit":
         model_dir = cache_dir() / "models" / model_key(parts)
         out_dir = folder / "results" / stage.short
-        _subprocess("lrnbook.fit", {"settings": stage.settings, "model_dir": str(model_dir),
-                                    "out_dir": str(out_dir)}, stage.name)
+        spec = {"settings": stage.settings, "model_dir": str(model_dir), "out_dir": str(out_dir)}
+        if stage.roots == ("lrnbook.vggfit",):  # a -VGG run may go on from progress parked in the repo
+            spec["parked"] = str(folder / "parked" / stage.short)
+        timeout = None if deadline is None else max(60.0, deadline - time.monotonic())
+        if not _subprocess(stage.roots[0], spec, stage.name, timeout):
+            print(f"[lrnbook] {stage.name}: stopped at the deadline; parking its progress", file=sys.stderr, flush=True)
+            suspend(profile, stage)
+            return
         outputs = [f"results/{stage.short}/{p.name}" for p in sorted(out_dir.iterdir())
                    if p.name in ("predictions.npz", "history.csv", "not_run.json")]
+        parts = components(profile, stage)  # a finished -VGG fit has removed what was parked for it
     elif stage.kind == "score":
         _subprocess("lrnbook.score", {"settings": stage.settings, "folder": str(folder / "results" / stage.short)},
                     stage.name)
@@ -316,23 +349,28 @@ def execute_page(profile: str, stage: Stage, key: str) -> Path:
     return final
 
 
-def execute(profile: str, stale: bool = True, force: bool = False, only: str | None = None) -> list[str]:
-    """Execute the missing stages of ``profile`` (``stale``: also stale ones; ``force``: all).
+def execute(profile: str, stale: bool = True, force: bool = False, only: str | None = None,
+            minutes: float | None = None) -> list[str]:
+    """Execute the missing stages of ``profile`` (``stale``: also stale ones and unfinished
+    -VGG fits; ``force``: all).
 
     Pages whose markdown alone changed are always re-rendered (cheap: nothing runs).
+    ``minutes``: a -VGG fit still training after that many minutes is stopped and parked
+    (:func:`suspend`); it goes on from there next time.
 
     ``only``: a shell pattern on stage names (``fit/*``, ``page/results``); other stages are
     left as they are. States are recomputed after every stage, so a reader runs after its
     producer and is skipped when the producer wrote the same content again.
     """
     done = []
+    deadline = None if minutes is None else time.monotonic() + 60 * minutes
     stages = plan(profile)
     states = {s.stage.name: s for s in status(profile, stages)}
     for stage in stages:
         if only is not None and not fnmatch.fnmatch(stage.name, only):
             continue
         state = states[stage.name]
-        if force or state.state == "missing" or state.text_only or (stale and state.state == "stale"):
+        if force or state.state == "missing" or state.text_only or (stale and (state.state == "stale" or state.unfinished)):
             waiting = [p.name for p in stages if set(p.outputs) & set(stage.reads)
                        and not states[p.name].outputs_current and p.name not in done]
             if waiting:
@@ -341,7 +379,54 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
                 continue
             why = f" ({state.state}: {state.why})" if state.why else f" ({state.state})"
             print(f"[lrnbook] {stage.name}{why}", file=sys.stderr, flush=True)
-            execute_stage(profile, stage, text_only=state.text_only and not force)
+            execute_stage(profile, stage, text_only=state.text_only and not force, deadline=deadline)
             done.append(stage.name)
             states = {s.stage.name: s for s in status(profile, stages)}  # readers see the new outputs
     return done
+
+
+def suspend(profile: str, stage: Stage) -> str:
+    """Park a -VGG fit's cached progress in the repository and record it as in progress.
+
+    Writes ``parked/<run>/`` (:func:`lrnbook.parking.park`) and ``results/<run>/not_run.json``
+    (``"in_progress": true``, with the finished epochs of each stage, which the pages show
+    in the run's place), removes the run's older predictions and records the stage, whose key
+    reads ``parked.json``: a later run that goes on parks anew or finishes, and changes it.
+    Returns a line saying what was parked (or why nothing was).
+    """
+    from lrn import vgg_weights
+    from lrn.cache import cache_dir
+    from lrnbook import parking, vggfit
+
+    settings = vggfit.resolved_settings(stage.settings, vgg_weights.torchvision_vgg16())
+    model_dir = cache_dir() / "models" / model_key(components(profile, stage))
+    key = parking.run_key(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = parking.starting_weights(settings, Path(tmp) / "start.weights.h5")
+        try:
+            record = parking.park(model_dir, cache_dir() / "backups" / key, start,
+                                  runs_dir(profile) / "parked" / stage.short, key)
+        except FileNotFoundError as error:
+            return f"{stage.name}: {error}"
+    epochs = stage.settings["config"]["epochs"]
+    done = record["finished_epochs"]
+    if record["stage1_done"]:
+        where = f"stage 1 (encoder frozen) finished; stage 2 (all layers) at {done.get('stage2', 0)} of at most {epochs} epochs"
+    else:
+        where = f"stage 1 (encoder frozen) at {done.get('stage1', 0)} of at most {epochs} epochs"
+    note = {"status": "not run", "in_progress": True, "finished_epochs": done, "stage1_done": record["stage1_done"],
+            "reason": f"training in progress on this machine's 2 CPU cores: {where}. The progress is parked in "
+                      f"notebooks/runs/{profile}/parked/{stage.short}/ and training goes on from there."}
+    out_dir = runs_dir(profile) / "results" / stage.short
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for older in ("predictions.npz", "history.csv"):
+        (out_dir / older).unlink(missing_ok=True)
+    (out_dir / "not_run.json").write_text(json.dumps(note, indent=2) + "\n")
+    write_record(profile, stage, components(profile, stage), [f"results/{stage.short}/not_run.json"], 0.0)
+    return f"{stage.name}: parked ({where})"
+
+
+def park(profile: str, only: str = "fit/*_vgg") -> list[str]:
+    """:func:`suspend` every -VGG fit of ``profile`` matching ``only`` (``lrnbook park``)."""
+    return [suspend(profile, stage) for stage in plan(profile)
+            if stage.roots == ("lrnbook.vggfit",) and fnmatch.fnmatch(stage.name, only)]
