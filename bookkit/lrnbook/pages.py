@@ -100,6 +100,8 @@ def cell_text(summary: dict | None, metric: str) -> str:
     """A measured Table 1 cell: ``"mean ± std"``, or why there is no number."""
     if summary is None:
         return "missing: training notebook not executed"
+    if summary.get("in_progress"):
+        return "still training (progress parked)"
     if summary.get("status") == "not run":
         return NOT_RUN_NO_WEIGHTS if "ImageNet" in summary.get("reason", "") else f"not run: {summary['reason']}"
     return summary[metric]["text"]
@@ -146,10 +148,22 @@ def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
     n = len(history)
     best = int(history["val_loss"].to_numpy().argmin()) + 1
     stages = history["stage"].nunique() if "stage" in history else 1
-    seconds = fit_seconds(name, root)
-    cost = f" The fit took {minutes_text(seconds)} minutes on this machine." if seconds is not None else ""
+    if "seconds" in history and history["seconds"].notna().all():  # epochs timed by the training log
+        cost = (f" Its epochs took {minutes_text(float(history['seconds'].sum()))} minutes in all on this "
+                "machine's 2 CPU cores.")
+    else:
+        seconds = fit_seconds(name, root)
+        cost = f" The fit took {minutes_text(seconds)} minutes on this machine." if seconds is not None else ""
     return (f"Trained for {n} epoch{'s' if n != 1 else ''} in {stages} stage{'s' if stages != 1 else ''}; "
             f"the lowest validation loss was at epoch {best}, whose weights are kept.{cost}")
+
+
+def not_run_text(display_name: str, summary: dict) -> str:
+    """What a page says in place of a run that has no scores: still training, or not run and why."""
+    if summary.get("in_progress"):
+        return (f"**{display_name} is still training.** {summary['reason']} Its losses and scores "
+                "appear here once it has finished; nothing stands in for them meanwhile.")
+    return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
 def epoch_table(history: pd.DataFrame, every: int = 5) -> pd.DataFrame:
@@ -183,7 +197,8 @@ def html_table(table: pd.DataFrame, table_id: str):
 # The paper's settings, for the list of departures each page shows.
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
                   "augment": True, "patience": "until convergence", "epochs": "until convergence",
-                  "supervision": "all", "squeeze_skip": False, "backgrounds": False}
+                  "supervision": "all", "squeeze_skip": False, "backgrounds": False,
+                  "encoder_weights": "imagenet (Keras: Oxford VGG, Caffe order)", "preprocessing": "caffe"}
 
 
 def training_settings(record: dict) -> dict:
@@ -195,7 +210,7 @@ def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
     rows = [{"setting": name, "this run": str(parameters[name]), "paper": str(paper)}
             for name, paper in PAPER_SETTINGS.items()
-            if name in parameters and parameters[name] != paper]
+            if parameters.get(name) is not None and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
 
 

@@ -11,8 +11,9 @@ and ``"onednn": true | false``. The wrapper
 3. puts back *parked* progress (:mod:`lrnbook.parking`) when the cache holds none, so that
    a run that outlives a machine goes on from where it was parked;
 4. runs :func:`lrnbook.fit.run`, with the training output also written to
-   ``model_dir/train.log`` (per-epoch seconds are read from it), and names the weights in
-   the committed provenance by their sha256 rather than by a local path.
+   ``model_dir/train.log`` (:mod:`lrnbook.schedule` reads each epoch's seconds and the
+   machine's sgemm rate from it into the committed ``history.csv``), and names the weights
+   in the committed provenance by their sha256 rather than by a local path.
 """
 from __future__ import annotations
 
@@ -68,13 +69,43 @@ def resolved_settings(settings: dict, weights_path: Path) -> dict:
     return {**settings, "config": config}
 
 
-def name_weights_by_sha(history_csv: Path, weights_path: Path, sha256: str) -> None:
-    """Replace the local weights path in ``history_csv``'s provenance by ``torchvision:sha256:<hex>``."""
+def finish_history(history_csv: Path, weights_path: Path, sha256: str, log_text: str = "") -> None:
+    """Complete ``history_csv`` from what the training left: weights by sha256, epoch times, machine.
+
+    The local weights path in its provenance becomes ``torchvision:sha256:<hex>``; each epoch
+    gets the ``seconds`` the training log gives it (:func:`lrnbook.schedule.epoch_seconds`,
+    empty where the log has none); the provenance gets the sgemm rate each training process
+    measured (``machine_sgemm_gflops``).
+    """
     from lrn import provenance
+    from lrnbook import schedule
 
     history, record = provenance.read_csv(history_csv)
     text = json.dumps(record).replace(json.dumps(str(weights_path))[1:-1], f"torchvision:sha256:{sha256}")
-    provenance.write_csv(history, history_csv, json.loads(text))
+    record = json.loads(text)
+    seconds = schedule.epoch_seconds(log_text)
+    history = history.drop(columns=["seconds"], errors="ignore").merge(seconds, on=["stage", "epoch"], how="left")
+    record["machine_sgemm_gflops"] = [round(r, 1) for r in schedule.sgemm_rates(log_text)]
+    provenance.write_csv(history, history_csv, record)
+
+
+@contextlib.contextmanager
+def stage_lines():
+    """Print :data:`lrnbook.schedule.STAGE_LINE` before each training stage (into the log)."""
+    from lrn import train
+    from lrnbook import schedule
+
+    fit_stage = train.fit_stage
+
+    def marked(model, config, train_split, val_split, stage, *args, **kwargs):
+        print(f"{schedule.STAGE_LINE} {stage}", flush=True)
+        return fit_stage(model, config, train_split, val_split, stage, *args, **kwargs)
+
+    train.fit_stage = marked
+    try:
+        yield
+    finally:
+        train.fit_stage = fit_stage
 
 
 def run(settings: dict, model_dir: Path, out_dir: Path, parked: Path | None = None) -> list[Path]:
@@ -96,11 +127,15 @@ def run(settings: dict, model_dir: Path, out_dir: Path, parked: Path | None = No
         with tempfile.TemporaryDirectory() as tmp:
             start = parking.starting_weights(runnable, Path(tmp) / "start.weights.h5")
             parking.unpark(parked, model_dir, cache_dir() / "backups" / key, start, key)
-    with logged_stdout(model_dir / "train.log"):
+    from lrnbook import schedule
+
+    log = model_dir / "train.log"
+    with logged_stdout(log), stage_lines():
+        print(f"{schedule.SGEMM_LINE} {schedule.sgemm_gflops():.1f}", flush=True)
         written = fit.run(runnable, model_dir, out_dir)
     history = out_dir / "history.csv"
     if history.is_file():
-        name_weights_by_sha(history, weights, sha)
+        finish_history(history, weights, sha, log.read_text())
     if parked is not None and (model_dir / "model.keras").is_file() and parked.exists():
         shutil.rmtree(parked)  # the run is finished and its outputs are written: nothing left to resume
     return written
