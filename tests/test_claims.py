@@ -37,6 +37,29 @@ def test_verdicts_follow_the_intervals():
     assert verdicts(3.0, fn_gap=-5.0)[fpfn].startswith("does not hold")
 
 
+def test_vgg_claims_give_paired_intervals_and_say_what_is_still_training():
+    tables = tables_with_gap(3.0)
+    rng = np.random.default_rng(2)
+    tables["lrn_vgg"] = tables["lrn"].assign(jaccard=tables["lrn"]["jaccard"] + 2 + rng.normal(0, 0.3, 40),
+                                             hausdorff=tables["lrn"]["hausdorff"] - 2)
+    rates = {}
+    sizes = {"LRN": 15_864_198, "UNET": 31_970_049}
+    summaries = {"unet_vgg": {"status": "not run", "in_progress": True, "reason": "training"}}
+    table = claims.claim_verdicts(summaries, tables, rates, sizes)
+    rows = {r.iloc[0]: r for _, r in table.iterrows()}
+    best = rows["LRN-VGG is the best model by both measures"]
+    assert "LRN-VGG vs LRN: Jaccard +2." in best["evidence here"] and "LRN-VGG vs UNET: Jaccard +5." in best["evidence here"]
+    assert best["verdict"] == "holds (UNET-VGG not yet compared: not tested yet: UNET-VGG is still training)"
+    assert rows["UNET is better than UNET-VGG"]["verdict"] == "not tested yet: UNET-VGG is still training"
+    tables["unet_vgg"] = tables["unet"].assign(jaccard=tables["unet"]["jaccard"] - 1 + rng.normal(0, 0.3, 40),
+                                               hausdorff=tables["unet"]["hausdorff"] + 1 + rng.normal(0, 0.3, 40))
+    table = claims.claim_verdicts({}, tables, rates, sizes)
+    rows = {r.iloc[0]: r for _, r in table.iterrows()}
+    assert rows["UNET is better than UNET-VGG"]["verdict"] == "holds"
+    assert rows["LRN-VGG is the best model by both measures"]["verdict"] == "holds"
+    assert rows["LRN is second, ahead of both U-Nets"]["evidence here"].count(" vs ") == 2
+
+
 def test_pairwise_table_orients_hausdorff_so_positive_favours_the_first():
     table = claims.pairwise_comparisons(tables_with_gap(3.0))
     assert table.loc[0, "first vs second"] == "LRN vs UNET"

@@ -72,21 +72,37 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
     def add(claim, evidence, verdict):
         rows.append({"claim (Pinto & Cardoso 2019)": claim, "evidence here": evidence, "verdict": verdict})
 
-    add("LRN-VGG is the best model by both measures", "no LRN-VGG run" if "lrn_vgg" not in have else
-        "see the pairs above", NO_WEIGHTS if "lrn_vgg" not in have else
-        verdict_from([settled(compare(tables, "lrn_vgg", other)[m]) for other in have - {"lrn_vgg"}
-                      for m in ("jaccard", "hausdorff")]))
+    def missing(variant):
+        if (summaries.get(variant) or {}).get("in_progress"):
+            return f"not tested yet: {DISPLAY_NAMES[variant]} is still training"
+        return NO_WEIGHTS
+
+    def pairs(first, others):
+        results = {other: compare(tables, first, other) for other in others}
+        text = "; ".join(f"{DISPLAY_NAMES[first]} vs {DISPLAY_NAMES[o]}: Jaccard {interval_text(r['jaccard'], 'pp')}, "
+                         f"Hausdorff {interval_text(r['hausdorff'], 'px')}" for o, r in results.items())
+        signs = [settled(r[m]) for r in results.values() for m in ("jaccard", "hausdorff")]
+        return text, signs
+
+    def partial(verdict, wanted):
+        absent = [DISPLAY_NAMES[v] for v in wanted if v not in have]
+        return verdict + f" ({', '.join(absent)} not yet compared: {missing(next(v for v in wanted if v not in have))})" \
+            if absent else verdict
+
+    others = ("lrn", "unet", "unet_vgg")
+    if "lrn_vgg" in have and have - {"lrn_vgg"}:
+        evidence, signs = pairs("lrn_vgg", [v for v in others if v in have])
+        add("LRN-VGG is the best model by both measures", evidence, partial(verdict_from(signs), others))
+    else:
+        add("LRN-VGG is the best model by both measures", "no LRN-VGG run", missing("lrn_vgg"))
     if {"lrn", "unet"} <= have:
-        result = compare(tables, "lrn", "unet")
-        evidence = (f"LRN vs UNET: Jaccard {interval_text(result['jaccard'], 'pp')}, "
-                    f"Hausdorff {interval_text(result['hausdorff'], 'px')}")
-        verdict = verdict_from([settled(result["jaccard"]), settled(result["hausdorff"])])
-        if not {"lrn_vgg", "unet_vgg"} <= have:
-            verdict += " (LRN vs UNET only; the -VGG rows are missing)"
-        add("LRN is second, ahead of both U-Nets", evidence, verdict)
-    add("UNET is better than UNET-VGG", "no UNET-VGG run" if "unet_vgg" not in have else "see the pairs above",
-        NO_WEIGHTS if "unet_vgg" not in have else
-        verdict_from([settled(compare(tables, "unet", "unet_vgg")[m]) for m in ("jaccard", "hausdorff")]))
+        evidence, signs = pairs("lrn", [v for v in ("unet", "unet_vgg") if v in have])
+        add("LRN is second, ahead of both U-Nets", evidence, partial(verdict_from(signs), ("unet", "unet_vgg")))
+    if {"unet", "unet_vgg"} <= have:
+        evidence, signs = pairs("unet", ["unet_vgg"])
+        add("UNET is better than UNET-VGG", evidence, verdict_from(signs))
+    else:
+        add("UNET is better than UNET-VGG", "no UNET-VGG run", missing("unet_vgg"))
     if {"lrn", "unet"} <= set(rates):
         fp = paired_difference(rates["lrn"][0], rates["unet"][0])
         fn = paired_difference(rates["unet"][1], rates["lrn"][1])

@@ -184,8 +184,10 @@ def plan(profile: str) -> list[Stage]:
                                                                   "@lrn/pretrained/lrn_eg1800_w0.25_224.json"],
                             notebook="model_card.ipynb"))
     if "lrn" in variants:
-        stages.append(Stage("page/coarse_to_fine", "page", {"profile": profile, **split},
-                            reads=results("lrn", "predictions.npz", "test_per_image.csv", "test_summary.json"),
+        lrns = [v for v in ("lrn", "lrn_vgg") if v in variants]
+        stages.append(Stage("page/coarse_to_fine", "page", {"profile": profile, "runs": lrns, **split},
+                            reads=[f for v in lrns for f in results(v, "predictions.npz", "test_per_image.csv",
+                                                                    "test_summary.json")],
                             notebook="coarse_to_fine.ipynb"))
     return stages
 
