@@ -152,17 +152,14 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     shown = table.round({"best val loss": 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
                          "training GFLOP/s": 1, "share of sgemm peak": 3})
     items = [("table", "stages", shown)]
-    peak_text = (f"the median of the {len(rates)} rate{'s' if len(rates) != 1 else ''} measured by the training "
-                 f"processes, {peak:.0f} GFLOP/s" if peak else "not measured")
-    size = settings.get("size", 224)
-    passes = (" (three passes where gradients flow, one through the frozen encoder)" if vgg
-              else " (three forward passes: forward, gradient of the input, gradient of the weights)")
+    peak_text = (f" The sgemm peak is NumPy's float32 matrix product on this machine's 2 cores, the median of the "
+                 f"{len(rates)} rate{'s' if len(rates) != 1 else ''} measured by the training processes, {peak:.0f} "
+                 "GFLOP/s." if peak else "")
     items.append(("md", f"Forward pass per {size}x{size} image: encoder {encoder:.1f} GFLOP, decoder {decoder:.1f} GFLOP "
                         f"(2 FLOPs per multiply-add of the convolutions). Training GFLOP per image: "
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
                         + passes + ". Seconds per epoch include "
-                          f"the validation pass over {len(settings.get('val_ids', []))} photos. The sgemm peak is "
-                          f"NumPy's float32 matrix product on this machine's 2 cores, {peak_text}."))
+                          f"the validation pass over {len(settings.get('val_ids', []))} photos.{peak_text}"))
     if estimated:
         items.append(("md", "This run's epochs were not timed one by one: the times are its whole fit (loading "
                             "the photos, training and predicting the test photos) spread evenly over its epochs, "
