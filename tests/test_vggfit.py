@@ -91,3 +91,22 @@ def test_sgemm_rate_is_positive():
     from lrnbook import schedule
 
     assert schedule.sgemm_gflops(n=128, repeats=1) > 0
+
+
+def test_stage_section_of_a_two_stage_run_and_of_an_untimed_one():
+    import pandas as pd
+
+    from lrnbook import schedule
+
+    history = pd.DataFrame({"stage": [1, 1, 2], "epoch": [0, 1, 0], "val_loss": [3.0, 2.0, 1.5],
+                            "seconds": [100.0, 100.0, 250.0]})
+    record = {"settings": {"size": 32, "width": 1.0, "train_ids": ["a"] * 250, "val_ids": ["b"] * 25},
+              "machine_sgemm_gflops": [190.0, 200.0, 210.0]}
+    items = schedule.stage_section("lrn_vgg", history, record)
+    table = items[0][2]
+    assert table["trains"].tolist() == ["decoder (encoder frozen)", "all layers"]
+    assert table["images / s"].tolist() == [2.5, 1.0]
+    assert "Forward pass per 32x32 image" in items[1][1] and "200 GFLOP/s" in items[1][1]
+    untimed = schedule.stage_section("unet", history.drop(columns="seconds"), record, fit_seconds=300.0)
+    assert untimed[0][2]["s / epoch"].tolist() == [100.0, 100.0] and "not timed one by one" in untimed[-1][1]
+    assert schedule.stage_section("unet", history.drop(columns="seconds"), record)[0][1].startswith("This run's epochs")

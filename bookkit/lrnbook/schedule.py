@@ -155,6 +155,9 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     peak_text = (f" The sgemm peak is NumPy's float32 matrix product on this machine's 2 cores, the median of the "
                  f"{len(rates)} rate{'s' if len(rates) != 1 else ''} measured by the training processes, {peak:.0f} "
                  "GFLOP/s." if peak else "")
+    size = settings.get("size", 224)
+    passes = (" (three passes where gradients flow, one through the frozen encoder)" if vgg
+              else " (three forward passes: forward, gradient of the input, gradient of the weights)")
     items.append(("md", f"Forward pass per {size}x{size} image: encoder {encoder:.1f} GFLOP, decoder {decoder:.1f} GFLOP "
                         f"(2 FLOPs per multiply-add of the convolutions). Training GFLOP per image: "
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
