@@ -135,3 +135,27 @@ def test_level_curves_one_panel_per_level():
     assert [ax.get_title() for ax in fig.axes] == [f"s{k}" for k in range(1, 7)]
     unet = plots.level_curves(pd.DataFrame({"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]}))
     assert [ax.get_title() for ax in unet.axes] == ["loss"]
+
+
+def test_ordering_text_is_computed_from_the_means_and_compares_with_the_paper():
+    from lrnbook import pages
+
+    def summary(j, h):
+        return {"jaccard": {"mean": j}, "hausdorff": {"mean": h}}
+
+    text = pages.ordering_text({"lrn": summary(86.5, 60.3), "unet": summary(86.1, 40.9),
+                                "unet_vgg": {"status": "not run", "in_progress": True, "reason": "r"}})
+    assert text == ("LRN against UNET: Jaccard better by 0.40 pp (as in the paper, where it is better by 2.42 pp); "
+                    "Hausdorff worse by 19.40 px (the reverse of the paper, where it is better by 2.34 px).")
+    assert "nothing to compare" in pages.ordering_text({"lrn": summary(86.5, 60.3)})
+
+
+def test_level_text_names_the_direction_the_table_shows():
+    from lrnbook import pages
+
+    means = {"jaccard": [84.7, 86.4, 86.9, 87.2, 87.18, 86.5], "hausdorff": [38.5, 37.6, 37.0, 38.2, 38.3, 60.3]}
+    summary = {f"{m}_s{k}": {"mean": v[k - 1]} for m, v in means.items() for k in range(1, 7)}
+    text = pages.level_text(summary)
+    assert text.startswith("The highest mean Jaccard index is at s4 (87.20 %), the lowest Hausdorff distance at s3")
+    assert "From s5 to s6 the Jaccard index falls by 0.68 pp and the Hausdorff distance rises by 22.00 px" in text
+    assert text.endswith("makes the outline worse, not better, on these test photos.")

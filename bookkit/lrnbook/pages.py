@@ -129,6 +129,48 @@ def table1(summaries: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _diff_words(diff: float, unit: str, higher_is_better: bool) -> str:
+    better = (diff > 0) == higher_is_better
+    return f"{'better' if better else 'worse'} by {abs(diff):.2f} {unit}"
+
+
+def ordering_text(summaries: dict) -> str:
+    """Sentences comparing each measured pair of Table 1 with the same pair in the paper.
+
+    Written from the means they name (Jaccard: higher is better; Hausdorff: lower is better),
+    so the words cannot disagree with the table.
+    """
+    measured = [v for v in VARIANTS if ran(summaries.get(v))]
+    sentences = []
+    for i, first in enumerate(measured):
+        for second in measured[i + 1:]:
+            parts = []
+            for metric, unit, higher in (("jaccard", "pp", True), ("hausdorff", "px", False)):
+                ours = summaries[first][metric]["mean"] - summaries[second][metric]["mean"]
+                paper = PAPER_TABLE1[first][metric][0] - PAPER_TABLE1[second][metric][0]
+                same = (ours > 0) == (paper > 0)
+                parts.append(f"{'Jaccard' if metric == 'jaccard' else 'Hausdorff'} {_diff_words(ours, unit, higher)} "
+                             f"({'as in' if same else 'the reverse of'} the paper, where it is "
+                             f"{_diff_words(paper, unit, higher)})")
+            sentences.append(f"{DISPLAY_NAMES[first]} against {DISPLAY_NAMES[second]}: " + "; ".join(parts) + ".")
+    return " ".join(sentences) if sentences else "Fewer than two runs have scores: there is nothing to compare yet."
+
+
+def level_text(summary: dict) -> str:
+    """What the per-level table shows, in words computed from it: the best level of each
+    measure and the change from s5 to s6."""
+    jac = [summary[f"jaccard_s{k}"]["mean"] for k in range(1, 7)]
+    hd = [summary[f"hausdorff_s{k}"]["mean"] for k in range(1, 7)]
+    best_j, best_h = int(np.argmax(jac)) + 1, int(np.argmin(hd)) + 1
+    dj, dh = jac[5] - jac[4], hd[5] - hd[4]
+    return (f"The highest mean Jaccard index is at s{best_j} ({jac[best_j - 1]:.2f} %), the lowest Hausdorff "
+            f"distance at s{best_h} ({hd[best_h - 1]:.2f} px). From s5 to s6 the Jaccard index "
+            f"{'rises' if dj > 0 else 'falls'} by {abs(dj):.2f} pp and the Hausdorff distance "
+            f"{'rises' if dh > 0 else 'falls'} by {abs(dh):.2f} px"
+            + (": the last refinement unit makes the outline worse, not better, on these test photos."
+               if dh > 0 and dj < 0 else "."))
+
+
 def per_level_table(summary: dict) -> pd.DataFrame:
     """LRN's scores at every level s1..s6 (each resized to 224x224), mean ± std."""
     rows = []
