@@ -159,3 +159,19 @@ def test_level_text_names_the_direction_the_table_shows():
     assert text.startswith("The highest mean Jaccard index is at s4 (87.20 %), the lowest Hausdorff distance at s3")
     assert "From s5 to s6 the Jaccard index falls by 0.68 pp and the Hausdorff distance rises by 22.00 px" in text
     assert text.endswith("makes the outline worse, not better, on these test photos.")
+
+
+def test_parameter_cells_are_removed_from_the_staged_pages():
+    import nbformat
+
+    from lrnbook import staging
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("profile = 'smoke'"),
+                                               nbformat.v4.new_code_cell("profile = 'cpu'"),
+                                               nbformat.v4.new_code_cell("print(profile)")])
+    notebook.cells[0].metadata["tags"] = ["parameters"]
+    notebook.cells[1].metadata["tags"] = ["injected-parameters"]
+    assert staging.hide_parameter_cells(notebook)
+    assert [c.metadata["tags"] for c in notebook.cells] == [["parameters", "remove-cell"],
+                                                            ["injected-parameters", "remove-cell"], []]
+    assert not staging.hide_parameter_cells(notebook)  # already hidden

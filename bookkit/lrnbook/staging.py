@@ -47,6 +47,7 @@ def stage(profile: str) -> Path:
         path = target / f"{state.stage.short}.ipynb"
         notebook = nbformat.read(path, as_version=4)
         changed = name_the_variant(notebook, state.stage)
+        changed = hide_parameter_cells(notebook) or changed
         if state.state == "stale":
             notice = STALE_NOTICE.format(why=state.why, profile=profile)
             notebook.cells.insert(0, nbformat.v4.new_markdown_cell(notice))
@@ -60,6 +61,21 @@ def stage(profile: str) -> Path:
 def for_profile(text: str, profile: str) -> str:
     """Point links to the committed cpu runs at another profile's runs."""
     return text.replace("notebooks/runs/cpu/", f"notebooks/runs/{profile}/")
+
+
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+
+
+def hide_parameter_cells(notebook) -> bool:
+    """Tag the notebook's default and papermill-injected parameter cells ``remove-cell``: the
+    page's settings box already shows the values, so a reader does not see them twice."""
+    changed = False
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    return changed
 
 
 def name_the_variant(notebook, stage: stages.Stage) -> bool:
