@@ -298,7 +298,8 @@ def execute_stage(profile: str, stage: Stage, text_only: bool = False, deadline:
             return
         outputs = [f"results/{stage.short}/{p.name}" for p in sorted(out_dir.iterdir())
                    if p.name in ("predictions.npz", "history.csv", "not_run.json")]
-        parts = components(profile, stage)  # a finished -VGG fit has removed what was parked for it
+        if stage.reads:  # a finished -VGG fit has removed what was parked for it: the code stays as it ran
+            parts = {**parts, "reads": components(profile, stage)["reads"]}
     elif stage.kind == "score":
         _subprocess("lrnbook.score", {"settings": stage.settings, "folder": str(folder / "results" / stage.short)},
                     stage.name)
