@@ -143,3 +143,16 @@ def test_a_parked_keras_stage_resumes_where_it_stopped(tmp_path, monkeypatch):
     log = train.fit_stage(resumed, train.TrainConfig(**{**config.to_dict(), "epochs": 2}), split, split, 1, new_run,
                           new_backups / "stage1", 0, strategy)
     assert list(log["epoch"]) == [0, 1]  # epoch 0 from the parked log, epoch 1 trained after the resume
+
+
+def test_stage1_done_is_parked_without_optimizer_state(tmp_path, weights):
+    start, trained = weights
+    model_dir, backups = cache_with_progress(tmp_path / "old", weights)
+    (backups / "stage1_done.weights.h5").write_bytes(trained.read_bytes())
+    dest = tmp_path / "parked"
+    parking.park(model_dir, backups, start, dest, "runkey")
+    assert "optimizer/vars/0" not in parking.datasets(dest / "backups" / "stage1_done.weights.h5")
+    fresh = tmp_path / "new"
+    assert parking.unpark(dest, fresh / "models" / "modelkey", fresh / "backups" / "runkey", start, "runkey")
+    restored = parking.datasets(fresh / "backups" / "runkey" / "stage1_done.weights.h5")
+    assert set(restored) == {"layers/conv2d/vars/0", "layers/conv2d_1/vars/0"}

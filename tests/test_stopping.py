@@ -21,5 +21,5 @@ def test_patience_table_per_stage_and_the_stopping_text():
     assert table["would train (epochs)"].tolist() == ["4 (curve ends)", "4 (curve ends)", "2", "3"]
     assert table["used here"].tolist() == ["", "yes", "", "yes"]
     text = stopping.stopping_text(history, patience=2, epochs=4)
-    assert text == ("stage 1 was ended by the limit of 4 epochs with its best validation loss at epoch 4, "
+    assert text == ("Stage 1 was ended by the limit of 4 epochs with its best validation loss at epoch 4, "
                     "the last one: the loss was still falling; stage 2 stopped at a plateau after 3 epochs (best: epoch 1).")

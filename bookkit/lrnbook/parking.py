@@ -5,7 +5,8 @@ fresh machine whose cache (:func:`lrn.cache.cache_dir`) is empty. :func:`park` c
 resumed run needs from the cache into ``notebooks/runs/<profile>/parked/<run>/``:
 
 * the stage backups (``stage<k>/latest.weights.h5`` + ``training_metadata.json``, written by
-  ``keras.callbacks.BackupAndRestore`` after every epoch) and ``stage1_done.weights.h5``;
+  ``keras.callbacks.BackupAndRestore`` after every epoch) and ``stage1_done.weights.h5``
+  (without its optimiser state, which stage 2 never reads);
 * the run folder's ``history_stage<k>.csv`` and ``train.log``;
 * ``parked.json``: the model key and run key they belong to, the last finished epoch of
   each stage, and the sha256 of every restored file.
@@ -46,10 +47,13 @@ def datasets(path: Path) -> dict[str, np.ndarray]:
     return found
 
 
-def datasets_sha256(path: Path) -> str:
-    """sha256 over the sorted dataset paths, dtypes, shapes and bytes of an HDF5 file."""
+def datasets_sha256(path: Path, without: str | None = None) -> str:
+    """sha256 over the sorted dataset paths, dtypes, shapes and bytes of an HDF5 file
+    (``without``: leaving out the datasets under that prefix)."""
     h = hashlib.sha256()
     for name, value in sorted(datasets(path).items()):
+        if without and name.startswith(without):
+            continue
         value = np.asarray(value)
         h.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
         h.update(np.ascontiguousarray(value).tobytes())
@@ -73,12 +77,20 @@ def _copy_structure(source: h5py.File, dest: h5py.File, keep) -> None:
     source.visititems(visit)
 
 
-def thin(weights: Path, start: Path, dest: Path) -> list[str]:
-    """Write ``weights`` to ``dest`` without the datasets equal to ``start``'s; returns those paths."""
+OPTIMIZER = "optimizer/"
+STATELESS = ("stage1_done.weights.h5",)
+"""Weight files whose optimiser state is never read: stage 2 compiles a new Adam."""
+
+
+def thin(weights: Path, start: Path, dest: Path, optimizer: bool = True) -> list[str]:
+    """Write ``weights`` to ``dest`` without the datasets equal to ``start``'s (and, with
+    ``optimizer=False``, without the optimiser's); returns the paths taken from ``start``."""
     reference = datasets(start)
     taken = []
 
     def keep(name, obj):
+        if not optimizer and name.startswith(OPTIMIZER):
+            return False
         value = obj[()]
         same = name in reference and np.asarray(reference[name]).dtype == np.asarray(value).dtype \
             and np.array_equal(reference[name], value)
@@ -109,7 +121,7 @@ def thicken(thinned: Path, start: Path, dest: Path) -> None:
 
 def _sha256(path: Path) -> str:
     if path.suffix == ".h5":
-        return datasets_sha256(path)
+        return datasets_sha256(path, without=OPTIMIZER if path.name in STATELESS else None)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -132,7 +144,7 @@ def park(model_dir: Path, backups: Path, start: Path, dest: Path, run_key: str) 
                 target = staged / "backups" / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if source.suffix == ".h5":
-                    thin(source, start, target)
+                    thin(source, start, target, optimizer=source.name not in STATELESS)
                 else:
                     shutil.copyfile(source, target)
                 files[f"backups/{name}"] = _sha256(source)

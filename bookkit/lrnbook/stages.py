@@ -386,6 +386,11 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
     return done
 
 
+MAX_PARKED_BYTES = 80_000_000
+"""The most a run's parked progress may take in the repository (UNET-VGG's decoder weights
+alone are 69 MB; with Adam's two moments, three times that)."""
+
+
 def suspend(profile: str, stage: Stage) -> str:
     """Park a -VGG fit's cached progress in the repository and record it as in progress.
 
@@ -409,22 +414,33 @@ def suspend(profile: str, stage: Stage) -> str:
                                   runs_dir(profile) / "parked" / stage.short, key)
         except FileNotFoundError as error:
             return f"{stage.name}: {error}"
+    parked = runs_dir(profile) / "parked" / stage.short
+    size = sum(f.stat().st_size for f in parked.rglob("*") if f.is_file())
+    kept = size <= MAX_PARKED_BYTES
+    if not kept:  # e.g. UNET-VGG's large decoder with its Adam state part-way through a stage
+        shutil.rmtree(parked)
     epochs = stage.settings["config"]["epochs"]
     done = record["finished_epochs"]
     if record["stage1_done"]:
         where = f"stage 1 (encoder frozen) finished; stage 2 (all layers) at {done.get('stage2', 0)} of at most {epochs} epochs"
     else:
         where = f"stage 1 (encoder frozen) at {done.get('stage1', 0)} of at most {epochs} epochs"
+    if kept:
+        goes_on = (f"The progress is parked in notebooks/runs/{profile}/parked/{stage.short}/ and training goes "
+                   "on from there.")
+    else:
+        goes_on = (f"That progress ({size / 1e6:.0f} MB of weights and optimiser state) is more than the repository "
+                   f"keeps ({MAX_PARKED_BYTES / 1e6:.0f} MB), so the run starts again next time; a finished stage 1 "
+                   "is kept without its optimiser state.")
     note = {"status": "not run", "in_progress": True, "finished_epochs": done, "stage1_done": record["stage1_done"],
-            "reason": f"training in progress on this machine's 2 CPU cores: {where}. The progress is parked in "
-                      f"notebooks/runs/{profile}/parked/{stage.short}/ and training goes on from there."}
+            "parked": kept, "reason": f"training in progress on this machine's 2 CPU cores: {where}. {goes_on}"}
     out_dir = runs_dir(profile) / "results" / stage.short
     out_dir.mkdir(parents=True, exist_ok=True)
     for older in ("predictions.npz", "history.csv"):
         (out_dir / older).unlink(missing_ok=True)
     (out_dir / "not_run.json").write_text(json.dumps(note, indent=2) + "\n")
     write_record(profile, stage, components(profile, stage), [f"results/{stage.short}/not_run.json"], 0.0)
-    return f"{stage.name}: parked ({where})"
+    return f"{stage.name}: {'parked' if kept else 'stopped, not parked (too large)'} ({where})"
 
 
 def park(profile: str, only: str = "fit/*_vgg") -> list[str]:

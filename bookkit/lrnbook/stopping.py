@@ -65,4 +65,5 @@ def stopping_text(history: pd.DataFrame, patience: int | None, epochs: int) -> s
                          f"at epoch {best}" + (", the last one: the loss was still falling" if best == len(curve) else ""))
         else:
             parts.append(f"stage {stage} ran {len(curve)} epochs (best: epoch {best})")
-    return "; ".join(parts) + "."
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
