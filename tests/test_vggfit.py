@@ -63,6 +63,8 @@ def test_history_gets_epoch_seconds_and_machine_rates_from_the_log(tmp_path):
     table, record = provenance.read_csv(csv)
     assert list(table["seconds"]) == [125.0, 130.0, 300.0]
     assert record["machine_sgemm_gflops"] == [150.0, 160.0]
+    predicted_only = log + f"{vggfit.START_LINE}\n{schedule.SGEMM_LINE} 90.0\n"  # a cached model, no epoch
+    assert schedule.sgemm_rates(predicted_only) == [150.0, 160.0]
 
 
 def test_epoch_seconds_without_stage_lines_follow_the_epoch_numbers():
@@ -106,7 +108,7 @@ def test_stage_section_of_a_two_stage_run_and_of_an_untimed_one():
     table = items[0][2]
     assert table["trains"].tolist() == ["decoder (encoder frozen)", "all layers"]
     assert table["images / s"].tolist() == [2.5, 1.0]
-    assert "Forward pass per 32x32 image" in items[1][1] and "200 GFLOP/s" in items[1][1]
+    assert "Forward pass per 32x32 image" in items[1][1] and "210 GFLOP/s" in items[1][1]
     untimed = schedule.stage_section("unet", history.drop(columns="seconds"), record, fit_seconds=300.0)
     assert untimed[0][2]["s / epoch"].tolist() == [100.0, 100.0] and "not timed one by one" in untimed[-1][1]
     assert schedule.stage_section("unet", history.drop(columns="seconds"), record)[0][1].startswith("This run's epochs")
