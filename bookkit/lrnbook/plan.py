@@ -122,7 +122,8 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
     parked = [f"parked/{name}/{PARKED_JSON}"] if roots == ("lrnbook.vggfit",) else []
     return [
         Stage(f"fit/{name}", "fit", fit_settings, reads=parked, outputs=predictions, roots=roots, title=title),
-        Stage(f"score/{name}", "score", {"protocol": s["protocol"], "split_seed": s["seed"]}, reads=predictions,
+        Stage(f"score/{name}", "score", {"protocol": s["protocol"], "split_seed": s["seed"]},
+              reads=predictions + results(name, "not_run.json"),  # a run not (yet) trained is scored as such
               outputs=scores, roots=("lrnbook.score",), title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
