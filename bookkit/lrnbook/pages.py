@@ -101,7 +101,7 @@ def cell_text(summary: dict | None, metric: str) -> str:
     if summary is None:
         return "missing: training notebook not executed"
     if summary.get("in_progress"):
-        return "still training (progress parked)"
+        return "still training" + (" (progress parked)" if summary.get("parked", True) else " (not yet finished)")
     if summary.get("status") == "not run":
         return NOT_RUN_NO_WEIGHTS if "ImageNet" in summary.get("reason", "") else f"not run: {summary['reason']}"
     return summary[metric]["text"]
