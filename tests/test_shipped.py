@@ -14,12 +14,17 @@ from lrn.errors import InputError
 
 @pytest.fixture
 def package_folder(tmp_path, monkeypatch):
-    """Point the shipped-model paths at an empty temporary folder (the real file is untouched)."""
+    """Point the shipped-model paths at an empty temporary folder (the real files are untouched:
+    checked after the test)."""
+    real = {path: path.read_bytes() for path in sorted(shipped.FOLDER.iterdir()) if path.is_file()}
     folder = tmp_path / "pretrained"
     monkeypatch.setattr(shipped, "FOLDER", folder)
     monkeypatch.setattr(shipped, "MODEL_FILE", folder / "tiny.keras")
     monkeypatch.setattr(shipped, "CARD_FILE", folder / "tiny.json")
-    return folder
+    monkeypatch.setattr(shipped, "TFLITE_FILE", folder / "tiny.tflite")
+    yield folder
+    changed = [path.name for path, content in real.items() if path.read_bytes() != content]
+    assert not changed, f"a test wrote into the package's shipped model: {changed}"
 
 
 def tiny_run(run_dir, builder=models.build_lrn):
