@@ -1,5 +1,4 @@
 """The -VGG fit wrapper: weights named by sha256, not by path; the training log kept beside the model."""
-import json
 import sys
 
 from lrn import provenance
@@ -44,7 +43,6 @@ def test_other_weights_are_refused(tmp_path):
     with pytest.raises(ValueError, match="torchvision's weights"):
         vggfit.run(settings, tmp_path / "m", tmp_path / "o")
     assert not (tmp_path / "m").exists()
-    json.dumps(settings)
 
 
 def test_history_gets_epoch_seconds_and_machine_rates_from_the_log(tmp_path):

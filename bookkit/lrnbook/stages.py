@@ -159,9 +159,11 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
             why.append(f"reads the output of {', '.join(waiting)}, which is not current")
         text_only = text_only and not edited and not waiting
         state = "stale" if why else "current"
-        unfinished = in_progress(profile, stage) is not None
+        note = in_progress(profile, stage)
+        unfinished = note is not None
         if unfinished and not why:
-            why.append("training in progress, its progress parked: `make train-vgg` goes on")
+            why.append("training in progress, " + ("its progress parked: `make train-vgg` goes on" if note.get("parked", True)
+                                                   else "its progress not kept: `make train-vgg` starts it again"))
         states[stage.name] = State(stage, key, state, "; ".join(why), text_only, unfinished)
     return [states[s.name] for s in stages]
 
