@@ -6,7 +6,8 @@
 #   make train-vgg [MINUTES=150]   train the -VGG runs for at most MINUTES, then park them
 #   make book-status [PROFILE=..]  every stage (fit, score, page), its key and state, and why a
 #                                  stale one is stale; exit 1 if one is not current
-#   make model                     retrain the model shipped in the package (lrn.pretrained())
+#   make model                     train the cut-out candidates (once), choose on validation photos,
+#                                  install the chosen model in the package (lrn.pretrained())
 #   make test                      the test suite (builds the book from the committed runs and
 #                                  tests it in headless Chromium)
 PYTHON ?= python3
@@ -57,10 +58,12 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/whiten_startup.py
 
-# The model shipped inside the package (lrn.pretrained(), lrn whiten's default): LRN trained on
-# the full EG1800 training split (about 30 min on 2 cores); installs lrn/pretrained/*.keras.
+# The model shipped inside the package (lrn.pretrained(), lrn whiten's default): the cut-out
+# candidates of params/$(PROFILE).yaml trained through the pipeline (once; about 95 min each on
+# 2 cores), the choice made on validation photos by page/cutout, the chosen model installed in
+# lrn/pretrained/.
 model: install
-	$(BIN)/python -m lrn.shipped train _build/model
+	$(BIN)/python -m lrnbook ship --profile $(PROFILE)
 
 # A short end-to-end run on real EG1800 data: train a small LRN for a few epochs, score it.
 demo: install

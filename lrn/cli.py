@@ -91,10 +91,14 @@ def parser() -> argparse.ArgumentParser:
                         help="refine the edges at the photo's resolution with the photo as guide "
                              "(default: guided; chosen on the validation split, see the model card)")
     whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: only the largest, holes filled)")
+                        help="keep every predicted region (default: only the largest, holes filled, unless "
+                             "the shipped model's card says its maps are better raw)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
+    whiten.add_argument("--fit", choices=("pad", "squash"), default=None,
+                        help="how the photo enters the model's square input: pad (aspect ratio kept) or squash "
+                             "(default: the way the model was trained; squash for a model of lrn train)")
     whiten.add_argument("--low", type=float, default=0.3,
                         help="without refinement: probability at or below which the pixel is background")
     whiten.add_argument("--high", type=float, default=0.7,
@@ -192,8 +196,10 @@ def run_whiten(args) -> None:
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
     model, _ = cutout.load(args.model, trust=args.trust_model)
-    options = dict(clean=not args.raw, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
-                   low=args.low, high=args.high)
+    fit = args.fit or (shipped.fit() if args.model is None else "squash")
+    clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
+    options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
+                   low=args.low, high=args.high, fit=fit)
     for source in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
         if source != "-" and not to_stdout:  # the usual case: a file in, a file out
             tqdm.write(str(cutout.whiten_file(model, source, args.out, mode, colour, **options)))

@@ -22,10 +22,14 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lrn import fastforward, imageops, lite, postprocess, refine
+from lrn import fastforward, imageops, letterbox, lite, postprocess, refine
 from lrn.errors import InputError
 
 WHITE = (255, 255, 255)
+FITS = ("squash", "pad")
+"""How a photo enters the model's square input: resized ignoring its aspect ratio (how
+``lrn train``'s models are trained), or letterboxed with its aspect ratio kept
+(:mod:`lrn.letterbox`; how the shipped model is trained, :data:`lrn.shipped.FIT`)."""
 EDGE_FRACTION = 0.02  # soft-edge band kept around the person, as a share of the photo's diagonal
 MODES = ("white", "colour", "transparent", "mask")
 """What ``compose`` makes: the person on white (the paper's goal), on another colour, on
@@ -86,7 +90,7 @@ def input_size(model) -> tuple[int, int]:
 
 
 def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
-            refinement: Refinement | None = None) -> np.ndarray:
+            refinement: Refinement | None = None, fit: str | None = None) -> np.ndarray:
     """Probability of "person" at every pixel of ``photo``.
 
     Parameters
@@ -101,6 +105,10 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
         (a ``LiteModel`` is its own forward; a Keras model's is ``predict_on_batch``).
     refinement : Refinement, optional
         Refine the edges with the photo as guide (after cleaning); ``None``: no refinement.
+    fit : {"squash", "pad"}, optional
+        How the photo enters the model (:data:`FITS`): the way the model was trained. Default:
+        the model's own ``lrn_fit`` attribute (set on the shipped model by
+        :func:`lrn.pretrained` and :func:`load`), else ``"squash"`` (models of ``lrn train``).
 
     Returns
     -------
@@ -109,11 +117,21 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
     """
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
         raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
-    small = imageops.resize_photo(photo, input_size(model))
+    fit = getattr(model, "lrn_fit", "squash") if fit is None else fit
+    if fit not in FITS:
+        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
+    size = input_size(model)
+    if fit == "pad" and size[0] != size[1]:
+        raise InputError(f"fit='pad' needs a square model input; this model takes {size[0]}x{size[1]}")
+    if fit == "pad":
+        small, box = letterbox.letterbox_photo(photo, size[0])
+    else:
+        small = imageops.resize_photo(photo, size)
     if forward is None:
         forward = model if isinstance(model, lite.LiteModel) else fastforward.keras_forward(model)
-    fine = forward(small[np.newaxis].astype(np.float32))
-    prob = np.clip(imageops.resize_prob(np.asarray(fine)[0, ..., 0], photo.shape[:2]), 0.0, 1.0)
+    fine = np.asarray(forward(small[np.newaxis].astype(np.float32)))[0, ..., 0]
+    back = letterbox.unletterbox(fine, box) if fit == "pad" else imageops.resize_prob(fine, photo.shape[:2])
+    prob = np.clip(back, 0.0, 1.0)
     if clean:
         prob = clean_probability(prob)
     if refinement is not None:
@@ -179,11 +197,16 @@ def compose(photo: np.ndarray, opacity: np.ndarray, mode: str = "white",
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def cut_out(model, photo: np.ndarray, mode: str = "white", colour=WHITE, clean: bool = True,
+def cut_out(model, photo: np.ndarray, mode: str = "white", colour=WHITE, clean: bool | None = None,
             refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
-            forward=None) -> np.ndarray:
-    """One photo, start to end: :func:`segment`, :func:`alpha`, :func:`compose` (what ``lrn whiten`` writes)."""
-    prob = segment(model, photo, clean=clean, forward=forward, refinement=refinement)
+            forward=None, fit: str | None = None) -> np.ndarray:
+    """One photo, start to end: :func:`segment`, :func:`alpha`, :func:`compose` (what ``lrn whiten`` writes).
+
+    ``clean`` ``None``: the model's own ``lrn_clean`` (the shipped model's card says whether its
+    maps are cleaned, :func:`load`), else ``True``.
+    """
+    clean = getattr(model, "lrn_clean", True) if clean is None else clean
+    prob = segment(model, photo, clean=clean, forward=forward, refinement=refinement, fit=fit)
     return compose(photo, alpha(prob, refinement is not None, low, high), mode, colour)
 
 
@@ -194,12 +217,12 @@ def save_png(image: np.ndarray, target) -> None:
     Image.fromarray(image).save(target, format="PNG", compress_level=1)  # lossless; fast beats a few % smaller
 
 
-def whiten_file(model, photo_path, out_dir, mode: str = "white", colour=WHITE, clean: bool = True,
+def whiten_file(model, photo_path, out_dir, mode: str = "white", colour=WHITE, clean: bool | None = None,
                 refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
-                forward=None) -> Path:
+                forward=None, fit: str | None = None) -> Path:
     """Read ``photo_path`` upright, cut the person out (:func:`cut_out`), write a PNG into
     ``out_dir`` (:func:`output_name`) and return its path."""
-    image = cut_out(model, imageops.read_photo(photo_path), mode, colour, clean, refinement, low, high, forward)
+    image = cut_out(model, imageops.read_photo(photo_path), mode, colour, clean, refinement, low, high, forward, fit)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / output_name(photo_path, mode)
@@ -267,6 +290,13 @@ def load(model_file=None, trust: bool = False, verbose: bool = True):
         shipped.pretrained()  # raises the error that says how to get it
     if not path.is_file():
         raise InputError(f"no model file at {path}")
+    model, how = _load(path, trust, verbose)
+    if model_file is None:  # the shipped model: fed the way it was trained, cleaned as its card says
+        model.lrn_fit, model.lrn_clean = shipped.fit(), shipped.card().get("clean", True)
+    return model, how
+
+
+def _load(path: Path, trust: bool, verbose: bool):
     converted = lite.cached_conversion(path)
     if converted is not None:
         try:

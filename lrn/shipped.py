@@ -1,15 +1,16 @@
-"""The model shipped inside the package: an LRN trained on all of EG1800's training photos.
+"""The model shipped inside the package: an LRN for people photos, trained on EG1800 and CCP.
 
 ``lrn.pretrained()`` loads it; ``lrn whiten PHOTO`` uses it when no ``--model`` is given, so
 the cut-out works right after ``pip install`` with no training. ``make model`` retrains it
-(:data:`TRAIN_CONFIG`, about 30 minutes on 2 CPU cores) and installs the result here with
-``python -m lrn.shipped install RUN_DIR``, which checks the file (loads safely, is an LRN,
-at most :data:`MAX_BYTES`) and writes the model card's facts next to it
-(``lrn/pretrained/<name>.json``). The book's model-card page scores it.
+through the book's pipeline (``python -m lrnbook ship``: the cut-out candidates of the cpu
+profile are trained once and kept, the choice is made on validation photos by the
+``cutout`` page, and the chosen one is installed here with :func:`install`, which checks the
+file (loads safely, is an LRN, at most :data:`MAX_BYTES`) and writes the model card's facts
+next to it (``lrn/pretrained/<name>.json``), including how photos enter it (:func:`fit`).
 
 Terms: the code is MIT-licensed, but the model is trained on EG1800, whose photos are
-distributed "for academic exchange only"; the model inherits that restriction
-(:data:`TERMS`). It is not for commercial use.
+distributed "for academic exchange only", and on CCP's street photos, for research use; the
+model inherits those restrictions (:data:`TERMS`). It is not for commercial use.
 """
 from __future__ import annotations
 
@@ -19,39 +20,35 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from lrn.cache import sha256_file
 from lrn.errors import InputError
 
 FOLDER = Path(__file__).resolve().parent / "pretrained"
-NAME = "lrn_eg1800_w0.25_224"
+NAME = "lrn_people_224"
 MODEL_FILE = FOLDER / f"{NAME}.keras"
 CARD_FILE = FOLDER / f"{NAME}.json"
 TFLITE_FILE = FOLDER / f"{NAME}.tflite"
 """The same model converted for the LiteRT interpreter (``lrn whiten`` runs it without
 importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from."""
-MAX_BYTES = 15 * 1024 * 1024
-"""Largest model file kept inside the package (15 MiB), so that ``pip install`` stays small."""
-
-TRAIN_CONFIG = {"variant": "lrn", "size": 224, "width": 0.25, "learning_rate": 1e-3, "epochs": 24, "patience": 6,
-                "seed": 0}
-PROTOCOL = "full"
-"""The shipped model's training (``make model``), as :class:`lrn.train.TrainConfig` fields and the
-EG1800 protocol: the cpu profile's settings (width 0.25, Adam 1e-3 chosen on the validation
-split, 224x224) on the ``full`` protocol (every usable official training id but a 10 %
-validation hold-out)."""
+MAX_BYTES = 50 * 10**6
+"""Largest model file kept inside the package (50 MB), so that ``pip install`` stays small."""
+TRAIN_COMMAND = "make model (python -m lrnbook ship --profile cpu)"
+FITS = ("squash", "pad")
+"""The ways a photo can enter a model (:data:`lrn.cutout.FITS`, which is this tuple: a test
+checks; ``lrn.cutout`` imports this module, so it cannot be imported from here)."""
 
 TERMS = ("Trained on EG1800 (Shen et al., 2016), whose photos are distributed for academic exchange "
-         "only: this model inherits that restriction and is not for commercial use. The lrn code is "
-         "MIT-licensed.")
+         "only, and on CCP (Yang et al., 2014) street photos, for research use: this model inherits "
+         "those restrictions and is not for commercial use. The lrn code is MIT-licensed.")
 
 
 def pretrained(safe_mode: bool = True):
     """The shipped LRN as a ``keras.Model`` (input 224x224x3 uint8-range floats, outputs s1..s6).
 
-    Use it with :func:`lrn.segment` (``lrn.segment(lrn.pretrained(), photo)``). See
+    Use it with :func:`lrn.segment` (``lrn.segment(lrn.pretrained(), photo)``), which feeds
+    it photos the way it was trained (its ``lrn_fit`` attribute, :func:`fit`). See
     :data:`TERMS` for what the model may be used for.
 
     Raises
@@ -64,7 +61,10 @@ def pretrained(safe_mode: bool = True):
     if not MODEL_FILE.is_file():
         raise InputError(f"the shipped model {MODEL_FILE} is missing from this installation; "
                          "`make model` trains and installs it, or pass a model file (lrn whiten --model)")
-    return models.load(MODEL_FILE, safe_mode=safe_mode)
+    model = models.load(MODEL_FILE, safe_mode=safe_mode)
+    model.lrn_fit = fit()  # lrn.segment feeds it the way it was trained (letterboxed or squashed)
+    model.lrn_clean = card().get("clean", True) if CARD_FILE.is_file() else True  # lrn.cut_out's default
+    return model
 
 
 def convert() -> Path:
@@ -92,11 +92,23 @@ def card() -> dict:
     return json.loads(CARD_FILE.read_text())
 
 
-def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path:
-    """Check ``run_dir/model.keras`` (written by ``lrn train``) and install it as the shipped model.
+def fit() -> str:
+    """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout.FITS`), from its card.
+
+    A card written before letterboxing existed has no ``fit``: that model was trained squashed.
+    """
+    return card().get("fit", "squash") if CARD_FILE.is_file() else "squash"
+
+
+def install(run_dir, train_seconds: float | None = None, note: str = "", fit: str = "squash", clean: bool = True,
+            facts: dict | None = None) -> Path:
+    """Check ``run_dir/model.keras`` (a run folder of ``lrn train`` or the pipeline) and install it.
 
     The card (``lrn/pretrained/<name>.json``) records the model's provenance (settings, data
-    ids, commit), its size, the training time in seconds if given, and :data:`TERMS`.
+    ids, commit), its size, the training time in seconds if given, how photos enter it
+    (``fit``: ``"pad"`` or ``"squash"``, :data:`lrn.cutout.FITS`), whether ``lrn whiten``
+    cleans its map by default (``clean``), any further ``facts`` (the choice and its
+    validation scores), and :data:`TERMS`.
     """
     import keras
 
@@ -104,7 +116,9 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
 
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
-        raise InputError(f"no trained model at {source}: run `python -m lrn.shipped train {run_dir}` first")
+        raise InputError(f"no trained model at {source}: `make model` trains and installs the shipped model")
+    if fit not in FITS:
+        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
     model = models.load(source)  # safe mode: a shipped file must not carry code
     if not models.is_lrn(model):
         raise InputError(f"{source} is not an LRN (it has {len(model.outputs)} outputs, LRN has 6)")
@@ -122,40 +136,31 @@ def install(run_dir, train_seconds: float | None = None, note: str = "") -> Path
         FOLDER.mkdir(exist_ok=True)
         shutil.copy2(staged, MODEL_FILE)
     facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "parameters": int(model.count_params()),
-             "input": list(model.input.shape[1:]), "train_command": f"python -m lrn.shipped train (TrainConfig {TRAIN_CONFIG}, protocol {PROTOCOL})",
-             "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS, "provenance": record}
+             "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": fit, "clean": bool(clean),
+             "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS,
+             "provenance": record, **(facts or {})}
     CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     convert()
     return MODEL_FILE
 
 
-def train_and_install(run_dir) -> Path:
-    """``make model``: train :data:`TRAIN_CONFIG` into ``run_dir``, time it, install the result."""
-    from lrn import fit, train
-
-    start = time.perf_counter()
-    fit.fit(train.TrainConfig(**TRAIN_CONFIG), run_dir, protocol=PROTOCOL, seed=TRAIN_CONFIG["seed"])
-    return install(run_dir, train_seconds=time.perf_counter() - start)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrn.shipped", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train the shipped model and install it (make model)")
-    train.add_argument("run_dir", type=Path)
     install_cmd = commands.add_parser("install", help="install RUN_DIR/model.keras as the shipped model")
     install_cmd.add_argument("run_dir", type=Path)
     install_cmd.add_argument("--train-seconds", type=float, default=None)
     install_cmd.add_argument("--note", default="")
+    install_cmd.add_argument("--fit", choices=("pad", "squash"), default="squash",
+                             help="how photos enter the model: the way it was trained")
+    install_cmd.add_argument("--raw", action="store_true", help="lrn whiten does not clean this model's map by default")
     commands.add_parser("convert", help="write the shipped model's .tflite (lrn whiten runs it without TensorFlow)")
     args = parser.parse_args(argv)
     try:
-        if args.command == "train":
-            path = train_and_install(args.run_dir)
-        elif args.command == "convert":
+        if args.command == "convert":
             path = convert()
         else:
-            path = install(args.run_dir, args.train_seconds, args.note)
+            path = install(args.run_dir, args.train_seconds, args.note, fit=args.fit, clean=not args.raw)
     except InputError as error:
         print(f"lrn.shipped: error: {error}", file=sys.stderr)
         return 2

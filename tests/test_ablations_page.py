@@ -170,3 +170,16 @@ def test_cost_text_counts_the_known_fits():
     assert text == ("Fit stages: 3.0 min for 2 of 3 runs (per run in the table above). This page (reading "
                     "results, scoring two runs at the photo resolution): 12 s.")
     assert "nothing at the photo resolution" in page.cost_text({}, ["a"], 1.0, False)
+
+
+def test_squeeze_claim_shows_the_hausdorff_beside_the_papers_test():
+    base, squeezed = per_image(), per_image(shift=0.5)
+    squeezed = squeezed.assign(hausdorff=squeezed["hausdorff"] - 20)  # a closer outline
+    tables = {"base": base, "squeeze": squeezed}
+    histories = {"base": history([1.0, 0.6, 0.5]), "squeeze": history([1.0, 0.5, 0.4])}
+    row = page.squeeze_claim(tables, histories, "base", "squeeze").iloc[0]
+    assert row["verdict"].startswith("does not hold at this budget")
+    assert "Hausdorff distance vs baseline (positive: the squeeze run's outline is closer) +20.50 px" in row["evidence"]
+    flat = {"base": histories["base"], "squeeze": history([1.0, 0.98, 0.97])}
+    assert page.squeeze_claim(tables, flat, "base", "squeeze").iloc[0]["verdict"].startswith("holds: flat learning curve")
+    assert page.squeeze_claim({}, {}, "base", "squeeze").iloc[0]["verdict"] == "cannot be tested here"

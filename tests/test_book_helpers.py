@@ -175,3 +175,31 @@ def test_parameter_cells_are_removed_from_the_staged_pages():
     assert [c.metadata["tags"] for c in notebook.cells] == [["parameters", "remove-cell"],
                                                             ["injected-parameters", "remove-cell"], []]
     assert not staging.hide_parameter_cells(notebook)  # already hidden
+
+
+def test_figure2_rows_follow_the_stated_rule_and_the_caption_names_it():
+    from lrnbook import pages
+
+    scores = np.array([50.0, 90.0, 70.0, 80.0, 60.0, 95.0, 85.0, 75.0, 65.0])  # 9 photos
+    chosen = pages.quantile_rows(scores)
+    assert [label for label, _ in chosen] == ["best", "upper quartile", "median", "lower quartile", "worst"]
+    assert [scores[r] for _, r in chosen] == [95.0, 85.0, 75.0, 65.0, 50.0]
+    caption = pages.figure2_caption(["LRN", "UNET"], 5)
+    assert "upper quartile" in caption and "LRN, UNET" in caption and "outline in red" in caption
+
+
+def test_figure2_draws_the_truth_outline_and_both_scores():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lrnbook import plots
+
+    truths = np.zeros((2, 32, 32), bool)
+    truths[:, 8:24, 8:24] = True
+    photos = np.zeros((2, 32, 32, 3), np.uint8)
+    fig = plots.figure2(photos, truths, {"LRN": truths.astype(float)}, ["a", "b"], {"LRN": np.array([99.0, 98.0])},
+                        {"LRN": np.array([1.0, 2.0])}, ["best", "worst"])
+    prediction = fig.axes[2]
+    assert prediction.get_xlabel() == "J 99.0 %  H 1.0 px" and fig.axes[0].get_ylabel() == "best\na"
+    shown = prediction.images[0].get_array()
+    assert tuple(shown[8, 12]) == (230, 40, 40), "the truth's outline is drawn on the prediction"

@@ -82,3 +82,43 @@ def test_segment_is_at_package_level_and_returns_the_photo_size(saturated_model)
     prob = lrn.segment(models.load(saturated_model), photo)
     assert prob.shape == (50, 70) and prob.dtype == np.float32
     assert 0 <= prob.min() and prob.max() <= 1
+
+
+def test_segment_pad_feeds_the_photo_letterboxed_and_maps_back_to_it(saturated_model):
+    """A forward that sees the input: person where the pixel is the fill colour. Padding puts
+    the fill only outside the photo, so nothing of a photo without that colour is person."""
+    from lrn import letterbox
+
+    model = models.load(saturated_model)
+    seen = []
+
+    def forward(x):
+        seen.append(x[0].astype(np.uint8))
+        fill = np.all(x[0] == np.array(letterbox.FILL, np.float32), axis=-1)
+        return fill[np.newaxis, ..., np.newaxis].astype(np.float32)
+
+    photo = np.zeros((120, 60, 3), np.uint8)  # tall: padded left and right
+    prob = cutout.segment(model, photo, forward=forward, fit="pad")
+    assert prob.shape == (120, 60) and prob.max() == 0.0
+    square = seen[-1]
+    assert (square[:, :16] == letterbox.FILL).all() and (square[:, 16:48] == 0).all()
+    squashed = cutout.segment(model, photo, forward=forward, fit="squash")
+    assert (seen[-1] == 0).all() and squashed.max() == 0.0
+    with pytest.raises(InputError, match="fit="):
+        cutout.segment(model, photo, forward=forward, fit="stretch")
+
+
+def test_whiten_fit_defaults_to_squash_for_a_given_model_and_can_be_chosen(saturated_model, tmp_path, monkeypatch):
+    seen = []
+    real = cutout.segment
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["fit"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cutout, "segment", spy)
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((80, 60, 3), 90, np.uint8)).save(photo)
+    for extra, expected in (([], "squash"), (["--fit", "pad"], "pad")):
+        assert cli.main(["whiten", str(photo), "-o", str(tmp_path / "out"), "--model", str(saturated_model), *extra]) == 0
+        assert seen[-1] == expected

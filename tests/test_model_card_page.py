@@ -79,9 +79,15 @@ def test_peer_tables_are_read_when_present(tmp_path):
 
 
 def test_facts_and_epochs_from_the_card():
-    facts = dict(card_page.facts_table(card(), 1234567, 15 * 2**20).values)
-    assert facts["file"] == "m.keras (3.0 MiB, limit 15 MiB)" and facts["parameters"] == "1,234,567"
+    facts = dict(card_page.facts_table(card(), 1234567, 50 * 10**6).values)
+    assert facts["file"] == "m.keras (3.1 MB, limit 50 MB)" and facts["parameters"] == "1,234,567"
     assert facts["training photos / validation photos"] == "3 / 1"
+    assert "photos are resized to it" in facts["input"] and "chosen" not in facts
+    people = {**card(), "fit": "pad", "candidate": "both", "counts": {"train_eg1800": 2, "train_ccp": 1, "val EG1800": 1}}
+    facts = dict(card_page.facts_table(people, 1, 50 * 10**6).values)
+    assert "letterboxed" in facts["input"] and "candidate both" in facts["chosen"]
+    assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits and 1 crops of CCP "
+                                                            "street photos; validation: 1 EG1800)")
     assert facts["epochs trained"].startswith("4 (at most 4, patience 6); weights of epoch 4")
     assert facts["training time"] == "10 min on 2 CPU cores"
     assert card_page.facts_table(card(history=False), 1, 2**20).iloc[7, 1] == "not recorded"
@@ -204,3 +210,28 @@ def test_terms_and_cost():
     assert text.startswith("Executing this page took 1.5 min (wall time, ") and text.endswith(
         "training the model took 10 min.")
     assert "training" not in card_page.cost_text(30.0, {"train_seconds": None})
+
+
+def test_every_set_table_versus_sentences_and_worst_grid():
+    from lrn.data import people
+    from lrnbook import card_sets
+
+    rng = np.random.default_rng(4)
+    pairs = []
+    for k in range(6):
+        mask = np.zeros((80, 60), bool)
+        mask[10 + k:70, 15:45] = True
+        pairs.append((rng.integers(0, 256, (80, 60, 3), dtype=np.uint8), mask))
+    s = people.eval_set("CCP full-frame test", [f"{k:04d}" for k in range(6)], pairs, 224)
+    good = s.truths.astype(np.float32)
+    bad = np.roll(good, 20, axis=2)
+    tables = {s.name: {"shipped LRN": card_sets.scores(s, good), "MediaPipe": card_sets.scores(s, bad)}}
+    table = card_sets.sets_table(tables)
+    assert list(table["model"]) == ["shipped LRN", "MediaPipe"] and set(table["photos"]) == {s.name}
+    assert tables[s.name]["shipped LRN"]["jaccard_clean"].min() == pytest.approx(100.0)
+    assert (tables[s.name]["MediaPipe"]["false_positive_pct"] > 0).all()
+    text = card_sets.versus_text(tables, "shipped LRN", "MediaPipe")
+    assert text.count("better: shipped LRN") == 2 and text.startswith("- *CCP full-frame test*")
+    fig = card_sets.worst_figure(s, bad, tables[s.name]["MediaPipe"], "MediaPipe", n=3)
+    assert len(fig.axes) == 6
+    plt.close(fig)

@@ -53,7 +53,7 @@ def test_vgg_fits_train_from_torchvision_weights_at_the_papers_rate():
     assert plan.TORCHVISION_MEMBER_SHA256 == vgg_weights.MEMBER.sha256
     profile = plan.load_profile("cpu")["vgg"]
     for stage in plan.plan("cpu"):
-        if stage.kind != "fit":
+        if stage.kind != "fit" or stage.roots == ("lrnbook.cutoutfit",):
             continue
         vgg = stage.short in ("lrn_vgg", "unet_vgg")
         assert (stage.roots == ("lrnbook.vggfit",)) == vgg, stage.name
@@ -102,7 +102,13 @@ def toc_files(part=None):
     import yaml
 
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    return [chapter["file"] for p in toc["parts"] if part in (None, p["caption"]) for chapter in p["chapters"]]
+
+    def files(entries):  # chapters and the sections nested under them
+        for entry in entries:
+            yield entry["file"]
+            yield from files(entry.get("sections", []))
+
+    return [f for p in toc["parts"] if part in (None, p["caption"]) for f in files(p["chapters"])]
 
 
 def test_toc_lists_only_pages_the_cpu_profile_writes_and_every_small_training_page():
@@ -183,3 +189,29 @@ def test_clean_outputs_drops_stderr_and_progress_bars_keeps_widgets_and_hides_ho
     assert [o.output_type for o in kept] == ["stream", "display_data"]
     assert kept[0].text == "weights in ~/.keras/vgg.h5\n" and kept[1].data["text/plain"].startswith("VBox")
     assert not stages.clean_outputs(notebook)
+
+
+def test_cutout_candidates_are_fit_stages_read_by_the_choosing_page():
+    from lrn import shipped
+
+    assert plan.SHIPPED_NAME == shipped.NAME
+    stages = {s.name: s for s in plan.plan("cpu")}
+    candidates = plan.load_profile("cpu")["cutout"]["candidates"]
+    page = stages["page/cutout"]
+    assert page.settings["candidates"] == list(candidates) and page.outputs == ["results/cutout/choice.json"]
+    for name, changes in candidates.items():
+        fit = stages[f"fit/cutout_{name}"]
+        assert fit.roots == ("lrnbook.cutoutfit",) and "@lrn/data/ccp.SHA256SUMS" in fit.reads
+        assert f"results/cutout_{name}/predictions.npz" in page.reads
+        assert fit.settings["data"] == {"fit": changes["fit"], "ccp_framings": [float(t) for t in changes["ccp_framings"]]}
+        assert "label" not in fit.settings["config"], "a label is for pages: it must not key a training"
+        if changes.get("model_file"):  # a model trained before is keyed by its file, never trained
+            assert changes["model_file"] in fit.reads and set(fit.settings["config"]) == {"size"}
+    assert f"@lrn/pretrained/{shipped.NAME}.keras" in stages["page/model_card"].reads
+
+
+def test_a_cutout_block_must_be_complete(tmp_path, monkeypatch):
+    (tmp_path / "odd.yaml").write_text("size: 64\ncutout: {config: {size: 64}, candidates: {a: {fit: pad}}}\n")
+    monkeypatch.setattr(plan, "PARAMS", tmp_path)
+    with pytest.raises(InputError, match="candidates without them: \\['a'\\]"):
+        plan.load_profile("odd")

@@ -119,3 +119,23 @@ def test_package_metadata_states_the_terms():
     assert "LICENSE" in files and "MIT License" in (root / "LICENSE").read_text()
     terms = [(root / name).read_text() for name in files if name != "LICENSE"]
     assert any("academic exchange only" in t and "pretrained/*.keras" in t for t in terms)
+
+
+def test_the_card_says_how_photos_enter_and_segment_follows_it(package_folder, tmp_path, monkeypatch):
+    from lrn import cutout
+
+    assert shipped.FITS == cutout.FITS
+    tiny_run(tmp_path / "run")
+    with pytest.raises(InputError, match="fit="):
+        shipped.install(tmp_path / "run", fit="stretch")
+    shipped.install(tmp_path / "run", fit="pad", clean=False, facts={"candidate": "tiny"})
+    card = shipped.card()
+    assert (card["fit"], card["clean"], card["candidate"]) == ("pad", False, "tiny") and shipped.fit() == "pad"
+    model = lrn.pretrained()
+    assert model.lrn_fit == "pad"
+    seen = []
+    real = cutout.letterbox.letterbox_photo
+    monkeypatch.setattr(cutout.letterbox, "letterbox_photo", lambda *a: seen.append(a[1]) or real(*a))
+    photo = np.random.default_rng(3).integers(0, 256, (90, 50, 3), dtype=np.uint8)
+    assert lrn.segment(model, photo).shape == (90, 50) and seen == [64]
+    assert lrn.segment(model, photo, fit="squash").shape == (90, 50) and seen == [64], "squash does not letterbox"

@@ -137,3 +137,25 @@ def test_helpers():
     assert png_bytes(rgb).startswith(PNG_MAGIC)
     with pytest.raises(TypeError):
         png_bytes(rgb.astype(np.float32))
+
+
+def test_levels_explorer_one_slider_for_every_photo_and_run():
+    from lrnbook import widgets as wg
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    truth = np.zeros((32, 32), bool)
+    truth[8:24, 8:24] = True
+    levels = [rng.random((n, n)) for n in (4, 8, 16, 32)]
+    item = {"label": "photo a", "photo": photo, "truth": truth, "runs": {"LRN": levels, "LRN-VGG": levels[::-1][::-1]},
+            "scores": {"LRN": [(50.0 + k, 20.0 - k) for k in range(4)], "LRN-VGG": [(60.0, 10.0)] * 4}}
+    box = wg.levels_explorer([item, {**item, "label": "photo b"}], width_px=64)
+    assert len(box.stacks) == 4 and len(box.links) == 8
+    assert all(link.source == (box.slider, "index") for link in box.links)
+    caption = box.links[1].target[0].children[2].value
+    assert caption.startswith("<b>s3</b> LRN (16x16)") and "J 52.0 %, H 18.0 px" in caption
+    assert "linear-gradient" in box.children[1].value and "outline of the truth" in box.children[1].value
+    picture = wg.level_picture(np.zeros((4, 4)), truth, 32, 32)
+    assert tuple(picture[8, 16]) == wg.TRUTH_OUTLINE and tuple(picture[16, 16]) != wg.TRUTH_OUTLINE
+    with pytest.raises(ValueError, match="same number of levels"):
+        wg.levels_explorer([{**item, "runs": {"LRN": levels, "other": levels[:3]}}])

@@ -17,7 +17,7 @@ from lrn.errors import InputError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park", "ship"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
     parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
@@ -39,6 +39,11 @@ def main(argv=None) -> int:
         if args.command == "execute":
             stages.execute(args.profile, stale=not args.no_stale, force=args.force, only=args.only,
                            minutes=args.minutes)
+            return 0
+        if args.command == "ship":
+            from lrnbook import ship
+
+            print(f"[lrnbook] installed {ship.ship(args.profile)}")
             return 0
         if args.command == "park":
             for line in stages.park(args.profile, args.only or "fit/*_vgg"):

@@ -61,16 +61,29 @@ def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
                   f"weights of epoch {best}, the lowest validation loss")
     seconds = card.get("train_seconds")
     time_text = f"{seconds / 60:.0f} min on {card.get('cpus', 2)} CPU cores" if seconds else "not recorded"
+    fit = card.get("fit", "squash")
+    entering = ("letterboxed into it (aspect ratio kept, the rest padded); maps are cropped and resized back"
+                if fit == "pad" else "photos are resized to it; maps are resized back")
+    counts = card.get("counts") or {}
+    photos = f"{len(settings['train_ids'])} / {len(settings['val_ids'])}"
+    if counts:
+        photos += (f" (training: {counts.get('train_eg1800')} EG1800 portraits and {counts.get('train_ccp')} crops of "
+                   f"CCP street photos; validation: " + ", ".join(f"{v} {k.removeprefix('val ')}" for k, v in counts.items()
+                                                             if k.startswith("val ")) + ")")
     facts = {
-        "file": f"{card['file']} ({card['bytes'] / 2**20:.1f} MiB, limit {max_bytes / 2**20:.0f} MiB)",
+        "file": f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, limit {max_bytes / 10**6:.0f} MB)",
         "parameters": f"{parameters:,}",
-        "input": " x ".join(map(str, card["input"])) + " (photos are resized to it; maps are resized back)",
+        "input": " x ".join(map(str, card["input"])) + f" ({entering})",
         "width multiplier": settings["width"],
-        "training photos / validation photos": f"{len(settings['train_ids'])} / {len(settings['val_ids'])}",
+        "training photos / validation photos": photos,
         "optimiser": f"Adam, learning rate {settings['learning_rate']}, batch {settings['batch_size']}",
         "augmentation": f"flip, zoom ±{settings['zoom']}, rotation ±{settings['rotation_deg']}°",
         "epochs trained": epochs,
         "training command": card["train_command"],
+        **({"chosen": f"candidate {card['candidate']} of the page *Choosing the cut-out model*, by its rule on "
+                      "validation photos"} if card.get("candidate") else {}),
+        **({"lrn whiten cleans the map": ("yes" if card["clean"] else "no") + " (largest region, holes filled; "
+            "chosen on validation photos; --raw turns it off)"} if "clean" in card else {}),
         "training time": time_text + (f" ({card['note']})" if card.get("note") else ""),
         "git commit": card["provenance"]["git_commit"],
     }
@@ -296,13 +309,13 @@ def versus_text(comparison: pd.DataFrame, photos: str = "official test") -> str:
 
 # --- Speed -------------------------------------------------------------------------------
 
-def median_ms(model, photo: np.ndarray, repeats: int = 10, forward=None) -> float:
-    """Median wall time in milliseconds of ``lrn.segment(model, photo, forward=forward)`` after a warm-up call."""
-    cutout.segment(model, photo, forward=forward)
+def median_ms(model, photo: np.ndarray, repeats: int = 10, forward=None, fit: str = "squash") -> float:
+    """Median wall time in milliseconds of ``lrn.segment(model, photo, forward=forward, fit=fit)`` after a warm-up call."""
+    cutout.segment(model, photo, forward=forward, fit=fit)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        cutout.segment(model, photo, forward=forward)
+        cutout.segment(model, photo, forward=forward, fit=fit)
         times.append((time.perf_counter() - start) * 1e3)
     return float(statistics.median(times))
 
@@ -313,7 +326,7 @@ def size_label(photo: np.ndarray) -> str:
 
 
 def speed_table(model, photos, forwards: dict, peer_summary: dict | None = None,
-                repeats: int = 10) -> pd.DataFrame:
+                repeats: int = 10, fit: str = "squash") -> pd.DataFrame:
     """Median ms of :func:`lrn.segment` for every photo and forward, beside the peer's time.
 
     Parameters
@@ -325,7 +338,7 @@ def speed_table(model, photos, forwards: dict, peer_summary: dict | None = None,
     peer_summary : dict, optional
         The peer run's test summary (its ``ms_per_image`` setting is shown).
     """
-    rows = [{"": f"{size_label(photo)}, {label}", "ms": f"{median_ms(model, photo, repeats, forward):.1f}"}
+    rows = [{"": f"{size_label(photo)}, {label}", "ms": f"{median_ms(model, photo, repeats, forward, fit):.1f}"}
             for label, forward in forwards.items() for photo in photos]
     if peer_summary:
         rows.append({"": "peer, per image (its run)",

@@ -232,8 +232,10 @@ def show(item) -> None:
 
 
 def html_table(table: pd.DataFrame, table_id: str):
-    """Display a table as HTML with an id the browser test can find."""
-    return HTML(table.to_html(index=False, table_id=table_id, classes="lrn-table", border=0))
+    """Display a table as HTML with an id the browser test can find, in a box that scrolls
+    sideways when the table is wider than the page (``book/_static/lrn.css`` draws the cue)."""
+    html = table.to_html(index=False, table_id=table_id, classes="lrn-table", border=0)
+    return HTML(f'<div class="lrn-table-wrap">{html}</div>')
 
 
 # The paper's settings, for the list of departures each page shows.
@@ -279,6 +281,29 @@ def spread_rows(scores: np.ndarray) -> list[int]:
     """Rows of a Fig. 2 grid chosen by a score, best first: best, median, second worst, worst."""
     order = np.argsort(scores)[::-1]
     return [int(order[0]), int(order[len(order) // 2]), int(order[-2]), int(order[-1])]
+
+
+FIGURE2_RULE = ("rows chosen by the mean, over the models shown, of each test photo's Jaccard index: the best "
+                "photo, the upper quartile, the median, the lower quartile and the worst")
+
+
+def quantile_rows(scores: np.ndarray) -> list[tuple[str, int]]:
+    """Five rows of a Fig. 2 grid (:data:`FIGURE2_RULE`): ``(label, row)`` from best to worst.
+
+    ``scores``: one score per photo, higher better. Quantile ``q`` is the photo at position
+    ``round(q (n - 1))`` of the scores sorted from best to worst (ties by position).
+    """
+    order = np.argsort(-np.asarray(scores, float), kind="stable")
+    n = len(order)
+    labels = (("best", 0.0), ("upper quartile", 0.25), ("median", 0.5), ("lower quartile", 0.75), ("worst", 1.0))
+    return [(label, int(order[int(round(q * (n - 1)))])) for label, q in labels]
+
+
+def figure2_caption(names: list[str], n: int) -> str:
+    """The caption under Fig. 2, from what it shows."""
+    return (f"*Fig. 2, recomputed.* {n} test photos ({FIGURE2_RULE}); columns: the photo, the truth, and the "
+            f"thresholded s6 map (U-Net: its output) of {', '.join(names)}, with the truth's outline in red. "
+            "Under each map: its Jaccard index (J) and contour Hausdorff distance (H) at 224x224.")
 
 
 def fit_seconds(name: str, root=".") -> float | None:

@@ -20,6 +20,7 @@ import yaml
 from lrn.errors import InputError
 from lrn.variants import DISPLAY_NAMES, VARIANTS
 
+SHIPPED_NAME = "lrn_people_224"  # lrn.shipped.NAME (plan imports no TensorFlow-side module; a test checks they agree)
 PARKED_JSON = "parked.json"  # lrnbook.parking.PARKED_JSON (plan imports no TensorFlow-side module)
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -27,7 +28,8 @@ PARAMS = REPO / "params"
 
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
                     "patience", "seed", "augment")
-PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card", "vgg"}
+PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card", "vgg",
+                                       "cutout"}
 SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size")
 """The reduced setting of the seed and ablation runs: input size, epochs, training seeds, and
 the input size of the larger-input ablation."""
@@ -36,6 +38,13 @@ VGG_SETTINGS = ("weights", "learning_rate", "epochs", "patience", "onednn")
 :mod:`lrn.vgg_weights`), Adam's rate, the epoch limit and patience of each stage, and
 whether TensorFlow's oneDNN kernels are on. Without it a -VGG run uses the profile's
 training settings and Keras' ImageNet weights (which need internet)."""
+CUTOUT_SETTINGS = ("config", "candidates")
+"""The cut-out model's candidates (``cutout:`` in a profile): the training settings they share
+(:class:`lrn.train.TrainConfig` fields) and, by name, what each changes: ``fit`` (``pad`` or
+``squash``), ``ccp_framings`` (framings of each CCP training photo, :mod:`lrn.data.people`),
+``label`` (the name a page shows) and any ``TrainConfig`` field. A ``*_vgg`` variant trains from torchvision's ImageNet weights;
+a ``model_file`` (relative to the profile folder) is a model trained before, only predicted."""
+CUTOUT_DATA = ("fit", "ccp_framings")
 TORCHVISION_MEMBER_SHA256 = "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"
 """The weights a ``torchvision`` -VGG run trains from (:data:`lrn.vgg_weights.MEMBER`; a test checks they agree)."""
 
@@ -87,6 +96,14 @@ def load_profile(profile: str) -> dict:
         if missing or extra or vgg["weights"] != "torchvision":
             raise InputError(f"{path}: 'vgg' needs exactly {', '.join(VGG_SETTINGS)} with weights: torchvision"
                              f" (missing: {missing or 'none'}, unknown: {extra or 'none'}, weights: {vgg.get('weights')!r})")
+    cutout = settings.get("cutout")
+    if cutout is not None:
+        missing, extra = sorted(set(CUTOUT_SETTINGS) - set(cutout)), sorted(set(cutout) - set(CUTOUT_SETTINGS))
+        bad = [n for n, c in (cutout.get("candidates") or {}).items() if not set(CUTOUT_DATA) <= set(c or {})]
+        if missing or extra or bad:
+            raise InputError(f"{path}: 'cutout' needs exactly {', '.join(CUTOUT_SETTINGS)}, each candidate "
+                             f"{' and '.join(CUTOUT_DATA)} (missing: {missing or 'none'}, unknown: {extra or 'none'}, "
+                             f"candidates without them: {bad or 'none'})")
     small = settings.get("small")
     if small is not None:
         missing, extra = sorted(set(SMALL_SETTINGS) - set(small)), sorted(set(small) - set(SMALL_SETTINGS))
@@ -131,6 +148,29 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
     ]
 
 
+def cutout_candidates(cutout: dict) -> list[Stage]:
+    """The fit stages of the cut-out model's candidates (:mod:`lrnbook.cutoutfit`), ``fit/cutout_<name>``."""
+    stages = []
+    for name, changes in cutout["candidates"].items():
+        data = {k: changes[k] for k in CUTOUT_DATA}
+        own = {k: v for k, v in changes.items() if k not in CUTOUT_DATA + ("model_file", "label")}
+        config = {**cutout["config"], **own}
+        settings = {"data": {"fit": data["fit"], "ccp_framings": [float(t) for t in data["ccp_framings"]]},
+                    "config": config}
+        reads = ["@lrn/data/ccp.SHA256SUMS"]
+        if changes.get("model_file"):
+            settings = {"data": settings["data"], "config": {"size": config["size"]},
+                        "model_file": changes["model_file"]}
+            reads += [changes["model_file"], str(Path(changes["model_file"]).with_suffix(".json"))]
+        if config.get("variant", "lrn").endswith("_vgg"):
+            config["width"] = 1.0
+            settings["encoder"] = {"weights": "torchvision", "member_sha256": TORCHVISION_MEMBER_SHA256}
+        stages.append(Stage(f"fit/cutout_{name}", "fit", settings, reads=reads,
+                            outputs=results(f"cutout_{name}", "predictions.npz", "history.csv"),
+                            roots=("lrnbook.cutoutfit",), title=f"cut-out candidate {name}"))
+    return stages
+
+
 def plan(profile: str) -> list[Stage]:
     """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
     settings = load_profile(profile)
@@ -159,19 +199,30 @@ def plan(profile: str) -> list[Stage]:
             name = f"lrn_small_{key}"
             stages += training(name, "lrn", reduced, f"{title} ({changes.get('size', small['size'])} px)", **changes)
             ablations.append(name)
+    if settings.get("cutout"):
+        stages += cutout_candidates(settings["cutout"])
+        names = list(settings["cutout"]["candidates"])
+        labels = {n: c.get("label", n) for n, c in settings["cutout"]["candidates"].items()}
+        stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels},
+                            reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz")],
+                            outputs=["results/cutout/choice.json"], notebook="cutout.ipynb"))
     split = {k: common[k] for k in ("protocol", "seed") if k in common}
     peer = settings.get("peer", True)
     peer_files = results("peer", "test_per_image.csv", "test_summary.json", "full_test_per_image.csv",
                          "full_test_summary.json")
     if peer:
         stages.append(Stage("page/peer", "page", {"profile": profile, **split}, outputs=peer_files,
+                            reads=[f"@lrn/pretrained/{SHIPPED_NAME}.keras", f"@lrn/pretrained/{SHIPPED_NAME}.json"],
                             notebook="peer.ipynb"))
     trained = [f for v in variants for f in results(v, "predictions.npz", "test_per_image.csv", "test_summary.json")]
     stages.append(Stage("page/results", "page", {"profile": profile, "variants": variants, **split},
                         reads=trained + (peer_files if peer else []), notebook="results.ipynb"))
     seed_files = [f for n in seeds for f in results(n, "test_per_image.csv", "test_summary.json", "history.csv")]
-    stages.append(Stage("page/claims", "page", {"profile": profile, "variants": variants, "seed_runs": seeds, **split},
-                        reads=trained + seed_files, notebook="claims.ipynb"))
+    squeeze = [seeds[0], "lrn_small_squeeze"] if seeds and "lrn_small_squeeze" in ablations else []
+    squeeze_files = [f for n in squeeze[1:] for f in results(n, "test_per_image.csv", "test_summary.json", "history.csv")]
+    stages.append(Stage("page/claims", "page", {"profile": profile, "variants": variants, "seed_runs": seeds,
+                                                 "squeeze_runs": squeeze, **split},
+                        reads=trained + seed_files + squeeze_files, notebook="claims.ipynb"))
     if ablations:
         names = [n for n in seeds if n.startswith("lrn_")] + ablations
         stages.append(Stage("page/ablations", "page", {"profile": profile, "baseline": seeds[0], "ablations": ablations,
@@ -181,8 +232,8 @@ def plan(profile: str) -> list[Stage]:
                             + results("lrn", "test_summary.json"), notebook="ablations.ipynb"))
     if settings.get("model_card", True):
         stages.append(Stage("page/model_card", "page", {"profile": profile, **split},
-                            reads=(peer_files if peer else []) + ["@lrn/pretrained/lrn_eg1800_w0.25_224.keras",
-                                                                  "@lrn/pretrained/lrn_eg1800_w0.25_224.json"],
+                            reads=(peer_files if peer else []) + [f"@lrn/pretrained/{SHIPPED_NAME}.keras",
+                                                                  f"@lrn/pretrained/{SHIPPED_NAME}.json"],
                             notebook="model_card.ipynb"))
     if "lrn" in variants:
         lrns = [v for v in ("lrn", "lrn_vgg") if v in variants]

@@ -106,28 +106,44 @@ def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 6) ->
     return fig
 
 
-def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scores: dict | None = None) -> plt.Figure:
+def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scores: dict | None = None,
+            hausdorff: dict | None = None, row_labels: list[str] | None = None) -> plt.Figure:
     """The paper's Fig. 2: one row per image: photo, ground truth, one column per model.
+
+    Every prediction (thresholded at 0.5) carries the truth's outline in red, so that what a
+    model adds or misses shows at a glance.
 
     Parameters
     ----------
     photos : (N, H, W, 3) uint8; truths : (N, H, W) bool
     predictions : {model display name: (N, H, W) float probability maps}
-    scores : optional {model display name: (N,) Jaccard %} shown under each prediction.
+    scores, hausdorff : optional {model display name: (N,) Jaccard % / Hausdorff px} shown under each prediction.
+    row_labels : optional, one label per row (e.g. why it was chosen), shown left of the photo.
     """
+    from skimage.segmentation import find_boundaries
+
     names = list(predictions)
     columns = 2 + len(names)
-    fig, axes = plt.subplots(len(photos), columns, figsize=(2.0 * columns, 2.1 * len(photos)), squeeze=False)
+    fig, axes = plt.subplots(len(photos), columns, figsize=(2.3 * columns, 2.5 * len(photos)), squeeze=False)
     for row, (photo, truth, name) in enumerate(zip(photos, truths, ids)):
+        outline = find_boundaries(truth, mode="inner")
         axes[row, 0].imshow(photo)
-        axes[row, 0].set_ylabel(str(name))
+        label = f"{row_labels[row]}\n{name}" if row_labels else str(name)
+        axes[row, 0].set_ylabel(label, fontsize=10)
         axes[row, 1].imshow(truth, cmap="gray", vmin=0, vmax=1)
         for col, model in enumerate(names, start=2):
-            axes[row, col].imshow(predictions[model][row] > 0.5, cmap="gray", vmin=0, vmax=1)
+            shown = np.where((predictions[model][row] > 0.5)[..., None], 235, 30).astype(np.uint8).repeat(3, axis=2)
+            shown[outline] = (230, 40, 40)
+            axes[row, col].imshow(shown)
+            parts = []
             if scores is not None:
-                axes[row, col].set_xlabel(f"J {scores[model][row]:.1f} %", fontsize=8)
+                parts.append(f"J {scores[model][row]:.1f} %")
+            if hausdorff is not None:
+                parts.append(f"H {hausdorff[model][row]:.1f} px")
+            if parts:
+                axes[row, col].set_xlabel("  ".join(parts), fontsize=10)
     for col, title in enumerate(["photo", "truth"] + names):
-        axes[0, col].set_title(title, fontsize=10)
+        axes[0, col].set_title(title, fontsize=11)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -135,65 +151,88 @@ def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scor
     return fig
 
 
-def level_maps(levels: list[np.ndarray], titles=None) -> plt.Figure:
-    """LRN's label maps s1..s6 of one image side by side (each at its own resolution)."""
+def level_maps(levels: list[np.ndarray], titles=None, cmap: str = "viridis") -> plt.Figure:
+    """LRN's label maps s1..s6 of one image side by side (each at its own resolution), in the
+    explorer's colours (:data:`lrnbook.widgets.CMAP`), with a colour bar."""
     titles = titles or [f"s{k}" for k in range(1, len(levels) + 1)]
-    fig, axes = plt.subplots(1, len(levels), figsize=(1.9 * len(levels), 2.1))
+    fig, axes = plt.subplots(1, len(levels), figsize=(1.9 * len(levels), 2.4))
     for ax, level, title in zip(axes, levels, titles):
-        ax.imshow(level, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"{title} {level.shape[0]}x{level.shape[1]}", fontsize=9)
+        shown = ax.imshow(level, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"{title} {level.shape[0]}x{level.shape[1]}", fontsize=10)
         ax.axis("off")
     fig.tight_layout()
+    fig.colorbar(shown, ax=list(axes), orientation="horizontal", fraction=0.06, pad=0.04,
+                 label="probability of person (0 background, 1 person)")
     return fig
 
 
+ARCHITECTURE_WIDTH_IN = 7.2
+"""Width of the architecture figure in inches: about the book's text column (672 px at 96 px
+per inch), so that its 12 pt labels show at about the body text's 16 px."""
+
+
 def architecture(path=None) -> plt.Figure:
-    """A diagram of LRN beside U-Net, drawn from the tables in :mod:`lrn.models`."""
-    fig, (ax_lrn, ax_unet) = plt.subplots(1, 2, figsize=(12, 5.2))
+    """A diagram of LRN above U-Net, drawn from the tables in :mod:`lrn.models`.
+
+    Drawn at :data:`ARCHITECTURE_WIDTH_IN` wide with 12 pt labels, so that shown at the width
+    of the book's text column its labels are as large as the body text.
+    """
+    label = {"ha": "center", "va": "center", "fontsize": 12}
+    fig, (ax_lrn, ax_unet) = plt.subplots(2, 1, figsize=(ARCHITECTURE_WIDTH_IN, 11.5))
     sizes = [224, 112, 56, 28, 14, 7]
+    enc_x, enc_w = 0.0, 3.8  # encoder boxes
+    dec_x, dec_w = 4.6, 3.9  # refinement units / decoder blocks
+    out_x, out_w = 9.1, 2.0  # label maps
     for ax, name in ((ax_lrn, "LRN (this paper)"), (ax_unet, "U-Net reference")):
-        ax.set_xlim(-0.5, 11)
-        ax.set_ylim(-0.8, 6.6)
+        ax.set_xlim(-0.2, 11.3)
+        ax.set_ylim(-0.8, 6.9)
         ax.axis("off")
-        ax.set_title(name)
+        ax.set_title(name, fontsize=14)
         for level, (block, _, filters) in enumerate(models.VGG16_BLOCKS):
             y = 5.5 - level
-            ax.add_patch(plt.Rectangle((0, y - 0.35), 3, 0.7, color="#9ecae1"))
-            ax.text(1.5, y, f"block{block}: {filters} ch, {sizes[level]}px", ha="center", va="center", fontsize=8)
+            ax.add_patch(plt.Rectangle((enc_x, y - 0.35), enc_w, 0.7, color="#9ecae1"))
+            ax.text(enc_x + enc_w / 2, y, f"block{block}: {filters} ch, {sizes[level]} px", **label)
             if level < 4:
-                ax.annotate("", (1.5, y - 0.65), (1.5, y - 0.35), arrowprops={"arrowstyle": "->"})
-        ax.add_patch(plt.Rectangle((0, -0.35 - 0.15), 3, 0.7, color="#6baed6"))
-        ax.text(1.5, -0.15, "block5_pool 7px", ha="center", va="center", fontsize=8)
-        ax.annotate("", (1.5, 0.2 - 0.15), (1.5, 0.15), arrowprops={"arrowstyle": "->"})
+                ax.annotate("", (enc_x + enc_w / 2, y - 0.65), (enc_x + enc_w / 2, y - 0.35),
+                            arrowprops={"arrowstyle": "->"})
+        ax.add_patch(plt.Rectangle((enc_x, -0.5), enc_w, 0.7, color="#6baed6"))
+        ax.text(enc_x + enc_w / 2, -0.15, "block5 pool: 7 px", **label)
+        ax.annotate("", (enc_x + enc_w / 2, 0.2), (enc_x + enc_w / 2, 5.5 - 4 - 0.35),
+                    arrowprops={"arrowstyle": "->"})  # block5 -> its max-pool
     # LRN: one refinement unit and one label map per resolution
+    step = 5.65 / 5
     for k, size in enumerate(reversed(sizes), start=1):
-        y = -0.15 + (k - 1) * (5.65 / 5)
-        ax_lrn.add_patch(plt.Rectangle((5, y - 0.3), 2.6, 0.6, color="#fdae6b"))
-        ax_lrn.text(6.3, y, f"RU{k}: conv 64 + conv 1", ha="center", va="center", fontsize=8)
-        ax_lrn.add_patch(plt.Rectangle((8.4, y - 0.3), 1.8, 0.6, color="#a1d99b"))
-        ax_lrn.text(9.3, y, f"s{k} {size}px", ha="center", va="center", fontsize=8)
-        ax_lrn.annotate("", (8.4, y), (7.6, y), arrowprops={"arrowstyle": "->"})
+        y = -0.15 + (k - 1) * step
+        ax_lrn.add_patch(plt.Rectangle((dec_x, y - 0.3), dec_w, 0.6, color="#fdae6b"))
+        ax_lrn.text(dec_x + dec_w / 2, y, f"RU{k}: conv 64, conv 1", **label)
+        ax_lrn.add_patch(plt.Rectangle((out_x, y - 0.3), out_w, 0.6, color="#a1d99b"))
+        ax_lrn.text(out_x + out_w / 2, y, f"s{k}: {size} px", **label)
+        ax_lrn.annotate("", (out_x, y), (dec_x + dec_w, y), arrowprops={"arrowstyle": "->"})
         source_y = -0.15 if k == 1 else 5.5 - (5 - k + 1)
-        ax_lrn.annotate("", (5, y), (3, source_y), arrowprops={"arrowstyle": "->", "color": "grey"})
+        ax_lrn.annotate("", (dec_x, y), (enc_x + enc_w, source_y), arrowprops={"arrowstyle": "->", "color": "grey"})
         if k > 1:
-            ax_lrn.annotate("", (6.3, y - 0.3), (9.3, y - 5.65 / 5 + 0.3),
+            ax_lrn.annotate("", (dec_x + dec_w / 2, y - 0.3), (out_x + out_w / 2, y - step + 0.3),
                             arrowprops={"arrowstyle": "->", "color": "green", "linestyle": "--"})
-    ax_lrn.text(5, 6.35, "grey: skip features; dashed: x2 bilinear up of the previous map", fontsize=7)
+    ax_lrn.text(-0.1, 6.5, "grey: skip features; green dashed: the previous map, upsampled x2",
+                fontsize=12, va="center")
     # U-Net: five decoder levels, one output
     for level, filters in enumerate(models.UNET_DECODER_FILTERS):
         y = 0.9 + level * 1.13
-        ax_unet.add_patch(plt.Rectangle((5, y - 0.3), 3, 0.6, color="#fdae6b"))
-        ax_unet.text(6.5, y, f"up + concat, 2x conv {filters}", ha="center", va="center", fontsize=8)
-        ax_unet.annotate("", (5, y), (3, 5.5 - (4 - level)), arrowprops={"arrowstyle": "->", "color": "grey"})
-        below = (3, -0.15) if level == 0 else (6.5, y - 1.13 + 0.3)
-        ax_unet.annotate("", (6.5 if level else 5, y - 0.3 if level else y - 0.2), below,
+        ax_unet.add_patch(plt.Rectangle((dec_x, y - 0.3), dec_w, 0.6, color="#fdae6b"))
+        ax_unet.text(dec_x + dec_w / 2, y, f"up, concat, 2 conv {filters}", **label)
+        ax_unet.annotate("", (dec_x, y), (enc_x + enc_w, 5.5 - (4 - level)),
+                         arrowprops={"arrowstyle": "->", "color": "grey"})
+        below = (enc_x + enc_w, -0.15) if level == 0 else (dec_x + dec_w / 2, y - 1.13 + 0.3)
+        ax_unet.annotate("", (dec_x + dec_w / 2 if level else dec_x, y - 0.3 if level else y - 0.2), below,
                          arrowprops={"arrowstyle": "->", "color": "green", "linestyle": "--"})
-    ax_unet.add_patch(plt.Rectangle((8.5, 5.22 - 0.3), 2, 0.6, color="#a1d99b"))
-    ax_unet.text(9.5, 5.22, "mask 224px", ha="center", va="center", fontsize=8)
-    ax_unet.annotate("", (8.5, 5.22), (8.0, 5.42), arrowprops={"arrowstyle": "->"})
+    top = 0.9 + 4 * 1.13
+    ax_unet.add_patch(plt.Rectangle((out_x, top + 0.9 - 0.3), out_w, 0.6, color="#a1d99b"))
+    ax_unet.text(out_x + out_w / 2, top + 0.9, "mask: 224 px", **label)
+    ax_unet.annotate("", (out_x + out_w / 2, top + 0.6), (dec_x + dec_w, top), arrowprops={"arrowstyle": "->"})
+    ax_unet.text(-0.1, 6.5, "grey: skip features; green dashed: upsampled decoder features", fontsize=12, va="center")
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=150)
     return fig
 
 

@@ -260,3 +260,97 @@ def coarse_to_fine_explorer(
     box.captions = captions
     box.caption_link = caption_link
     return box
+
+
+CMAP = "viridis"
+"""Colours of the label maps, in the explorer and in the static figures of the same page."""
+TRUTH_OUTLINE = (230, 40, 40)
+"""The truth's outline drawn over every map (RGB)."""
+
+
+def colour_bar_html(cmap: str = CMAP, width_px: int = 240) -> str:
+    """A horizontal colour bar for probability maps: a CSS gradient (no image, no request) with its ends named."""
+    stops = ", ".join(f"rgb{tuple(int(v) for v in probability_to_rgb(np.array([[t]]), cmap)[0, 0])} {100 * t:.0f}%"
+                      for t in np.linspace(0, 1, 9))
+    return (f'<div class="lrn-colour-bar" style="display:flex;align-items:center;gap:6px;font-size:0.9em">'
+            f'<span>0 (background)</span><span style="display:inline-block;width:{width_px}px;height:12px;'
+            f'background:linear-gradient(to right, {stops})"></span><span>1 (person)</span>'
+            f'<span style="margin-left:12px;color:rgb{TRUTH_OUTLINE}">&#9473; outline of the truth</span></div>')
+
+
+def level_picture(level: np.ndarray, truth: np.ndarray, height_px: int, width_px: int, cmap: str = CMAP) -> np.ndarray:
+    """One label map as shown: blocky upsampling to the panel, colour map, the truth's outline on top (uint8 RGB)."""
+    from skimage.segmentation import find_boundaries
+
+    rgb = probability_to_rgb(_nearest_resize(np.asarray(level, np.float64), height_px, width_px), cmap)
+    rgb[find_boundaries(_nearest_resize(truth, height_px, width_px), mode="inner")] = TRUTH_OUTLINE
+    return rgb
+
+
+def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP):
+    """One slider that steps every shown photo and run through its label maps s1 .. sK together.
+
+    Parameters
+    ----------
+    items : sequence of dict
+        One per photo: ``label`` (str, shown above the row), ``photo`` (``(H, W, 3)`` uint8),
+        ``truth`` (``(H, W)`` bool), ``runs`` (``{run name: [s1 .. sK maps]}``, coarse to
+        fine, every run with the same K) and ``scores`` (``{run name: [(Jaccard %, Hausdorff
+        px) of s1 .. sK]}``), shown under each map with its level.
+    width_px : int
+        Width of every panel in pixels (default 150: photo, truth and two runs side by side
+        fit the book's text column).
+    cmap : str
+        Colour map of the label maps (:data:`CMAP`); a colour bar names its ends.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Class ``lrn-coarse-to-fine``; the slider has class ``lrn-level-slider``, every image
+        stack ``lrn-levels`` and every caption stack ``lrn-level-captions``. Attributes
+        ``slider``, ``stacks`` and ``links`` (one ``jslink`` per stack, all from the slider's
+        ``index``): kernel-free, like :func:`coarse_to_fine_explorer`.
+    """
+    if not items:
+        raise ValueError("items is empty: give at least one photo")
+    counts = {len(levels) for item in items for levels in item["runs"].values()}
+    if len(counts) != 1:
+        raise ValueError(f"every run must have the same number of levels, got {sorted(counts)}")
+    n = counts.pop()
+    slider = w.SelectionSlider(options=[(f"s{k}", k) for k in range(1, n + 1)], value=1, description="level",
+                               continuous_update=True, readout=True, layout=w.Layout(width="320px"),
+                               style={"description_width": "initial"})
+    slider.add_class("lrn-level-slider")
+    rows, stacks, links = [], [], []
+    for item in items:
+        photo, truth, _ = _check_inputs(item["photo"], item["truth"], next(iter(item["runs"].values())))
+        height_px = max(1, round(width_px * photo.shape[0] / photo.shape[1]))
+
+        def panel(rgb):
+            return w.Image(value=png_bytes(rgb), format="png", width=str(width_px), height=str(height_px),
+                           layout=w.Layout(width=f"{width_px}px", height=f"{height_px}px"))
+
+        photo_disp = np.asarray(PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR))
+        truth_rgb = np.where(_nearest_resize(truth, height_px, width_px)[..., None], np.uint8(255),
+                             np.uint8(0)).repeat(3, axis=2)
+        panels = [w.VBox([w.HTML("<b>photo</b>"), panel(photo_disp)]), w.VBox([w.HTML("<b>truth</b>"), panel(truth_rgb)])]
+        for run, levels in item["runs"].items():
+            _, _, arrays = _check_inputs(photo, truth, levels)
+            stack = w.Stack(children=[panel(level_picture(a, truth, height_px, width_px, cmap)) for a in arrays],
+                            selected_index=0)
+            stack.add_class("lrn-levels")
+            scores = item["scores"][run]
+            captions = w.Stack(children=[w.HTML(
+                f"<b>s{k}</b> {html.escape(run)} ({a.shape[0]}x{a.shape[1]})<br>J {j:.1f} %, H {h:.1f} px")
+                for k, (a, (j, h)) in enumerate(zip(arrays, scores), start=1)], selected_index=0)
+            captions.add_class("lrn-level-captions")
+            links += [w.jslink((slider, "index"), (stack, "selected_index")),
+                      w.jslink((slider, "index"), (captions, "selected_index"))]
+            stacks.append(stack)
+            panels.append(w.VBox([captions, stack]))
+        rows += [w.HTML(f"<b>{html.escape(item['label'])}</b>"),
+                 w.HBox(panels, layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px"))]
+    box = w.VBox([slider, w.HTML(colour_bar_html(cmap)), *rows])
+    box.add_class("lrn-coarse-to-fine")
+    box.slider, box.stacks, box.links = slider, stacks, links
+    return box

@@ -1,0 +1,152 @@
+"""The model card's test photos: every set the project has, both models, raw and cleaned, worst photos.
+
+Three sets, none seen in training or in the choice of the model: all usable official EG1800
+test photos, and CCP's test photos as head-and-torso crops and as whole frames. Each is an
+:class:`lrn.data.people.EvalSet` (the shipped model is fed as it was trained, letterboxed or
+squashed) kept with its photos at their own resolution (MediaPipe's selfie model is fed
+those). Every map is scored at 224x224 in the squashed frame, like the rest of the book.
+"""
+from __future__ import annotations
+
+import functools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from skimage.segmentation import find_boundaries
+
+from lrn import evaluate, metrics, predict
+from lrn.data import ccp, people
+from lrn.data.eg1800 import originals
+from lrn.shapes import EVAL_SIZE
+from lrnbook import model_card, pages
+from lrnbook.stats import error_rates, paired_difference
+
+SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test")
+
+
+def load_test_sets(official_ids) -> dict[str, tuple[people.EvalSet, list]]:
+    """``{set name: (EvalSet, [(photo, mask) at own resolution])}`` for :data:`SET_NAMES`.
+
+    ``official_ids``: the usable official EG1800 test ids (``lrn.data.eg1800(protocol="full").test.ids``).
+    """
+    ccp_ids = ccp.split_ids(ccp.manifest_ids())["test"]
+    sources = {SET_NAMES[0]: (list(official_ids), lambda ids: originals(ids)),
+               SET_NAMES[1]: (ccp_ids, lambda ids: ccp.originals(ids, "head_torso")),
+               SET_NAMES[2]: (ccp_ids, lambda ids: ccp.originals(ids, "full"))}
+    sets = {}
+    notes: list[str] = []
+    bar = ccp.tqdm
+    ccp.tqdm = functools.partial(bar, disable=True)  # no progress bars in a rendered page
+    try:
+        with model_card._quiet_loading(notes):
+            for name, (ids, read) in sources.items():
+                pairs = read(ids)
+                sets[name] = (people.eval_set(name, ids, pairs, EVAL_SIZE), pairs)
+    finally:
+        ccp.tqdm = bar
+    return sets
+
+
+def shipped_maps(model, s: people.EvalSet, fit: str, chunk: int = 32) -> np.ndarray:
+    """The shipped model's finest maps, fed as ``fit``, in the squashed 224x224 frame: float32 ``(N, 224, 224)``."""
+    photos = s.inputs(fit)
+    finest = np.concatenate([predict.predict_levels(model, photos[k:k + chunk])[-1] for k in range(0, len(s), chunk)])
+    return s.to_eval_frame(finest, fit)
+
+
+def peer_maps(selfie, pairs) -> np.ndarray:
+    """MediaPipe's maps of the photos at their own resolution, resized to the squashed 224x224 frame."""
+    from lrn import imageops
+
+    return np.stack([imageops.resize_prob(selfie.predict(photo), (EVAL_SIZE, EVAL_SIZE)) for photo, _ in pairs])
+
+
+def scores(s: people.EvalSet, maps: np.ndarray) -> pd.DataFrame:
+    """Per-photo raw and cleaned scores (:func:`lrn.evaluate.score_levels`) with error rates of the raw mask."""
+    table = evaluate.score_levels(s.ids, [maps], s.truths)
+    fp, fn = error_rates(s.truths, metrics.threshold_prob(maps))
+    return table.assign(false_positive_pct=fp, false_negative_pct=fn)
+
+
+def sets_table(tables: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per set and model: photos, raw and cleaned Jaccard / Hausdorff (mean ± std)."""
+    rows = []
+    for set_name, by_model in tables.items():
+        for model, table in by_model.items():
+            rows.append({"photos": set_name, **pages.score_row(model, table)})
+    return pd.DataFrame(rows)
+
+
+def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str) -> str:
+    """Per set, cleaned Jaccard and Hausdorff: which model the paired 95 % interval favours, with the numbers."""
+    lines = []
+    for set_name, by_model in tables.items():
+        a, b = by_model[ours], by_model[theirs]
+        parts = []
+        for column, unit, higher_better in (("jaccard_clean", "% Jaccard", True), ("hausdorff_clean", "px Hausdorff", False)):
+            d = paired_difference(a[column].to_numpy(), b[column].to_numpy())
+            if d["ci_low"] > 0 or d["ci_high"] < 0:
+                winner = ours if (d["mean_diff"] > 0) == higher_better else theirs
+            else:
+                winner = "neither (the interval includes 0)"
+            parts.append(f"{a[column].mean():.2f} vs {b[column].mean():.2f} {unit}, better: {winner} "
+                         f"(difference {d['mean_diff']:+.2f}, 95 % interval {d['ci_low']:+.2f} to {d['ci_high']:+.2f})")
+        lines.append(f"- *{set_name}*, cleaned, {ours} vs {theirs}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+def worst_figure(s: people.EvalSet, maps: np.ndarray, table: pd.DataFrame, model: str, n: int = 5) -> plt.Figure:
+    """The ``n`` photos of a set with the lowest cleaned Jaccard: photo with the truth's outline,
+    and the model's cleaned mask with the same outline, with both scores under it."""
+    from lrn import postprocess
+
+    worst = table.nsmallest(n, "jaccard_clean")
+    rows = model_card.rows_of(s.ids, worst["id"])
+    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.6), squeeze=False)
+    for col, (k, row) in enumerate(zip(rows, worst.itertuples())):
+        outline = find_boundaries(s.truths[k], mode="inner")
+        photo = s.squashed[k].copy()
+        photo[outline] = (255, 0, 0)
+        mask = postprocess.clean_batch(metrics.threshold_prob(maps[k:k + 1]))[0]
+        shown = np.where(mask[..., None], 235, 40).astype(np.uint8).repeat(3, axis=2)
+        shown[outline] = (255, 0, 0)
+        axes[0, col].imshow(photo)
+        axes[0, col].set_title(str(row.id), fontsize=10)
+        axes[1, col].imshow(shown)
+        axes[1, col].set_xlabel(f"J {row.jaccard_clean:.1f} %, H {row.hausdorff_clean:.1f} px", fontsize=10)
+    axes[0, 0].set_ylabel("photo, truth in red", fontsize=10)
+    axes[1, 0].set_ylabel(f"{model}, cleaned", fontsize=10)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def seen_ids(settings: dict) -> dict[str, set[str]]:
+    """The EG1800 and CCP ids a model was trained or validated on, from its provenance settings.
+
+    Ids are ``"00017"`` or ``"eg1800/00017"`` (EG1800), ``"ccp/0001@0.5"``, ``"ccp_head_torso/0001"``
+    or ``"ccp_full/0001"`` (CCP; :mod:`lrn.data.people`).
+    """
+    seen = {"EG1800": set(), "CCP": set()}
+    for i in [*settings["train_ids"], *settings["val_ids"]]:
+        source, _, rest = i.rpartition("/")
+        seen["CCP" if source.startswith("ccp") else "EG1800"].add(rest.split("@")[0])
+    return seen
+
+
+def check_unseen(settings: dict, test_sets: dict) -> str:
+    """Check that no test photo was used in training or validation; a sentence saying so, else ``InputError``."""
+    from lrn.errors import InputError
+
+    seen = seen_ids(settings)
+    counts = []
+    for name, (s, _) in test_sets.items():
+        overlap = seen["CCP" if name.startswith("CCP") else "EG1800"] & set(s.ids)
+        if overlap:
+            raise InputError(f"{len(overlap)} photos of {name} were used in training or validation, e.g. {min(overlap)}")
+        counts.append(f"{len(s)} {name}")
+    return (f"None of the test photos ({', '.join(counts)}) was used for training or validation, nor in choosing "
+            "the model.")

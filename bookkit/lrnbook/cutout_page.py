@@ -1,0 +1,230 @@
+"""The page that chooses the cut-out model: every candidate and lever scored on validation photos.
+
+The candidates' fit stages (:mod:`lrnbook.cutoutfit`) store the finest map of every
+validation photo of the three kinds (:data:`lrn.data.people.SETS`), fed both ways
+(``pad``, ``squash``), with the truths. Here they are scored (raw and cleaned), tabled and
+compared; the choice is made by :func:`choose` and nothing else. Functions take the stored
+arrays and return tables, figures or sentences computed from them.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from lrn import evaluate
+from lrn.data.people import FITS, SETS
+from lrnbook.cutoutfit import read_predictions
+from lrnbook.stats import paired_difference
+
+CHOICE_RULE = ("the candidate, way of feeding photos (pad or squash) and cleaning (on or off) with the "
+               "highest mean, over the three kinds of validation photos, of the mean Jaccard index")
+"""How the shipped model and its inference settings are chosen (validation photos only)."""
+
+
+def read_candidates(names: list[str], root=".") -> dict[str, dict]:
+    """Stored validation predictions by candidate (``results/cutout_<name>/predictions.npz``); missing ones are left out."""
+    found = {}
+    for name in names:
+        path = Path(root) / "results" / f"cutout_{name}" / "predictions.npz"
+        if path.is_file():
+            found[name] = read_predictions(path)
+    return found
+
+
+def score_candidates(candidates: dict[str, dict]) -> pd.DataFrame:
+    """Per-image scores: one row per candidate, set, fit, cleaning and photo.
+
+    Columns ``candidate, set, fit, clean, id, jaccard`` (%), ``hausdorff`` (px at 224x224).
+    """
+    rows = []
+    for name, sets in candidates.items():
+        for set_name, stored in sets.items():
+            for fit, clean in itertools.product(FITS, (False, True)):
+                jaccard, hausdorff = evaluate.score_maps(stored["truths"], stored[fit], clean=clean)
+                rows.append(pd.DataFrame({"candidate": name, "set": set_name, "fit": fit, "clean": clean,
+                                          "id": stored["ids"], "jaccard": jaccard, "hausdorff": hausdorff}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def means(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean Jaccard and Hausdorff per candidate, fit, cleaning and set, plus their mean over the sets."""
+    per_set = scores.groupby(["candidate", "fit", "clean", "set"], sort=False)[["jaccard", "hausdorff"]].mean()
+    table = per_set.unstack("set")
+    table = table.reindex(columns=[(m, s) for m in ("jaccard", "hausdorff") for s in SETS if s in per_set.index.levels[3]])
+    for metric in ("jaccard", "hausdorff"):
+        table[(metric, "mean of the sets")] = table[metric].mean(axis=1)
+    return table
+
+
+def choose(scores: pd.DataFrame) -> dict:
+    """The choice of :data:`CHOICE_RULE`: ``{"candidate", "fit", "clean", "jaccard", "hausdorff"}`` (means of the sets)."""
+    table = means(scores)
+    best = table[("jaccard", "mean of the sets")].idxmax()
+    return {"candidate": best[0], "fit": best[1], "clean": bool(best[2]),
+            "jaccard": float(table.loc[best, ("jaccard", "mean of the sets")]),
+            "hausdorff": float(table.loc[best, ("hausdorff", "mean of the sets")])}
+
+
+def lever_table(scores: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`means` as a table a reader can scan: one row per candidate and setting, ``J % / H px`` per set."""
+    table = means(scores)
+    labels = labels or {}
+    rows = []
+    for (candidate, fit, clean), row in table.iterrows():
+        out = {"candidate": labels.get(candidate, candidate),
+               "fed": ("letterboxed" if fit == "pad" else "squashed") + (", cleaned" if clean else ", raw")}
+        for set_name in [s for s in SETS if ("jaccard", s) in row.index] + ["mean of the sets"]:
+            out[set_name.replace("mean of the sets", "mean")] = (f"{row[('jaccard', set_name)]:.2f} / "
+                                                                 f"{row[('hausdorff', set_name)]:.2f}")
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def lever_effect(scores: pd.DataFrame, base: dict, changed: dict, metric: str = "jaccard") -> pd.DataFrame:
+    """Paired effect of one change (``changed`` minus ``base``, each a dict of candidate/fit/clean) per set.
+
+    Returns one row per set: mean difference, its 95 % bootstrap interval, the Wilcoxon p-value.
+    """
+    def pick(where):
+        mask = np.ones(len(scores), bool)
+        for key, value in where.items():
+            mask &= (scores[key] == value).to_numpy()
+        return scores[mask]
+
+    a, b = pick(changed), pick(base)
+    rows = []
+    for set_name in [s for s in SETS if s in set(scores["set"])]:
+        x = a[a["set"] == set_name].set_index("id")[metric]
+        y = b[b["set"] == set_name].set_index("id")[metric].reindex(x.index)
+        d = paired_difference(x.to_numpy(), y.to_numpy())
+        rows.append({"set": set_name, "difference": d["mean_diff"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+                     "p": d["p_wilcoxon"]})
+    return pd.DataFrame(rows)
+
+
+def effect_text(effect: pd.DataFrame, what: str, metric: str = "jaccard") -> str:
+    """One sentence per set saying whether ``what`` raised or lowered ``metric``, from :func:`lever_effect`."""
+    unit = "points of Jaccard" if metric == "jaccard" else "px of Hausdorff distance"
+    better_up = metric == "jaccard"
+    parts = []
+    for row in effect.itertuples():
+        if row.ci_low > 0 or row.ci_high < 0:
+            up = row.difference > 0
+            verdict = "better" if up == better_up else "worse"
+            parts.append(f"{row.set}: {verdict}, {row.difference:+.2f} {unit} "
+                         f"(95 % interval {row.ci_low:+.2f} to {row.ci_high:+.2f})")
+        else:
+            parts.append(f"{row.set}: no clear change ({row.difference:+.2f} {unit}, interval "
+                         f"{row.ci_low:+.2f} to {row.ci_high:+.2f} includes 0)")
+    return f"{what}: " + "; ".join(parts) + "."
+
+
+def distribution_figure(scores: pd.DataFrame, settings: list[tuple[str, str, bool]], labels: dict[str, str]) -> plt.Figure:
+    """Per-image Jaccard of chosen ``(candidate, fit, clean)`` settings on each kind of photo (box plots)."""
+    sets = [s for s in SETS if s in set(scores["set"])]
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.6), sharey=True)
+    for ax, set_name in zip(np.atleast_1d(axes), sets):
+        data, names = [], []
+        for candidate, fit, clean in settings:
+            rows = scores[(scores["set"] == set_name) & (scores["candidate"] == candidate) & (scores["fit"] == fit)
+                          & (scores["clean"] == clean)]
+            data.append(rows["jaccard"].to_numpy())
+            names.append(f"{labels.get(candidate, candidate)}\n{'letterboxed' if fit == 'pad' else 'squashed'}"
+                         f"{', cleaned' if clean else ''}")
+        ax.boxplot(data, showfliers=True, flierprops={"markersize": 3})
+        ax.set_xticks(range(1, len(names) + 1), names, fontsize=9)
+        ax.set_title(set_name, fontsize=11)
+        ax.grid(axis="y", alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("Jaccard index (%) per photo")
+    fig.tight_layout()
+    return fig
+
+
+def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> str:
+    """Which candidates have stored validation predictions, and which are still to train."""
+    missing = [labels.get(n, n) for n in names if n not in found]
+    have = ", ".join(labels.get(n, n) for n in names if n in found) or "none"
+    text = f"Candidates scored here: {have}."
+    if missing:
+        text += (f" Not trained yet (no validation predictions): {', '.join(missing)}; "
+                 "`python -m lrnbook execute --profile cpu --only 'fit/cutout_*'` trains them.")
+    return text
+
+
+def _setting(candidate: str, fit: str, clean: bool) -> dict:
+    return {"candidate": candidate, "fit": fit, "clean": clean}
+
+
+def own_fit(scores: pd.DataFrame, candidate: str) -> str:
+    """The fit a candidate does best with on validation (mean over the sets of the raw mean Jaccard)."""
+    table = means(scores)
+    return max(FITS, key=lambda fit: table.loc[(candidate, fit, False), ("jaccard", "mean of the sets")])
+
+
+def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tuple[str, dict, dict]]:
+    """The lever comparisons that the stored candidates allow: ``(what, base setting, changed setting)``."""
+    names = list(dict.fromkeys(scores["candidate"]))
+    out = []
+    for name in names:
+        fit = own_fit(scores, name)
+        other = "squash" if fit == "pad" else "pad"
+        out.append((f"{{{name}}}: feeding photos {'letterboxed' if fit == 'pad' else 'squashed'} instead of "
+                    f"{'letterboxed' if other == 'pad' else 'squashed'}", _setting(name, other, False),
+                    _setting(name, fit, False)))
+        out.append((f"{{{name}}}: cleaning", _setting(name, fit, False), _setting(name, fit, True)))
+        if name != baseline and baseline in names:
+            out.append((f"{{{name}}} instead of {{{baseline}}}, each fed its better way, raw",
+                        _setting(baseline, own_fit(scores, baseline), False), _setting(name, fit, False)))
+    return out
+
+
+def lever_texts(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only") -> list[str]:
+    """One paragraph per comparison of :func:`comparisons`, Jaccard and Hausdorff, from paired differences."""
+    texts = []
+    for what, base, changed in comparisons(scores, baseline):
+        title = what.format(**{n: labels.get(n, n) for n in set(scores["candidate"])})
+        jaccard = effect_text(lever_effect(scores, base, changed, "jaccard"), "Jaccard", "jaccard")
+        hausdorff = effect_text(lever_effect(scores, base, changed, "hausdorff"), "Hausdorff", "hausdorff")
+        texts.append(f"**{title}.** {jaccard} {hausdorff}")
+    return texts
+
+
+def choice_text(choice: dict, labels: dict[str, str]) -> str:
+    """The rule and what it chose."""
+    return (f"The rule: {CHOICE_RULE}. It chooses **{labels.get(choice['candidate'], choice['candidate'])}**, "
+            f"photos {'letterboxed' if choice['fit'] == 'pad' else 'squashed'}, cleaning "
+            f"{'on' if choice['clean'] else 'off'}: mean over the three kinds of validation photos "
+            f"{choice['jaccard']:.2f} % Jaccard, {choice['hausdorff']:.2f} px Hausdorff.")
+
+
+def shown_settings(scores: pd.DataFrame, choice: dict, baseline: str = "eg1800_only") -> list[tuple[str, str, bool]]:
+    """The settings of :func:`distribution_figure`: the model shipped before as it was used, and the choice."""
+    shown = []
+    if baseline in set(scores["candidate"]):
+        shown.append((baseline, "squash", True))
+    chosen = (choice["candidate"], choice["fit"], choice["clean"])
+    if chosen not in shown:
+        shown.append(chosen)
+    return shown
+
+
+def summary_text(scores: pd.DataFrame, choice: dict, labels: dict[str, str], baseline: str = "eg1800_only") -> str:
+    """Bullet points comparing the chosen setting with the model shipped before (squashed, cleaned), per set."""
+    table = means(scores)
+    chosen = (choice["candidate"], choice["fit"], choice["clean"])
+    lines = [f"- Chosen on validation photos by a fixed rule: {labels.get(chosen[0], chosen[0])}, photos "
+             f"{'letterboxed' if chosen[1] == 'pad' else 'squashed'}, cleaning {'on' if chosen[2] else 'off'}."]
+    before = (baseline, "squash", True)
+    if before in table.index and chosen != before:
+        for set_name in [s for s in SETS if ("jaccard", s) in table.columns]:
+            a, b = table.loc[chosen, ("jaccard", set_name)], table.loc[before, ("jaccard", set_name)]
+            ha, hb = table.loc[chosen, ("hausdorff", set_name)], table.loc[before, ("hausdorff", set_name)]
+            lines.append(f"- {set_name}: Jaccard {b:.2f} → {a:.2f} % ({'higher' if a > b else 'lower'}), "
+                         f"Hausdorff {hb:.2f} → {ha:.2f} px ({'lower' if ha < hb else 'higher'}) against the "
+                         "model shipped before (squashed, cleaned).")
+    lines.append("- The test photos are scored once, for the chosen model, on the model card.")
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""``make model``: train the cut-out candidates, choose one on validation photos, install it.
+
+Every step goes through the pipeline (:mod:`lrnbook.stages`), so nothing is trained twice:
+the candidates' fit stages (``fit/cutout_*``, models kept in the cache), then the page that
+scores them on validation photos and writes the choice (``page/cutout`` ->
+``results/cutout/choice.json``), then :func:`lrn.shipped.install` of the chosen model with
+the way photos enter it and whether ``lrn whiten`` cleans its map, and the choice's facts on
+its card. A chosen model that is no longer in the cache (a fresh machine) is trained again
+by its fit stage.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from lrn.cache import cache_dir
+from lrn.errors import InputError
+from lrnbook import plan, stages
+
+
+def chosen(profile: str) -> dict:
+    """The choice the ``cutout`` page wrote (candidate, fit, clean, validation means)."""
+    path = plan.runs_dir(profile) / "results" / "cutout" / "choice.json"
+    if not path.is_file():
+        raise InputError(f"no choice at {path}: execute page/cutout first (python -m lrnbook execute --only page/cutout)")
+    return json.loads(path.read_text())
+
+
+def model_folder(profile: str, stage: plan.Stage) -> Path:
+    """Where a candidate's model is: its cache folder, or the folder of its ``model_file``."""
+    if stage.settings.get("model_file"):
+        return (plan.runs_dir(profile) / stage.settings["model_file"]).parent
+    return cache_dir() / "models" / stages.model_key(stages.components(profile, stage))
+
+
+def ship(profile: str = "cpu") -> Path:
+    """Train what is missing, choose, install; returns the installed model file."""
+    from lrn import provenance, shipped
+
+    stages.execute(profile, only="fit/cutout_*")
+    stages.execute(profile, only="page/cutout")
+    choice = chosen(profile)
+    name = f"fit/cutout_{choice['candidate']}"
+    stage = next(s for s in plan.plan(profile) if s.name == name)
+    folder = model_folder(profile, stage)
+    if not stage.settings.get("model_file") and not (folder / "model.keras").is_file():
+        stages.execute(profile, only=name, force=True)  # the cache lost it: train it again
+    history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{choice['candidate']}" / "history.csv")
+    facts = {"candidate": choice["candidate"], "choice": choice, "data": stage.settings.get("data"),
+             "counts": record.get("counts")}
+    with tempfile.TemporaryDirectory() as tmp:
+        if stage.settings.get("model_file"):  # a model trained before: install a copy under the run-folder name
+            folder = Path(tmp)
+            shutil.copyfile(plan.runs_dir(profile) / stage.settings["model_file"], folder / "model.keras")
+        return shipped.install(folder, train_seconds=record.get("train_seconds"), fit=choice["fit"],
+                               clean=choice["clean"], facts=facts)

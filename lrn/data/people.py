@@ -1,0 +1,224 @@
+"""People photos for the cut-out model: EG1800 portraits and CCP street photos, several framings.
+
+The shipped cut-out model must work on photos that are not EG1800 selfies. This module
+assembles what it is trained and chosen on:
+
+* training: EG1800's ``full``-protocol training ids (split seed 0) and CCP's training ids,
+  each CCP photo cut at the framings ``ccp_framings`` (:func:`lrn.framing.windows`: 0 =
+  head-and-torso box, 1 = whole frame);
+* validation, three sets kept apart (:data:`SETS`) so that a model is judged on each:
+  EG1800's ``full``-protocol validation ids, and CCP's validation ids as head-and-torso
+  crops and as whole frames. Their concatenation is the validation split of training
+  (early stopping).
+* test: the same three kinds of photos on the test ids (EG1800: every official test id).
+
+``fit="pad"`` letterboxes every photo into the square input (:mod:`lrn.letterbox`: aspect
+ratio kept, pad marked background); ``fit="squash"`` resizes it ignoring the aspect ratio,
+as :func:`lrn.data.eg1800` does. Either way an :class:`EvalSet` keeps the photo both ways
+and its truth squashed to ``size x size``, the frame the book scores in, so that models fed
+either way are scored on the same pixels.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from lrn import framing, imageops, letterbox
+from lrn.data import ccp
+from lrn.data.eg1800 import eg1800 as load_eg1800, originals as eg1800_originals
+from lrn.data.split import Split, check_size
+from lrn.errors import InputError
+
+SETS = ("EG1800", "CCP head-and-torso", "CCP full frame")
+"""The three kinds of photos a cut-out model is judged on."""
+FITS = ("pad", "squash")
+"""How a photo enters the square input: letterboxed (aspect ratio kept) or squashed."""
+
+
+@dataclass
+class EvalSet:
+    """Photos of one kind with their truths, ready for either way of entering the model.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`SETS`.
+    ids : list of str
+        Source ids (EG1800: ``"00017"``; CCP: ``"0001"``).
+    squashed : numpy.ndarray
+        ``uint8 (N, size, size, 3)``: each photo resized ignoring its aspect ratio.
+    padded : numpy.ndarray
+        ``uint8 (N, size, size, 3)``: each photo letterboxed (:func:`lrn.letterbox.letterbox_photo`).
+    boxes : list of lrn.letterbox.Box
+        Where each photo sits in ``padded``.
+    truths : numpy.ndarray
+        ``bool (N, size, size)``: the person mask squashed to ``size x size`` (nearest).
+    padded_masks : numpy.ndarray
+        ``bool (N, size, size)``: the person mask letterboxed like ``padded`` (pad = background).
+    """
+
+    name: str
+    ids: list[str]
+    squashed: np.ndarray
+    padded: np.ndarray
+    boxes: list[letterbox.Box]
+    truths: np.ndarray
+    padded_masks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def inputs(self, fit: str) -> np.ndarray:
+        """The photos as the model of ``fit`` (one of :data:`FITS`) takes them."""
+        check_fit(fit)
+        return self.padded if fit == "pad" else self.squashed
+
+    def masks(self, fit: str) -> np.ndarray:
+        """The masks in the frame of :meth:`inputs` (for a validation loss)."""
+        check_fit(fit)
+        return self.padded_masks if fit == "pad" else self.truths
+
+    def to_eval_frame(self, probs: np.ndarray, fit: str) -> np.ndarray:
+        """Finest maps predicted on :meth:`inputs` as float32 ``(N, size, size)`` in the squashed frame of ``truths``."""
+        check_fit(fit)
+        probs = np.asarray(probs, np.float32)
+        size = self.truths.shape[1:]
+        if fit == "squash":
+            return np.stack([imageops.resize_prob(p, size) for p in probs]) if len(probs) else probs
+        return np.stack([letterbox.unletterbox(p, box, size) for p, box in zip(probs, self.boxes)])
+
+
+@dataclass
+class PeopleData:
+    """Training and validation data of the cut-out model (see the module docstring).
+
+    Attributes
+    ----------
+    train, val : Split
+        Images as the model takes them (``fit``); ids ``"eg1800/00017"`` and ``"ccp/0001@0.5"``
+        (CCP id at framing 0.5). ``val`` is the three validation sets concatenated.
+    val_sets : dict of str to EvalSet
+        The validation photos by kind (:data:`SETS`).
+    fit : str
+        ``"pad"`` or ``"squash"``.
+    ccp_framings : tuple of float
+        Framings of each CCP training photo (empty: no CCP photo in training).
+    manifest_sha256 : str
+        sha256 naming both datasets' manifests.
+    counts : dict of str to int
+        Photos per part.
+    """
+
+    train: Split
+    val: Split
+    val_sets: dict[str, EvalSet]
+    fit: str
+    ccp_framings: tuple[float, ...]
+    manifest_sha256: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def check_fit(fit: object) -> None:
+    if fit not in FITS:
+        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
+
+
+def enter(photo: np.ndarray, mask: np.ndarray, size: int, fit: str) -> tuple[np.ndarray, np.ndarray]:
+    """One photo and its mask as the model of ``fit`` takes them: ``uint8 (size, size, 3)``, ``bool (size, size)``."""
+    check_fit(fit)
+    if fit == "squash":
+        return imageops.resize_photo(photo, size), imageops.resize_mask(mask, size)
+    square, box = letterbox.letterbox_photo(photo, size)
+    return square, letterbox.letterbox_mask(mask, box)
+
+
+def eval_set(name: str, ids: Sequence[str], pairs: Sequence[tuple[np.ndarray, np.ndarray]], size: int) -> EvalSet:
+    """An :class:`EvalSet` from photos and masks at their own resolution."""
+    if len(ids) != len(pairs):
+        raise InputError(f"{name}: {len(ids)} ids but {len(pairs)} photos")
+    if not pairs:
+        raise InputError(f"{name}: no photos")
+    squashed, padded, boxes, truths, padded_masks = [], [], [], [], []
+    for photo, mask in pairs:
+        squashed.append(imageops.resize_photo(photo, size))
+        square, box = letterbox.letterbox_photo(photo, size)
+        padded.append(square)
+        boxes.append(box)
+        truths.append(imageops.resize_mask(mask, size))
+        padded_masks.append(letterbox.letterbox_mask(mask, box))
+    return EvalSet(name, list(ids), np.stack(squashed), np.stack(padded), boxes, np.stack(truths),
+                   np.stack(padded_masks))
+
+
+def _split(name: str, items: list[tuple[str, np.ndarray, np.ndarray]], manifest_sha256: str) -> Split:
+    ids, images, masks = zip(*items)
+    return Split(name, np.stack(images), np.stack(masks), list(ids), manifest_sha256)
+
+
+def framed_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray]], framings: Sequence[float]):
+    """Each full-frame ``(photo, mask)`` cut at every framing: yields ``(index, t, photo crop, mask crop)``."""
+    for index, (photo, mask) in enumerate(pairs):
+        for t, box in zip(framings, framing.windows(mask, framings)):
+            yield index, float(t), framing.crop(photo, box), framing.crop(mask, box)
+
+
+def combined_manifest(*shas: str) -> str:
+    """One sha256 naming several datasets' manifests (in order)."""
+    return hashlib.sha256(":".join(shas).encode()).hexdigest()
+
+
+def people(size: int = 224, fit: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
+           root: str | Path | None = None) -> PeopleData:
+    """Load the cut-out model's training and validation data (about a minute on two cores).
+
+    Parameters
+    ----------
+    size : int
+        Side of the square input in pixels (a positive multiple of 32).
+    fit : {"pad", "squash"}
+        How photos enter the square (see the module docstring).
+    ccp_framings : sequence of float in [0, 1]
+        Framings of each CCP training photo; empty for none (EG1800 alone).
+    root : str or Path, optional
+        Folder holding ``eg1800/`` and ``ccp/`` (default: ``$LRN_DATA``).
+
+    Raises
+    ------
+    InputError
+        Bad arguments, or data missing or not matching their manifests.
+    """
+    size = check_size(size)
+    check_fit(fit)
+    framings = tuple(float(t) for t in ccp_framings)
+    if any(not 0.0 <= t <= 1.0 for t in framings) or len(set(framings)) != len(framings):
+        raise InputError(f"ccp_framings={ccp_framings!r}; expected distinct numbers in [0, 1]")
+    portraits = load_eg1800(root, protocol="full", size=size, seed=0)
+    street = ccp.load("full", size, root, splits=("train", "val") if framings else ("val",))
+    manifest = combined_manifest(portraits.manifest_sha256, street.manifest_sha256)
+
+    train = [(f"eg1800/{i}", *enter(p, m, size, fit))
+             for i, (p, m) in zip(portraits.train.ids, eg1800_originals(portraits.train.ids, root))]
+    if framings:
+        ids = street.train.ids
+        for k, t, photo, mask in framed_pairs(ccp.originals(ids, "full", root), framings):
+            train.append((f"ccp/{ids[k]}@{t:g}", *enter(photo, mask, size, fit)))
+
+    val_full = ccp.originals(street.val.ids, "full", root)
+    val_ht = [(framing.crop(p, b), framing.crop(m, b)) for p, m in val_full for b in framing.windows(m, (0.0,))]
+    val_sets = {
+        SETS[0]: eval_set(SETS[0], portraits.val.ids, eg1800_originals(portraits.val.ids, root), size),
+        SETS[1]: eval_set(SETS[1], street.val.ids, val_ht, size),
+        SETS[2]: eval_set(SETS[2], street.val.ids, val_full, size),
+    }
+    prefixes = {SETS[0]: "eg1800/", SETS[1]: "ccp_head_torso/", SETS[2]: "ccp_full/"}
+    val = [(prefixes[name] + i, image, mask)
+           for name, s in val_sets.items() for i, image, mask in zip(s.ids, s.inputs(fit), s.masks(fit))]
+    counts = {"train": len(train), "train_eg1800": len(portraits.train), "train_ccp": len(train) - len(portraits.train),
+              **{f"val {name}": len(s) for name, s in val_sets.items()}}
+    return PeopleData(_split("train", train, manifest), _split("val", val, manifest), val_sets, fit, framings,
+                      manifest, counts)
+

@@ -1,0 +1,65 @@
+"""lrnbook.cutout_page: candidates scored on stored validation masks, the choice made by its rule."""
+import numpy as np
+import pytest
+
+from lrnbook import cutout_page as page
+from lrnbook import cutoutfit
+
+
+def stored(tmp_path, name, shift_pad, shift_squash, n=4, seed=0):
+    """A candidate's predictions.npz: per set, truths and masks shifted by some pixels per fit."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for set_name in ("EG1800", "CCP head-and-torso", "CCP full frame"):
+        truths = np.zeros((n, 224, 224), bool)
+        for k in range(n):
+            top = rng.integers(20, 60)
+            truths[k, top:top + 120, 60:160] = True
+        arrays[f"{set_name}|ids"] = np.array([f"{k:04d}" for k in range(n)])
+        arrays[f"{set_name}|truths"] = cutoutfit.pack(truths)
+        for fit, shift in (("pad", shift_pad), ("squash", shift_squash)):
+            preds = np.roll(truths, shift, axis=2)
+            preds[:, :5, :5] = True  # a speck: cleaning removes it
+            arrays[f"{set_name}|{fit}"] = cutoutfit.pack(preds)
+    folder = tmp_path / "results" / f"cutout_{name}"
+    folder.mkdir(parents=True)
+    np.savez_compressed(folder / "predictions.npz", **arrays)
+
+
+def test_scores_means_choice_and_texts(tmp_path):
+    stored(tmp_path, "old", shift_pad=30, shift_squash=10)
+    stored(tmp_path, "new", shift_pad=2, shift_squash=25)
+    found = page.read_candidates(["old", "new", "missing"], tmp_path)
+    assert list(found) == ["old", "new"]
+    assert "Not trained yet (no validation predictions): missing" in page.availability_text(["old", "new", "missing"], found, {})
+    scores = page.score_candidates(found)
+    assert len(scores) == 2 * 3 * 2 * 2 * 4
+    choice = page.choose(scores)
+    assert (choice["candidate"], choice["fit"], choice["clean"]) == ("new", "pad", True)
+    assert page.own_fit(scores, "old") == "squash" and page.own_fit(scores, "new") == "pad"
+    table = page.lever_table(scores, {"old": "before"})
+    assert list(table.columns) == ["candidate", "fed", "EG1800", "CCP head-and-torso", "CCP full frame", "mean"]
+    assert "before" in set(table["candidate"]) and "letterboxed, cleaned" in set(table["fed"])
+    texts = page.lever_texts(scores, {"old": "before", "new": "after"}, baseline="old")
+    assert any(t.startswith("**after instead of before, each fed its better way, raw.** Jaccard: EG1800: better")
+               for t in texts), texts
+    assert any("**before: cleaning.**" in t and "Jaccard: EG1800: better" in t for t in texts)
+    summary = page.summary_text(scores, choice, {"old": "before", "new": "after"}, baseline="old")
+    assert "higher" in summary and "lower" in summary.split("Hausdorff")[1]
+    assert page.shown_settings(scores, choice, baseline="old") == [("old", "squash", True), ("new", "pad", True)]
+
+
+def test_effect_text_says_no_clear_change_when_the_interval_holds_zero():
+    import pandas as pd
+
+    effect = pd.DataFrame([{"set": "EG1800", "difference": 0.1, "ci_low": -0.2, "ci_high": 0.4, "p": 0.5},
+                           {"set": "CCP full frame", "difference": -3.0, "ci_low": -4.0, "ci_high": -2.0, "p": 0.001}])
+    text = page.effect_text(effect, "Hausdorff", "hausdorff")
+    assert "EG1800: no clear change" in text and "CCP full frame: better, -3.00 px" in text
+    assert "CCP full frame: worse" in page.effect_text(effect, "Jaccard", "jaccard")
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_pack_round_trip(n):
+    masks = np.random.default_rng(n).random((n, 224, 224)) > 0.5
+    np.testing.assert_array_equal(cutoutfit.unpack(cutoutfit.pack(masks)), masks)
