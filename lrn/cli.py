@@ -196,10 +196,9 @@ def run_whiten(args) -> None:
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
     model, _ = cutout.load(args.model, trust=args.trust_model)
-    fit = args.fit or (shipped.fit() if args.model is None else "squash")
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
-                   low=args.low, high=args.high, fit=fit)
+                   low=args.low, high=args.high, fit=args.fit)  # None: the model's own way (lrn.cutout.load)
     for source in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
         if source != "-" and not to_stdout:  # the usual case: a file in, a file out
             tqdm.write(str(cutout.whiten_file(model, source, args.out, mode, colour, **options)))

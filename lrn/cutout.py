@@ -29,7 +29,7 @@ WHITE = (255, 255, 255)
 FITS = ("squash", "pad")
 """How a photo enters the model's square input: resized ignoring its aspect ratio (how
 ``lrn train``'s models are trained), or letterboxed with its aspect ratio kept
-(:mod:`lrn.letterbox`; how the shipped model is trained, :data:`lrn.shipped.FIT`)."""
+(:mod:`lrn.letterbox`; the shipped model's way is on its card, :func:`lrn.shipped.fit`)."""
 EDGE_FRACTION = 0.02  # soft-edge band kept around the person, as a share of the photo's diagonal
 MODES = ("white", "colour", "transparent", "mask")
 """What ``compose`` makes: the person on white (the paper's goal), on another colour, on

@@ -112,8 +112,8 @@ def test_whiten_fit_defaults_to_squash_for_a_given_model_and_can_be_chosen(satur
     seen = []
     real = cutout.segment
 
-    def spy(*args, **kwargs):
-        seen.append(kwargs["fit"])
+    def spy(*args, **kwargs):  # the way segment will feed the photo: given, else the model's own, else squash
+        seen.append(kwargs["fit"] or getattr(args[0], "lrn_fit", "squash"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cutout, "segment", spy)

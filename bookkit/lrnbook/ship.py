@@ -29,9 +29,7 @@ def chosen(profile: str) -> dict:
 
 
 def model_folder(profile: str, stage: plan.Stage) -> Path:
-    """Where a candidate's model is: its cache folder, or the folder of its ``model_file``."""
-    if stage.settings.get("model_file"):
-        return (plan.runs_dir(profile) / stage.settings["model_file"]).parent
+    """The cache folder of a trained candidate's model (:func:`lrnbook.stages.model_key`)."""
     return cache_dir() / "models" / stages.model_key(stages.components(profile, stage))
 
 
@@ -44,15 +42,16 @@ def ship(profile: str = "cpu") -> Path:
     choice = chosen(profile)
     name = f"fit/cutout_{choice['candidate']}"
     stage = next(s for s in plan.plan(profile) if s.name == name)
-    folder = model_folder(profile, stage)
-    if not stage.settings.get("model_file") and not (folder / "model.keras").is_file():
+    given = stage.settings.get("model_file")
+    folder = None if given else model_folder(profile, stage)
+    if folder is not None and not (folder / "model.keras").is_file():
         stages.execute(profile, only=name, force=True)  # the cache lost it: train it again
     history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{choice['candidate']}" / "history.csv")
     facts = {"candidate": choice["candidate"], "choice": choice, "data": stage.settings.get("data"),
              "counts": record.get("counts")}
     with tempfile.TemporaryDirectory() as tmp:
-        if stage.settings.get("model_file"):  # a model trained before: install a copy under the run-folder name
+        if given:  # a model trained before: install a copy under the run-folder name
             folder = Path(tmp)
-            shutil.copyfile(plan.runs_dir(profile) / stage.settings["model_file"], folder / "model.keras")
+            shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
         return shipped.install(folder, train_seconds=record.get("train_seconds"), fit=choice["fit"],
                                clean=choice["clean"], facts=facts)
