@@ -27,6 +27,8 @@ JB="${JUPYTER_BOOK:-$REPO/.venv/bin/jupyter-book}"
 PROFILE="${PROFILE:-cpu}"
 start=$(date +%s)
 "$PY" tools/book_assets.py
+# The Try-it page's model (the shipped .tflite, checked against its .keras), config and samples.
+"$PY" -m lrnbook tryit
 # The book's sources for this profile, copied to _build/src (stale runs get a notice;
 # tracked files are never modified). Needs every run of the profile executed.
 SRC="$("$PY" -m lrnbook stage --profile "$PROFILE" | tail -n 1)"

@@ -6,6 +6,7 @@
     python -m lrnbook publish --profile cpu          # per-image CSVs beside the built pages
     python -m lrnbook execute --profile cpu --only 'fit/*_vgg' --minutes 150   # train the -VGG runs, park at the deadline
     python -m lrnbook park    --profile cpu          # park the -VGG runs' cached progress in the repository
+    python -m lrnbook tryit                          # the Try-it page's model, config and sample photos
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from lrn.errors import InputError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park", "ship"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park", "ship", "tryit"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
     parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
@@ -44,6 +45,11 @@ def main(argv=None) -> int:
             from lrnbook import ship
 
             print(f"[lrnbook] installed {ship.ship(args.profile)}")
+            return 0
+        if args.command == "tryit":
+            from lrnbook import tryit
+
+            print(f"[lrnbook] Try-it files in {tryit.prepare()}")
             return 0
         if args.command == "park":
             for line in stages.park(args.profile, args.only or "fit/*_vgg"):

@@ -1,0 +1,262 @@
+/* Pixel work of the Try-it page, on plain typed arrays (no DOM), the same as the Python
+ * package does it, so that the browser feeds the model the very input `lrn whiten` would:
+ *
+ *  - resizeRGB / resizeFloat: Pillow's BILINEAR resize (src/libImaging/Resample.c), exactly:
+ *    a separable triangle filter whose support grows with the reduction factor (antialiased
+ *    when shrinking), horizontal pass first, 8-bit images in 22-bit fixed point, float maps in
+ *    double with a float32 intermediate (lrn.imageops.resize_photo / resize_prob).
+ *  - fitSquare / letterbox / unletterbox: lrn.letterbox (the shipped model's "pad" fit).
+ *  - edgeAlpha / composeWhite / composeTransparent: lrn.cutout.edge_alpha and compose.
+ *
+ * An image is {width, height, data}: data row-major, 3 interleaved channels (Uint8Array) for
+ * a photo, 1 channel (Float32Array) for a probability map.
+ */
+
+const PRECISION_BITS = 22; // Pillow: 32 - 8 (bits of a pixel) - 2 (headroom)
+
+function triangle(x) {
+  x = Math.abs(x);
+  return x < 1 ? 1 - x : 0;
+}
+
+/* Pillow's precompute_coeffs for the bilinear filter (support 1): for every output index the
+ * first input index, the number of inputs and their normalised weights. */
+export function coefficients(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const weights = new Float64Array(outSize * ksize);
+  const bounds = new Int32Array(outSize * 2);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    const ss = 1 / filterScale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    const base = xx * ksize;
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = triangle((x + xmin - center + 0.5) * ss);
+      weights[base + x] = w;
+      total += w;
+    }
+    if (total !== 0) for (let x = 0; x < xmax; x++) weights[base + x] /= total;
+    bounds[2 * xx] = xmin;
+    bounds[2 * xx + 1] = xmax;
+  }
+  return { ksize, weights, bounds };
+}
+
+function fixedPoint(weights) {
+  const out = new Int32Array(weights.length);
+  const one = 2 ** PRECISION_BITS;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i];
+    out[i] = w < 0 ? Math.trunc(-0.5 + w * one) : Math.trunc(0.5 + w * one);
+  }
+  return out;
+}
+
+function clip8(sum) {
+  const v = Math.floor(sum / 2 ** PRECISION_BITS);
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/* The rows of the input that the vertical pass reads (Pillow resizes only those horizontally). */
+function rowSpan(vertical, outH) {
+  const first = vertical.bounds[0];
+  const last = vertical.bounds[2 * outH - 2] + vertical.bounds[2 * outH - 1];
+  return [first, last];
+}
+
+function resize(src, outW, outH, channels, horizontalPass, verticalPass, makeArray) {
+  if (!(outW >= 1 && outH >= 1)) throw new Error(`resize to ${outW}x${outH}: sizes must be positive`);
+  if (src.width === outW && src.height === outH) {
+    return { width: outW, height: outH, data: src.data.slice() };
+  }
+  const vertical = coefficients(src.height, outH);
+  let img = src;
+  let rowOffset = 0;
+  if (outW !== src.width) {
+    const [first, last] = rowSpan(vertical, outH);
+    const horizontal = coefficients(src.width, outW);
+    const tmp = { width: outW, height: last - first, data: makeArray(outW * (last - first) * channels) };
+    horizontalPass(tmp, src, first, horizontal);
+    img = tmp;
+    rowOffset = first;
+  }
+  if (outH === src.height) return img;
+  const out = { width: outW, height: outH, data: makeArray(outW * outH * channels) };
+  verticalPass(out, img, rowOffset, vertical);
+  return out;
+}
+
+/* Pillow BILINEAR resize of an 8-bit RGB image ({width, height, data: 3 channels}). */
+export function resizeRGB(src, outW, outH) {
+  function horizontalPass(out, inp, firstRow, c) {
+    const kk = fixedPoint(c.weights);
+    const half = 2 ** (PRECISION_BITS - 1);
+    for (let y = 0; y < out.height; y++) {
+      const row = (y + firstRow) * inp.width * 3;
+      for (let xx = 0; xx < out.width; xx++) {
+        const xmin = c.bounds[2 * xx], n = c.bounds[2 * xx + 1], k = xx * c.ksize;
+        let r = half, g = half, b = half;
+        for (let x = 0; x < n; x++) {
+          const p = row + (x + xmin) * 3, w = kk[k + x];
+          r += inp.data[p] * w;
+          g += inp.data[p + 1] * w;
+          b += inp.data[p + 2] * w;
+        }
+        const o = (y * out.width + xx) * 3;
+        out.data[o] = clip8(r);
+        out.data[o + 1] = clip8(g);
+        out.data[o + 2] = clip8(b);
+      }
+    }
+  }
+  function verticalPass(out, inp, rowOffset, c) {
+    const kk = fixedPoint(c.weights);
+    const half = 2 ** (PRECISION_BITS - 1);
+    for (let yy = 0; yy < out.height; yy++) {
+      const ymin = c.bounds[2 * yy] - rowOffset, n = c.bounds[2 * yy + 1], k = yy * c.ksize;
+      for (let x = 0; x < out.width; x++) {
+        let r = half, g = half, b = half;
+        for (let y = 0; y < n; y++) {
+          const p = ((y + ymin) * inp.width + x) * 3, w = kk[k + y];
+          r += inp.data[p] * w;
+          g += inp.data[p + 1] * w;
+          b += inp.data[p + 2] * w;
+        }
+        const o = (yy * out.width + x) * 3;
+        out.data[o] = clip8(r);
+        out.data[o + 1] = clip8(g);
+        out.data[o + 2] = clip8(b);
+      }
+    }
+  }
+  return resize(src, outW, outH, 3, horizontalPass, verticalPass, (n) => new Uint8Array(n));
+}
+
+/* Pillow BILINEAR resize of a float map (mode "F"; {width, height, data: Float32Array}). */
+export function resizeFloat(src, outW, outH) {
+  function horizontalPass(out, inp, firstRow, c) {
+    for (let y = 0; y < out.height; y++) {
+      const row = (y + firstRow) * inp.width;
+      for (let xx = 0; xx < out.width; xx++) {
+        const xmin = c.bounds[2 * xx], n = c.bounds[2 * xx + 1], k = xx * c.ksize;
+        let s = 0;
+        for (let x = 0; x < n; x++) s += inp.data[row + x + xmin] * c.weights[k + x];
+        out.data[y * out.width + xx] = s;
+      }
+    }
+  }
+  function verticalPass(out, inp, rowOffset, c) {
+    for (let yy = 0; yy < out.height; yy++) {
+      const ymin = c.bounds[2 * yy] - rowOffset, n = c.bounds[2 * yy + 1], k = yy * c.ksize;
+      for (let x = 0; x < out.width; x++) {
+        let s = 0;
+        for (let y = 0; y < n; y++) s += inp.data[(y + ymin) * inp.width + x] * c.weights[k + y];
+        out.data[yy * out.width + x] = s;
+      }
+    }
+  }
+  return resize(src, outW, outH, 1, horizontalPass, verticalPass, (n) => new Float32Array(n));
+}
+
+/* Python's round(): halves go to the even neighbour (for x >= 0). */
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/* Where a height x width photo sits in the size x size square (lrn.letterbox.fit_square). */
+export function fitSquare(height, width, size) {
+  const scale = size / Math.max(height, width);
+  const innerHeight = Math.max(1, Math.min(size, roundHalfEven(height * scale)));
+  const innerWidth = Math.max(1, Math.min(size, roundHalfEven(width * scale)));
+  return {
+    height, width, size, innerHeight, innerWidth,
+    top: Math.floor((size - innerHeight) / 2),
+    left: Math.floor((size - innerWidth) / 2),
+  };
+}
+
+/* The photo scaled into the square, padded with `fill` (RGB): {square, box}. */
+export function letterbox(photo, size, fill) {
+  const box = fitSquare(photo.height, photo.width, size);
+  const data = new Uint8Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) data.set(fill, i * 3);
+  const inner = resizeRGB(photo, box.innerWidth, box.innerHeight);
+  for (let y = 0; y < box.innerHeight; y++) {
+    const from = y * box.innerWidth * 3;
+    data.set(inner.data.subarray(from, from + box.innerWidth * 3), ((y + box.top) * size + box.left) * 3);
+  }
+  return { square: { width: size, height: size, data }, box };
+}
+
+function crop(map, top, left, height, width) {
+  const data = new Float32Array(height * width);
+  for (let y = 0; y < height; y++) {
+    const from = (y + top) * map.width + left;
+    data.set(map.data.subarray(from, from + width), y * width);
+  }
+  return { width, height, data };
+}
+
+/* The photo's part of a square map at any level's resolution (lrn.letterbox.unletterbox's crop). */
+export function photoRegion(map, box) {
+  const s = map.width;
+  if (s === box.size) return crop(map, box.top, box.left, box.innerHeight, box.innerWidth);
+  const scale = s / box.size;
+  const top = Math.floor(box.top * scale), left = Math.floor(box.left * scale);
+  const bottom = Math.max(top + 1, Math.ceil((box.top + box.innerHeight) * scale));
+  const right = Math.max(left + 1, Math.ceil((box.left + box.innerWidth) * scale));
+  return crop(map, top, left, bottom - top, right - left);
+}
+
+/* A square map cropped to the photo and resized to outH x outW (lrn.letterbox.unletterbox). */
+export function unletterbox(map, box, outH = box.height, outW = box.width) {
+  return resizeFloat(photoRegion(map, box), outW, outH);
+}
+
+export function clip01(map) {
+  const data = map.data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+  return { width: map.width, height: map.height, data };
+}
+
+/* Opacity: 0 below `low`, 1 above `high`, smoothstep between (lrn.cutout.edge_alpha). */
+export function edgeAlpha(prob, low = 0.3, high = 0.7) {
+  const data = new Float32Array(prob.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const t = Math.min(1, Math.max(0, (prob.data[i] - low) / (high - low)));
+    data[i] = t * t * (3 - 2 * t);
+  }
+  return { width: prob.width, height: prob.height, data };
+}
+
+/* RGBA pixels (for ImageData) of the photo over a solid colour, or with the opacity as alpha. */
+export function compose(photo, opacity, background /* [r, g, b] or null for transparency */) {
+  const n = photo.width * photo.height;
+  const out = new Uint8ClampedArray(n * 4);
+  for (let i = 0; i < n; i++) {
+    const a = opacity.data[i];
+    for (let c = 0; c < 3; c++) {
+      const v = photo.data[i * 3 + c];
+      out[i * 4 + c] = background ? Math.round(a * v + (1 - a) * background[c]) : v;
+    }
+    out[i * 4 + 3] = background ? 255 : Math.round(a * 255);
+  }
+  return out;
+}
+
+/* RGBA pixels of a [0, 1] map through a 256-entry colour table ([[r, g, b], ...]). */
+export function colourMap(map, table) {
+  const out = new Uint8ClampedArray(map.data.length * 4);
+  for (let i = 0; i < map.data.length; i++) {
+    const v = Math.min(1, Math.max(0, map.data[i]));
+    const rgb = table[Math.min(255, Math.floor(v * 256))];
+    out.set(rgb, i * 4);
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}
