@@ -52,11 +52,14 @@ test: install
 	PROFILE=cpu bash tools/build_book.sh
 	PROFILE=cpu $(BIN)/python -m pytest
 
-# Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json
-# and benchmarks/whiten_startup.json (lrn whiten start-up against the command before LiteRT).
+# Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json,
+# benchmarks/whiten_startup.json (lrn whiten start-up against the command before LiteRT) and
+# benchmarks/tryit_browser.json (the Try-it page's model in Chromium against Python LiteRT; builds the book).
 bench: install
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/whiten_startup.py
+	PROFILE=cpu bash tools/build_book.sh
+	$(BIN)/python benchmarks/tryit_browser.py
 
 # The model shipped inside the package (lrn.pretrained(), lrn whiten's default): the cut-out
 # candidates of params/$(PROFILE).yaml trained through the pipeline (once; about 95 min each on

@@ -146,21 +146,36 @@ def book_server(book_html):
         thread.join(timeout=5)
 
 
+_SHARED_BROWSER: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
-    """A headless Chromium (Debian's) driven by the pip playwright package."""
+    """A headless Chromium (Debian's) driven by the pip playwright package.
+
+    One per test process: every module that imports this fixture gets its own fixture
+    instance, and a second Playwright started in the same process fails, so the instances
+    share one browser, closed when the last of them is done.
+    """
     try:
         from playwright import sync_api
     except ImportError:  # pragma: no cover - the book extra installs it
         pytest.fail("playwright is not installed: pip install -e '.[book]' (pip package; no browser download needed)")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} not found: run tools/setup_browser.sh (installs Debian chromium)")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    shared = _SHARED_BROWSER
+    if not shared["users"]:
+        shared["playwright"] = sync_api.sync_playwright().start()
+        shared["browser"] = shared["playwright"].chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                                 headless=True)
+    shared["users"] += 1
+    try:
+        yield shared["browser"]
+    finally:
+        shared["users"] -= 1
+        if not shared["users"]:
+            shared.pop("browser").close()
+            shared.pop("playwright").stop()
 
 
 @dataclass

@@ -13,7 +13,8 @@ it into the book) before every build:
   as the shipped file in Python, kept in the cache (``$LRN_CACHE/tryit/``) under the
   shipped file's sha256.
 * ``config.json``: how the model takes a photo (:func:`config`): input size, fit, pad colour,
-  the output index of every level s1 .. s6, the soft-edge ramp, input limits, the colour table
+  the output index of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
+  (``lrn whiten``'s defaults), input limits, the colour table
   of the label maps (the coarse-to-fine chapter's), checksums and the sample photos' names.
 * ``samples/``: a few test photos (EG1800 official test split, CCP test split), copied from
   the local data folder (``LRN_DATA``) when it is there; the page works without them.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn import imageops, letterbox, shipped
+from lrn import cutout, imageops, letterbox, shipped
 from lrn.cache import sha256_file
 from lrn.errors import InputError
 
@@ -178,6 +179,8 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "levels": [{"name": f"s{k}", "output": position, "side": side}
                    for k, (position, side) in enumerate(zip(order, sides), start=1)],
         "edge": {"low": EDGE[0], "high": EDGE[1]},
+        "refinement": {"radius_fraction": cutout.DEFAULT_REFINEMENT.radius_fraction,
+                       "eps": cutout.DEFAULT_REFINEMENT.eps, "fit_side": cutout.DEFAULT_REFINEMENT.fit_side},
         "min_side": imageops.MIN_SIDE,
         "max_pixels": MAX_PIXELS,
         "colours": colour_table(),

@@ -6,7 +6,9 @@
  *    when shrinking), horizontal pass first, 8-bit images in 22-bit fixed point, float maps in
  *    double with a float32 intermediate (lrn.imageops.resize_photo / resize_prob).
  *  - fitSquare / letterbox / unletterbox: lrn.letterbox (the shipped model's "pad" fit).
- *  - edgeAlpha / composeWhite / composeTransparent: lrn.cutout.edge_alpha and compose.
+ *  - edgeAlpha / compose: lrn.cutout.edge_alpha and compose.
+ *  - guidedFilter / refinementFor: lrn.refine.guided_filter with lrn.cutout.Refinement's settings
+ *    (the edge refinement of `lrn whiten`).
  *
  * An image is {width, height, data}: data row-major, 3 interleaved channels (Uint8Array) for
  * a photo, 1 channel (Float32Array) for a probability map.
@@ -259,4 +261,112 @@ export function colourMap(map, table) {
     out[i * 4 + 3] = 255;
   }
   return out;
+}
+
+// ------------------------------------------------------------------ the guided filter (lrn.refine)
+
+/* Mean over a (2r + 1)-wide window along one axis of a field of `channels` values per pixel,
+ * edges reflected like scipy.ndimage.uniform_filter(mode="reflect") (d c b a | a b c d). */
+function box1d(src, width, height, channels, r, alongRows) {
+  const out = new Float64Array(src.length);
+  const n = alongRows ? width : height, lines = alongRows ? height : width;
+  const k = 2 * r + 1;
+  const index = new Int32Array(n + 2 * r);
+  for (let j = -r; j < n + r; j++) {
+    let m = j;
+    for (;;) {  // fold back until inside (several folds when r exceeds the line)
+      if (m < 0) m = -m - 1;
+      else if (m >= n) m = 2 * n - m - 1;
+      else break;
+    }
+    index[j + r] = m;
+  }
+  for (let line = 0; line < lines; line++) {
+    const at = (i) => (alongRows ? line * width + i : i * width + line) * channels;
+    for (let c = 0; c < channels; c++) {
+      let sum = 0;
+      for (let t = 0; t < k; t++) sum += src[at(index[t]) + c];
+      for (let i = 0; i < n; i++) {
+        out[at(i) + c] = sum / k;
+        if (i + 1 < n) sum += src[at(index[i + k]) + c] - src[at(index[i]) + c];
+      }
+    }
+  }
+  return out;
+}
+
+function box(src, width, height, channels, r) {
+  return box1d(box1d(src, width, height, channels, r, false), width, height, channels, r, true);
+}
+
+function resizeChannels(src, width, height, channels, outW, outH) {
+  const out = new Float32Array(outW * outH * channels);
+  for (let c = 0; c < channels; c++) {
+    const one = new Float32Array(width * height);
+    for (let i = 0; i < one.length; i++) one[i] = src[i * channels + c];
+    const small = resizeFloat({ width, height, data: one }, outW, outH).data;
+    for (let i = 0; i < small.length; i++) out[i * channels + c] = small[i];
+  }
+  return out;
+}
+
+/* The refined matte of `prob` with `photo` as guide: lrn.refine.guided_filter (colour guided
+ * filter, fitted on the photo shrunk by `subsample`, coefficients resized back). */
+export function guidedFilter(photo, prob, radius, eps, subsample) {
+  const W = photo.width, H = photo.height, N = W * H;
+  const guideFull = new Float32Array(N * 3);
+  for (let i = 0; i < N * 3; i++) guideFull[i] = photo.data[i] / 255;
+  let guide = guideFull, p = Float32Array.from(prob.data), w = W, h = H, r = radius;
+  if (subsample > 1) {
+    w = Math.max(1, Math.floor(W / subsample));
+    h = Math.max(1, Math.floor(H / subsample));
+    guide = resizeChannels(guideFull, W, H, 3, w, h);
+    p = resizeFloat({ width: W, height: H, data: p }, w, h).data;
+    r = Math.max(1, Math.floor(radius / subsample));
+  }
+  const n = w * h;
+  const ip = new Float32Array(n * 3), products = new Float32Array(n * 9);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      ip[i * 3 + c] = guide[i * 3 + c] * p[i];
+      for (let d = 0; d < 3; d++) products[i * 9 + c * 3 + d] = guide[i * 3 + c] * guide[i * 3 + d];
+    }
+  }
+  const meanI = box(guide, w, h, 3, r), meanP = box(p, w, h, 1, r);
+  const meanIP = box(ip, w, h, 3, r), meanII = box(products, w, h, 9, r);
+  const a = new Float64Array(n * 3), b = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const mi = [meanI[i * 3], meanI[i * 3 + 1], meanI[i * 3 + 2]];
+    const v = [0, 1, 2].map((c) => meanIP[i * 3 + c] - mi[c] * meanP[i]);
+    const m = (c, d) => meanII[i * 9 + c * 3 + d] - mi[c] * mi[d] + (c === d ? eps : 0);
+    const A = m(0, 0), B = m(0, 1), C = m(0, 2), D = m(1, 1), E = m(1, 2), F = m(2, 2);
+    const c00 = D * F - E * E, c01 = C * E - B * F, c02 = B * E - C * D;
+    const c11 = A * F - C * C, c12 = B * C - A * E, c22 = A * D - B * B;
+    const det = A * c00 + B * c01 + C * c02;
+    a[i * 3] = (c00 * v[0] + c01 * v[1] + c02 * v[2]) / det;
+    a[i * 3 + 1] = (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det;
+    a[i * 3 + 2] = (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det;
+    b[i] = meanP[i] - (a[i * 3] * mi[0] + a[i * 3 + 1] * mi[1] + a[i * 3 + 2] * mi[2]);
+  }
+  let meanA = Float32Array.from(box(a, w, h, 3, r)), meanB = Float32Array.from(box(b, w, h, 1, r));
+  if (subsample > 1) {
+    meanA = resizeChannels(meanA, w, h, 3, W, H);
+    meanB = resizeFloat({ width: w, height: h, data: meanB }, W, H).data;
+  }
+  const out = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = meanA[i * 3] * guideFull[i * 3] + meanA[i * 3 + 1] * guideFull[i * 3 + 1] + meanA[i * 3 + 2] * guideFull[i * 3 + 2] + meanB[i];
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return { width: W, height: H, data: out };
+}
+
+/* lrn.cutout.Refinement's radius and subsample for a photo (Python's round: halves to even). */
+export function refinementFor(height, width, settings) {
+  const shorter = Math.min(height, width);
+  return {
+    radius: Math.max(1, roundHalfEven(settings.radius_fraction * shorter)),
+    subsample: Math.max(1, Math.floor(shorter / settings.fit_side)),
+    eps: settings.eps,
+  };
 }

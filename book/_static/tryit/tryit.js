@@ -21,7 +21,7 @@ const FORMATS = "JPEG, PNG, WebP, GIF or BMP";
 const $ = (id) => document.getElementById(`tryit-${id}`);
 const root = $("app");
 const state = { config: null, model: null, photo: null, result: null };
-window.lrnTryit = state;
+window.lrnTryit = state;  // the tests and benchmarks/tryit_browser.py also call state.forward and state.segment
 
 function setState(name) {
   root.dataset.state = name;
@@ -174,10 +174,30 @@ async function segment(photo) {
   const levels = await forward(square);
   const t2 = performance.now();
   const prob = im.clip01(im.unletterbox(levels[levels.length - 1], box));
-  const opacity = im.edgeAlpha(prob, state.config.edge.low, state.config.edge.high);
   const t3 = performance.now();
-  return { box, square, levels, prob, opacity, timings: { letterbox: t1 - t0, model: t2 - t1, back: t3 - t2, total: t3 - t0 } };
+  const result = { box, square, levels, prob };
+  result.opacity = opacityOf(photo, result);
+  const t4 = performance.now();
+  result.timings = { letterbox: t1 - t0, model: t2 - t1, back: t3 - t2, edges: t4 - t3, total: t4 - t0 };
+  return result;
 }
+
+/* The cut-out's opacity, as lrn whiten makes it: the map refined with the photo as guide
+ * (lrn whiten's default; kept in result.refined), or, with the box unticked, the map with a
+ * soft edge ramp (lrn whiten --refine none). */
+function opacityOf(photo, result) {
+  if ($("refine").checked) {
+    if (!result.refined) {
+      const s = im.refinementFor(photo.height, photo.width, state.config.refinement);
+      result.refined = im.guidedFilter(photo, result.prob, s.radius, s.eps, s.subsample);
+    }
+    return result.refined;
+  }
+  return im.edgeAlpha(result.prob, state.config.edge.low, state.config.edge.high);
+}
+
+state.forward = forward;
+state.segment = segment;
 
 // ------------------------------------------------------------------ drawing
 
@@ -245,13 +265,18 @@ function stemOf(name) {
   return name.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "") || "photo";
 }
 
-function drawResult(name) {
+function drawCutOut() {
   const { photo, result } = state;
   const { width, height } = photo;
-  canvasOf("photo", width, height, photoRGBA(photo));
   canvasOf("mask", width, height, greyRGBA(result.opacity));
   canvasOf("white", width, height, im.compose(photo, result.opacity, [255, 255, 255]));
   canvasOf("transparent", width, height, im.compose(photo, result.opacity, null));
+}
+
+function drawResult(name) {
+  const { photo } = state;
+  canvasOf("photo", photo.width, photo.height, photoRGBA(photo));
+  drawCutOut();
   drawThumbnails();
   showLevel(Number($("level-slider").value) || result.levels.length);
   const stem = stemOf(name);
@@ -289,7 +314,8 @@ async function run(blob, name) {
     drawResult(name);
     const t = state.result.timings;
     say(`${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
-      `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, maps back to the photo ${ms(t.back)}).`, "ok");
+      `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ` +
+      `edges ${ms(t.edges)}).`, "ok");
     notes(said);
     setState("done");
   } catch (error) {
@@ -353,6 +379,11 @@ async function start() {
 $("file").addEventListener("change", (event) => {
   const file = event.target.files && event.target.files[0];
   if (file) run(file, file.name);
+});
+$("refine").addEventListener("change", () => {
+  if (!state.result) return;
+  state.result.opacity = opacityOf(state.photo, state.result);
+  drawCutOut();
 });
 $("level-slider").addEventListener("input", (event) => showLevel(Number(event.target.value)));
 $("save-white").addEventListener("click", (event) => save("white", event.currentTarget));
