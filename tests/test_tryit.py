@@ -216,3 +216,13 @@ def test_build_wrote_the_checked_browser_model(book_html):
     assert config["shipped_tflite_sha256"] == sha256_file(shipped.TFLITE_FILE)
     assert config["fit"] == shipped.fit() and config["fill"] == list(letterbox.FILL)
     assert sha256_file(book_html / "_static" / "tryit-model" / config["model"]) == config["model_sha256"]
+
+
+def test_page_opened_as_a_file_says_how_to_serve_it(browser, book_html):
+    page = browser.new_page()
+    try:
+        page.goto((book_html / PAGE).as_uri())
+        page.wait_for_function("document.getElementById('tryit-app').dataset.state === 'error'", timeout=WAIT_MS)
+        assert "http.server" in page.inner_text("#tryit-message")
+    finally:
+        page.close()

@@ -328,13 +328,6 @@ async function run(blob, name) {
 
 async function start() {
   setState("loading");
-  if (location.protocol === "file:") {
-    say("This page runs the model from files of the book, which a browser will not load from a page opened " +
-      "as a file. Serve the book instead: `python -m http.server -d _build/html`, then open " +
-      "http://localhost:8000/book/tryit.html.", "error");
-    setState("error");
-    return;
-  }
   try {
     const t0 = performance.now();
     const response = await fetch(new URL("config.json", MODEL_DIR));
