@@ -135,7 +135,7 @@ def test_the_page_tables_and_verdicts(profile):
 def test_curves_figure_labels_the_runs(profile):
     runs = page.read_runs([BASE, *ABLATIONS], profile)
     fig = page.curves_figure(runs.histories, BASE, ABLATIONS)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend under both panels
     assert labels == ["baseline", "LRN supervised on s6 only", "LRN with the 1-channel skip squeeze",
                       "LRN with a larger input"]
     assert page.curves_figure({}, BASE, ABLATIONS) is None

@@ -377,6 +377,34 @@ def test_widget_js_only_on_widget_pages(book_html):
         assert has_js == has_state, f"{page}: widget state {has_state}, widget scripts {has_js}"
 
 
+SNAKE_CASE = re.compile(r"\b[a-z0-9]+(_[a-z0-9]+)+\b")
+CODE_BLOCK = re.compile(r'<div class="cell_input[^"]*">.*?<pre>(.*?)</pre>', re.S)
+PARAMETER_LINE = re.compile(r"^\s*(profile|run_key)\s*=", re.M)
+
+
+def test_pages_read_like_a_book(book_html):
+    """Static scan of the built pages: table headers in words (no ``false_positive_pct``), one
+    settings box on every executed page, and no parameter cell shown (the box has the values)."""
+    import html as html_module
+
+    bad = []
+    for page in PAGES:
+        text = (book_html / page).read_text(encoding="utf-8")
+        for header in re.findall(r"<th\b[^>]*>(.*?)</th>", text, re.S):
+            words = html_module.unescape(re.sub(r"<[^>]+>", "", header)).strip()
+            if SNAKE_CASE.search(words):
+                bad.append(f"{page}: table header {words!r}")
+        if page.startswith("notebooks/"):
+            boxes = text.count("class='lrn-provenance'") + text.count('class="lrn-provenance"')
+            if boxes != 1:
+                bad.append(f"{page}: {boxes} settings boxes, not 1")
+            for code in CODE_BLOCK.findall(text):
+                source = html_module.unescape(re.sub(r"<[^>]+>", "", code))
+                if PARAMETER_LINE.search(source):
+                    bad.append(f"{page}: a parameter cell is shown: {source.strip()[:80]!r}")
+    assert not bad, "\n  ".join(["pages that a reader would trip over:", *bad])
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_page_loads_offline(open_page, path):
     bp = open_page(path)
@@ -469,7 +497,8 @@ def test_table1_matches_the_published_per_image_csvs(open_page):
     bp.check_all()
     page = bp.page
     rows = page.eval_on_selector_all(
-        "table#table1 tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))")
+        "table#table1 tbody tr",  # cells keep "mean ± std" together with no-break spaces
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.replace(/\u00a0/g, ' ').trim()))")
     header = page.eval_on_selector_all("table#table1 thead th", "cells => cells.map(c => c.textContent.trim())")
     table = {row[0]: dict(zip(header, row)) for row in rows}
     assert list(table) == list(PAPER_ROWS), table

@@ -22,9 +22,9 @@ def test_fit_seconds_reads_the_fit_stage_record(tmp_path):
 def test_changed_settings_ignore_split_ids_and_keys():
     base = {"size": 128, "supervision": "all", "run_key": "a", "train_ids": ["1"], "seed": 0}
     assert book.changed_settings(base, {**base, "run_key": "b", "train_ids": ["2"]}) == "none"
-    assert book.changed_settings(base, {**base, "size": 256}) == "size: 128 → 256"
+    assert book.changed_settings(base, {**base, "size": 256}) == "input size (px): 128 → 256"
     assert book.changed_settings(base, {**base, "supervision": "finest", "squeeze_skip": True}) == \
-        "squeeze_skip: (unset) → True; supervision: all → finest"
+        "1-channel skip squeeze: (unset) → True; supervised levels: all → finest"
 
 
 def summary(jaccard, size=128, **settings):
@@ -46,9 +46,9 @@ def test_ablation_table_rows_changes_and_times():
     rows = table.set_index("run")
     assert list(rows.index) == ["lrn_small_seed0", "lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"]
     assert rows.loc["lrn_small_seed0", "settings changed (from provenance)"] == "(baseline)"
-    assert rows.loc["lrn_small_finest", "settings changed (from provenance)"] == "supervision: all → finest"
+    assert rows.loc["lrn_small_finest", "settings changed (from provenance)"] == "supervised levels: all → finest"
     assert rows.loc["lrn_small_finest", "what changes"] == "LRN supervised on s6 only"
-    assert rows.loc["lrn_small_larger", "settings changed (from provenance)"] == "size: 128 → 256"
+    assert rows.loc["lrn_small_larger", "settings changed (from provenance)"] == "input size (px): 128 → 256"
     assert rows.loc["lrn_small_finest", "Jaccard (%), raw"] == "69.00 ± 1.00"
     assert rows.loc["lrn_small_finest", "Jaccard (%), cleaned"] == "70.00 ± 1.00"
     assert rows.loc["lrn_small_seed0", "training time (min)"] == "10.0"
@@ -200,6 +200,14 @@ def test_figure2_draws_the_truth_outline_and_both_scores():
     fig = plots.figure2(photos, truths, {"LRN": truths.astype(float)}, ["a", "b"], {"LRN": np.array([99.0, 98.0])},
                         {"LRN": np.array([1.0, 2.0])}, ["best", "worst"])
     prediction = fig.axes[2]
-    assert prediction.get_xlabel() == "J 99.0 %  H 1.0 px" and fig.axes[0].get_ylabel() == "best\na"
+    assert prediction.get_xlabel() == "J 99.0 %\nH 1.0 px" and fig.axes[0].get_ylabel() == "best\na"
     shown = prediction.images[0].get_array()
     assert tuple(shown[8, 12]) == (230, 40, 40), "the truth's outline is drawn on the prediction"
+
+
+def test_html_tables_keep_a_score_on_one_line():
+    table = pd.DataFrame({"model": ["LRN"], "Jaccard (%)": ["86.50 ± 11.79"], "gain": ["-7.30 pp [-10.57, -4.57]"],
+                          "n": [48]})
+    html = book.html_table(table, "t").data
+    assert "86.50\u00a0±\u00a011.79" in html and "-7.30\u00a0pp [-10.57,\u00a0-4.57]" in html and "<td>48</td>" in html
+    assert list(table["Jaccard (%)"]) == ["86.50 ± 11.79"], "the caller's table is left as it was"

@@ -19,7 +19,7 @@ from lrn import evaluate, metrics, predict
 from lrn.data import ccp, people
 from lrn.data.eg1800 import originals
 from lrn.shapes import EVAL_SIZE
-from lrnbook import model_card, pages
+from lrnbook import model_card, pages, plots
 from lrnbook.stats import error_rates, paired_difference
 
 SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test")
@@ -70,11 +70,18 @@ def scores(s: people.EvalSet, maps: np.ndarray) -> pd.DataFrame:
 
 
 def sets_table(tables: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
-    """One row per set and model: photos, raw and cleaned Jaccard / Hausdorff (mean ± std)."""
+    """One row per set and model: raw and cleaned Jaccard / Hausdorff (mean ± std).
+
+    Narrow enough for the text column: the number of photos goes with the set's name, which
+    only the set's first row repeats, and each measure's raw and cleaned columns stand together.
+    """
     rows = []
     for set_name, by_model in tables.items():
-        for model, table in by_model.items():
-            rows.append({"photos": set_name, **pages.score_row(model, table)})
+        for k, (model, table) in enumerate(by_model.items()):
+            row = pages.score_row(model, table)
+            rows.append({"photos": f"{set_name} ({row['images']})" if k == 0 else "", "model": model,
+                         **{label: row[label] for label in ("Jaccard (%), raw", "Jaccard (%), cleaned",
+                                                            "Hausdorff (px), raw", "Hausdorff (px), cleaned")}})
     return pd.DataFrame(rows)
 
 
@@ -103,7 +110,8 @@ def worst_figure(s: people.EvalSet, maps: np.ndarray, table: pd.DataFrame, model
 
     worst = table.nsmallest(n, "jaccard_clean")
     rows = model_card.rows_of(s.ids, worst["id"])
-    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.6), squeeze=False)
+    side = plots.TEXT_WIDTH_IN / n
+    fig, axes = plt.subplots(2, n, figsize=(plots.TEXT_WIDTH_IN, 2 * side + 1.1), squeeze=False)
     for col, (k, row) in enumerate(zip(rows, worst.itertuples())):
         outline = find_boundaries(s.truths[k], mode="inner")
         photo = s.squashed[k].copy()
@@ -114,9 +122,9 @@ def worst_figure(s: people.EvalSet, maps: np.ndarray, table: pd.DataFrame, model
         axes[0, col].imshow(photo)
         axes[0, col].set_title(str(row.id), fontsize=10)
         axes[1, col].imshow(shown)
-        axes[1, col].set_xlabel(f"J {row.jaccard_clean:.1f} %, H {row.hausdorff_clean:.1f} px", fontsize=10)
-    axes[0, 0].set_ylabel("photo, truth in red", fontsize=10)
-    axes[1, 0].set_ylabel(f"{model}, cleaned", fontsize=10)
+        axes[1, col].set_xlabel(f"J {row.jaccard_clean:.1f} %\nH {row.hausdorff_clean:.1f} px", fontsize=10)
+    axes[0, 0].set_ylabel("photo,\ntruth in red", fontsize=10)
+    axes[1, 0].set_ylabel(f"{model},\ncleaned", fontsize=10)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -124,23 +124,39 @@ def effect_text(effect: pd.DataFrame, what: str, metric: str = "jaccard") -> str
 
 
 def distribution_figure(scores: pd.DataFrame, settings: list[tuple[str, str, bool]], labels: dict[str, str]) -> plt.Figure:
-    """Per-image Jaccard of chosen ``(candidate, fit, clean)`` settings on each kind of photo (box plots)."""
+    """Per-image Jaccard of chosen ``(candidate, fit, clean)`` settings on each kind of photo (box plots).
+
+    One panel as wide as the text column: a group of boxes per kind of photo, one colour per
+    setting, the settings named in a legend under the panel (their names are too long for ticks).
+    """
+    from lrnbook.plots import TEXT_WIDTH_IN
+
     sets = [s for s in SETS if s in set(scores["set"])]
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.6), sharey=True)
-    for ax, set_name in zip(np.atleast_1d(axes), sets):
-        data, names = [], []
-        for candidate, fit, clean in settings:
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.4))
+    width = 0.8 / max(len(settings), 1)
+    handles = []
+    for k, (candidate, fit, clean) in enumerate(settings):
+        data = []
+        for set_name in sets:
             rows = scores[(scores["set"] == set_name) & (scores["candidate"] == candidate) & (scores["fit"] == fit)
                           & (scores["clean"] == clean)]
             data.append(rows["jaccard"].to_numpy())
-            names.append(f"{labels.get(candidate, candidate)}\n{'letterboxed' if fit == 'pad' else 'squashed'}"
-                         f"{', cleaned' if clean else ''}")
-        ax.boxplot(data, showfliers=True, flierprops={"markersize": 3})
-        ax.set_xticks(range(1, len(names) + 1), names, fontsize=9)
-        ax.set_title(set_name, fontsize=11)
-        ax.grid(axis="y", alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("Jaccard index (%) per photo")
+        positions = np.arange(len(sets)) + (k - (len(settings) - 1) / 2) * width
+        colour = colours[k % len(colours)]
+        boxes = ax.boxplot(data, positions=positions, widths=width * 0.85, patch_artist=True, showfliers=True,
+                           flierprops={"markersize": 3, "markeredgecolor": colour},
+                           boxprops={"facecolor": "white", "edgecolor": colour},
+                           medianprops={"color": colour}, whiskerprops={"color": colour}, capprops={"color": colour})
+        handles.append((boxes["boxes"][0], f"{labels.get(candidate, candidate)}, "
+                        f"{'letterboxed' if fit == 'pad' else 'squashed'}{', cleaned' if clean else ''}"))
+    ax.set_xticks(np.arange(len(sets)), sets, fontsize=10)
+    ax.set_ylabel("Jaccard index (%) per photo", fontsize=10)
+    ax.tick_params(axis="y", labelsize=9)
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    fig.legend([h for h, _ in handles], [name for _, name in handles], loc="upper center",
+               bbox_to_anchor=(0.5, 0.0), ncol=1, fontsize=9, frameon=False)
     return fig
 
 

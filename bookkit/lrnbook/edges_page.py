@@ -122,14 +122,14 @@ def zoom_figure(photo: np.ndarray, raw: np.ndarray, refined: np.ndarray, boxes: 
     stretched to the photo (soft ramp), and from the refined matte."""
     white_raw = cutout.compose(photo, cutout.alpha(raw, refined=False))
     white_refined = cutout.compose(photo, cutout.alpha(refined, refined=True))
-    fig, axes = plt.subplots(len(boxes), 3, figsize=(9, 3.1 * len(boxes)), squeeze=False)
+    fig, axes = plt.subplots(len(boxes), 3, figsize=(7.2, 2.6 * len(boxes)), squeeze=False)
     for row, (name, (y0, y1, x0, x1)) in enumerate(boxes.items()):
         for col, (image, label) in enumerate(((photo, "photo"), (white_raw, "map stretched to the photo"),
                                               (white_refined, "refined with the photo as guide"))):
             ax = axes[row, col]
             ax.imshow(image[y0:y1, x0:x1], interpolation="nearest")
-            ax.set_title(f"{name}: {label}", fontsize=9)
+            ax.set_title(f"{name}:\n{label}", fontsize=10)
             ax.axis("off")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -406,11 +406,15 @@ def cutout_figure(photos, probs, shown: pd.DataFrame, column: str = "jaccard_cle
     ``refined`` (used as alpha directly) or a raw map (soft ramp); ``shown``: their rows of a
     score table (``id`` and ``column``), for the titles.
     """
-    fig, axes = plt.subplots(2, len(photos), figsize=(3 * len(photos), 6.5), squeeze=False)
+    n = len(photos)
+    side = plots.TEXT_WIDTH_IN / (2 * n)  # each photo beside its cut-out, in one row
+    tallest = max(photo.shape[0] / photo.shape[1] for photo in photos)
+    fig, axes = plt.subplots(1, 2 * n, figsize=(plots.TEXT_WIDTH_IN, side * tallest + 0.7), squeeze=False)
     for k, (photo, prob, row) in enumerate(zip(photos, probs, shown.itertuples())):
-        axes[0, k].imshow(photo)
-        axes[0, k].set_title(f"{row.id} (Jaccard {getattr(row, column):.1f} %)", fontsize=9)
-        axes[1, k].imshow(cutout.compose(photo, cutout.alpha(prob, refined)))
+        axes[0, 2 * k].imshow(photo)
+        axes[0, 2 * k].set_title(f"{row.id}\nJaccard {getattr(row, column):.1f} %", fontsize=10)
+        axes[0, 2 * k + 1].imshow(cutout.compose(photo, cutout.alpha(prob, refined)))
+        axes[0, 2 * k + 1].set_title("cut-out", fontsize=10)
     for ax in axes.ravel():
         ax.axis("off")
     fig.tight_layout()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +215,7 @@ def epoch_table(history: pd.DataFrame, every: int = 5) -> pd.DataFrame:
     best = int(history["val_loss"].idxmin()) if "val_loss" in history else len(history) - 1
     keep = sorted({*range(0, len(history), every), best, len(history) - 1})
     table = pd.DataFrame({"epoch": np.arange(1, len(history) + 1)[keep]})
-    if "stage" in history:
+    if "stage" in history and history["stage"].nunique() > 1:  # one stage: the column would say nothing
         table["stage"] = history["stage"].to_numpy()[keep]
     for column, label in (("loss", "training loss"), ("val_loss", "validation loss")):
         if column in history:
@@ -231,10 +232,33 @@ def show(item) -> None:
         display(html_table(item[2], item[1]))
 
 
+_NBSP = "\u00a0"
+_KEEP_TOGETHER = [(re.compile(r" ± "), f"{_NBSP}±{_NBSP}"),                         # 86.50 ± 11.79
+                  (re.compile(r"(?<=[\d)]) (?=(pp|px|%|ms|min|MB)\b)"), _NBSP),       # 7.30 pp
+                  (re.compile(r"(?<=,) (?=[+-]?\d[^\]\[]*\])"), _NBSP)]               # [-10.57, -4.57]
+
+
+def unbreakable(text):
+    """``text`` with no-break spaces where a line must not break: inside ``mean ± std``,
+    between a number and its unit, inside an interval ``[a, b]``; other values as they are."""
+    if not isinstance(text, str):
+        return text
+    for pattern, replacement in _KEEP_TOGETHER:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def html_table(table: pd.DataFrame, table_id: str):
     """Display a table as HTML with an id the browser test can find, in a box that scrolls
-    sideways when the table is wider than the page (``book/_static/lrn.css`` draws the cue)."""
-    html = table.to_html(index=False, table_id=table_id, classes="lrn-table", border=0)
+    sideways when the table is wider than the page (``book/_static/lrn.css`` draws the cue).
+
+    Cells wrap at spaces (the style sheet), except inside a score (:func:`unbreakable`).
+    """
+    shown = table.copy()
+    for column in shown.columns:
+        if not pd.api.types.is_numeric_dtype(shown[column]):  # str (pandas 3) or object columns
+            shown[column] = shown[column].map(unbreakable)
+    html = shown.to_html(index=False, table_id=table_id, classes="lrn-table", border=0)
     return HTML(f'<div class="lrn-table-wrap">{html}</div>')
 
 
@@ -250,9 +274,23 @@ def training_settings(record: dict) -> dict:
     return {k: v for k, v in record.get("settings", {}).items() if k not in _NOT_A_SETTING}
 
 
+SETTING_LABELS = {"size": "input size (px)", "width": "width multiplier", "learning_rate": "learning rate",
+                  "protocol": "split protocol", "augment": "augmentation", "patience": "patience (epochs)",
+                  "epochs": "epochs (at most)", "supervision": "supervised levels",
+                  "squeeze_skip": "1-channel skip squeeze", "backgrounds": "dynamic backgrounds",
+                  "encoder_weights": "encoder weights", "preprocessing": "input preprocessing",
+                  "batch_size": "batch size", "seed": "training seed", "variant": "network"}
+"""A training setting's name as a reader reads it (the key itself where none is given)."""
+
+
+def setting_label(name: str) -> str:
+    """:data:`SETTING_LABELS` of ``name``, else ``name`` with spaces for underscores."""
+    return SETTING_LABELS.get(name, name.replace("_", " "))
+
+
 def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
-    rows = [{"setting": name, "this run": str(parameters[name]), "paper": str(paper)}
+    rows = [{"setting": setting_label(name), "this run": str(parameters[name]), "paper": str(paper)}
             for name, paper in PAPER_SETTINGS.items()
             if parameters.get(name) is not None and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
@@ -327,11 +365,11 @@ _NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
 def changed_settings(base: dict, other: dict) -> str:
     """The training settings in which ``other`` differs from ``base`` (both from a run's provenance).
 
-    E.g. ``"supervision: all → finest"``; ``"none"`` when they agree. Split ids and run keys
+    E.g. ``"supervised levels: all → finest"`` (:func:`setting_label`); ``"none"`` when they agree. Split ids and run keys
     are left out (the seed runs and ablations share one split by design).
     """
     keys = sorted((set(base) | set(other)) - _NOT_A_SETTING)
-    changes = [f"{k}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
+    changes = [f"{setting_label(k)}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
                for k in keys if base.get(k) != other.get(k)]
     return "; ".join(changes) or "none"
 

@@ -11,6 +11,9 @@ import pandas as pd
 from lrn import imageops, models
 
 PERSON_COLOUR = np.array([255, 64, 64], np.float32)
+TEXT_WIDTH_IN = 7.2
+"""Width of the figures that fill the book's text column, in inches (672 px at 96 px per inch):
+drawn at this width, a 10 pt label shows at about 13 px, close to the body text."""
 
 
 def overlay(photo: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:
@@ -49,18 +52,24 @@ def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     names = [f"{level}_loss" for level in levels] or ["loss"]
     epochs = np.arange(1, len(history) + 1)
     best = int(np.argmin(history["val_loss"].to_numpy())) + 1 if "val_loss" in history else None
-    fig, axes = plt.subplots(1, len(names), figsize=(min(2.2 * len(names), 13), 2.6), squeeze=False,
-                             sharey=True)
-    for ax, name in zip(axes[0], names):
+    columns = min(3, len(names))
+    rows = int(np.ceil(len(names) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(max(TEXT_WIDTH_IN * columns / 3, 4.0), 2.4 * rows + 0.4),
+                             squeeze=False, sharey=True)
+    for ax in axes.flat[len(names):]:
+        ax.remove()
+    for ax, name in zip(axes.flat, names):
         ax.plot(epochs, history[name], label="training")
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
         if best is not None:
             ax.axvline(best, color="0.5", lw=0.8, ls="--")
         ax.set_title(name.removesuffix("_loss") if levels else "loss", fontsize=11)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch", fontsize=10)
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("BCE")
+    for row in axes:
+        row[0].set_ylabel("BCE", fontsize=10)
     axes[0][-1].legend(fontsize=9)
     if title:
         fig.suptitle(title, fontsize=12)
@@ -76,32 +85,46 @@ def compare_curves(histories: dict, columns=("val_loss", "val_s6_loss"), titles=
     """
     titles = titles or {"val_loss": "validation loss as trained (sum over the supervised outputs)",
                         "val_s6_loss": "validation BCE of s6 (comparable across runs)"}
-    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(columns), figsize=(TEXT_WIDTH_IN, 3.6), squeeze=False)
     for ax, column in zip(axes[0], columns):
         for label, history in histories.items():
             if column in history:
                 ax.plot(np.arange(1, len(history) + 1), history[column], marker="o", markersize=3, label=label)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch", fontsize=10)
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-        ax.set_ylabel("loss")
-        ax.set_title(titles.get(column, column), fontsize=10)
+        ax.set_ylabel("loss", fontsize=10)
+        ax.tick_params(labelsize=9)
+        ax.set_title("\n".join(_wrap(titles.get(column, column), 34)), fontsize=10)
         ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
+    # One legend for every panel, below them (the runs are the same in each).
+    handles = {}
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     fig.tight_layout()
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=2, fontsize=9, frameon=False)
     return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most about ``width`` characters, broken at spaces."""
+    import textwrap
+
+    return textwrap.wrap(text, width) or [text]
 
 
 def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 6) -> plt.Figure:
     """Photos with their masks tinted, titled by id: a first look at a split."""
     n = len(images)
     rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    side = TEXT_WIDTH_IN / columns
+    fig, axes = plt.subplots(rows, columns, figsize=(TEXT_WIDTH_IN, (side + 0.3) * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, mask, name in zip(axes.flat, images, masks, ids):
         ax.imshow(overlay(image, mask))
-        ax.set_title(str(name), fontsize=9)
+        ax.set_title(str(name), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -124,12 +147,14 @@ def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scor
 
     names = list(predictions)
     columns = 2 + len(names)
-    fig, axes = plt.subplots(len(photos), columns, figsize=(2.3 * columns, 2.5 * len(photos)), squeeze=False)
+    width = TEXT_WIDTH_IN / columns
+    fig, axes = plt.subplots(len(photos), columns, figsize=(TEXT_WIDTH_IN, (width + 0.35) * len(photos) + 0.3),
+                             squeeze=False)
     for row, (photo, truth, name) in enumerate(zip(photos, truths, ids)):
         outline = find_boundaries(truth, mode="inner")
         axes[row, 0].imshow(photo)
         label = f"{row_labels[row]}\n{name}" if row_labels else str(name)
-        axes[row, 0].set_ylabel(label, fontsize=10)
+        axes[row, 0].set_ylabel(label, fontsize=9)
         axes[row, 1].imshow(truth, cmap="gray", vmin=0, vmax=1)
         for col, model in enumerate(names, start=2):
             shown = np.where((predictions[model][row] > 0.5)[..., None], 235, 30).astype(np.uint8).repeat(3, axis=2)
@@ -141,9 +166,9 @@ def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scor
             if hausdorff is not None:
                 parts.append(f"H {hausdorff[model][row]:.1f} px")
             if parts:
-                axes[row, col].set_xlabel("  ".join(parts), fontsize=10)
+                axes[row, col].set_xlabel("\n".join(parts), fontsize=9)
     for col, title in enumerate(["photo", "truth"] + names):
-        axes[0, col].set_title(title, fontsize=11)
+        axes[0, col].set_title(title, fontsize=10)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -155,10 +180,10 @@ def level_maps(levels: list[np.ndarray], titles=None, cmap: str = "viridis") -> 
     """LRN's label maps s1..s6 of one image side by side (each at its own resolution), in the
     explorer's colours (:data:`lrnbook.widgets.CMAP`), with a colour bar."""
     titles = titles or [f"s{k}" for k in range(1, len(levels) + 1)]
-    fig, axes = plt.subplots(1, len(levels), figsize=(1.9 * len(levels), 2.4))
+    fig, axes = plt.subplots(1, len(levels), figsize=(TEXT_WIDTH_IN, TEXT_WIDTH_IN / len(levels) + 1.2))
     for ax, level, title in zip(axes, levels, titles):
         shown = ax.imshow(level, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"{title} {level.shape[0]}x{level.shape[1]}", fontsize=10)
+        ax.set_title(f"{title}\n{level.shape[0]}x{level.shape[1]}", fontsize=10)
         ax.axis("off")
     fig.tight_layout()
     fig.colorbar(shown, ax=list(axes), orientation="horizontal", fraction=0.06, pad=0.04,
@@ -166,7 +191,7 @@ def level_maps(levels: list[np.ndarray], titles=None, cmap: str = "viridis") -> 
     return fig
 
 
-ARCHITECTURE_WIDTH_IN = 7.2
+ARCHITECTURE_WIDTH_IN = TEXT_WIDTH_IN
 """Width of the architecture figure in inches: about the book's text column (672 px at 96 px
 per inch), so that its 12 pt labels show at about the body text's 16 px."""
 
@@ -243,7 +268,8 @@ def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
     thresholded at 0.5. Red: pixels that s_k adds to the person; blue: pixels it removes.
     """
     labels = [imageops.resize_prob(level, photo.shape[:2]) > 0.5 for level in levels]
-    fig, axes = plt.subplots(1, len(labels) - 1, figsize=(2.3 * (len(labels) - 1), 2.6))
+    n = len(labels) - 1
+    fig, axes = plt.subplots(1, n, figsize=(TEXT_WIDTH_IN, TEXT_WIDTH_IN / n + 0.6))
     grey = photo.mean(axis=2, keepdims=True).repeat(3, axis=2) / 255 * 0.6 + 0.2
     for k, ax in enumerate(axes, start=2):
         before, after = labels[k - 2], labels[k - 1]
@@ -252,7 +278,7 @@ def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
         image[before & ~after] = (0.1, 0.3, 0.95)
         changed = 100 * np.mean(before != after)
         ax.imshow(image)
-        ax.set_title(f"s{k - 1} → s{k}: {changed:.1f} %", fontsize=9)
+        ax.set_title(f"s{k - 1} → s{k}\n{changed:.1f} %", fontsize=10)
         ax.axis("off")
     fig.tight_layout()
     return fig
