@@ -13,7 +13,7 @@ it into the book) before every build:
   as the shipped file in Python, kept in the cache (``$LRN_CACHE/tryit/``) under the
   shipped file's sha256.
 * ``config.json``: how the model takes a photo (:func:`config`): input size, fit, pad colour,
-  the output index of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
+  the side of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
   (``lrn whiten``'s defaults), input limits, the colour table
   of the label maps (the coarse-to-fine chapter's), checksums and the sample photos' names.
 * ``samples/``: a few test photos (EG1800 official test split, CCP test split), copied from
@@ -122,11 +122,11 @@ def browser_model(tflite: Path) -> Path:
     return cached
 
 
-def level_outputs(tflite: Path) -> tuple[list[int], list[int]]:
-    """Output positions of s1 .. s6 (coarse to fine) in the LiteRT model's outputs, and their sides (px).
+def level_sides(tflite: Path) -> list[int]:
+    """Sides (px) of the model's outputs s1 .. s6, coarse to fine.
 
-    The converter does not keep Keras' output order, so the levels are told apart by their
-    size: every output is ``(1, s, s, 1)`` with a different ``s``.
+    The converter does not keep Keras' output order, so the page tells the levels apart by
+    their size: every output is ``(1, s, s, 1)`` with a different ``s``.
     """
     from lrn import lite
 
@@ -134,7 +134,7 @@ def level_outputs(tflite: Path) -> tuple[list[int], list[int]]:
     sides = [int(d["shape"][1]) for d in details]
     if len(set(sides)) != len(sides):
         raise InputError(f"{tflite.name}: outputs of equal size {sides}; cannot tell the levels apart")
-    return [position for _, position in sorted((side, position) for position, side in enumerate(sides))], sorted(sides)
+    return sorted(sides)
 
 
 def colour_table(cmap: str = "viridis") -> list[list[int]]:
@@ -165,7 +165,7 @@ def sample_ids(root: Path) -> list[tuple[str, Path]]:
 
 def config(tflite: Path, samples: list[dict]) -> dict:
     """What the page needs to feed the model a photo and read its answer (``config.json``)."""
-    order, sides = level_outputs(tflite)
+    sides = level_sides(tflite)
     size = sides[-1]
     return {
         "model": MODEL_NAME,
@@ -176,8 +176,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "size": size,
         "fit": shipped.fit(),
         "fill": list(letterbox.FILL),
-        "levels": [{"name": f"s{k}", "output": position, "side": side}
-                   for k, (position, side) in enumerate(zip(order, sides), start=1)],
+        "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
         "edge": {"low": EDGE[0], "high": EDGE[1]},
         "refinement": {"radius_fraction": cutout.DEFAULT_REFINEMENT.radius_fraction,
                        "eps": cutout.DEFAULT_REFINEMENT.eps, "fit_side": cutout.DEFAULT_REFINEMENT.fit_side},
@@ -204,11 +203,14 @@ def prepare(out: Path = OUT, data_root: Path | None = None) -> Path:
     _copy_if_changed(tflite, out / MODEL_NAME)
     root = data_root or (Path(os.environ["LRN_DATA"]) if os.environ.get("LRN_DATA") else None)
     samples = []
-    shutil.rmtree(out / "samples", ignore_errors=True)
     for label, photo in sample_ids(root) if root is not None else []:
         name = f"{photo.parts[-3]}-{photo.stem}{photo.suffix.lower()}"
-        _copy_if_changed(photo, out / "samples" / name)
+        _copy_if_changed(photo, out / "samples" / name)  # unchanged files keep their time: no full rebuild
         samples.append({"label": label, "file": f"samples/{name}"})
+    kept = {sample["file"] for sample in samples}
+    for old in (out / "samples").glob("*") if (out / "samples").is_dir() else []:
+        if f"samples/{old.name}" not in kept:
+            old.unlink()
     text = json.dumps(config(tflite, samples), separators=(",", ":")) + "\n"
     target = out / "config.json"
     if not (target.is_file() and target.read_text() == text):

@@ -138,7 +138,7 @@ async function readPhoto(blob, name) {
     said.push(`${(100 * transparent / (width * height)).toFixed(1)} % of the pixels are transparent: the model sees them on white ` +
       "(lrn whiten drops the alpha channel and keeps their hidden colours).");
   }
-  return { photo: { width, height, data }, said, format: head.format };
+  return { photo: { width, height, data }, said };
 }
 
 // ------------------------------------------------------------------ the model
