@@ -3,7 +3,9 @@
 #                                  markdown alone changed), then build _build/html; stale pages
 #                                  are rendered with a visible notice
 #   make reproduce [PROFILE=..]    re-execute the stale stages (FORCE=1: all), then build
-#   make train-vgg [MINUTES=150]   train the -VGG runs for at most MINUTES, then park them
+#   make train [MINUTES=150]       train the profile's stale or unfinished fits, in its queue order, for
+#                                  at most MINUTES (stops at an epoch boundary), then score them;
+#                                  run it again to go on
 #   make book-status [PROFILE=..]  every stage (fit, score, page), its key and state, and why a
 #                                  stale one is stale; exit 1 if one is not current
 #   make model                     train the cut-out candidates (once), choose on validation photos,
@@ -19,7 +21,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml bookkit/pyproject.toml | 
 
 MINUTES ?= 150
 
-.PHONY: install test book reproduce book-status train-vgg bench demo model clean
+.PHONY: install test book reproduce book-status train bench demo model clean
 
 install: $(STAMP)
 
@@ -38,11 +40,14 @@ reproduce: install
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) $(if $(FORCE),--force,)
 	PROFILE=$(PROFILE) bash tools/build_book.sh
 
-# LRN-VGG and UNET-VGG train for hours on 2 cores: this trains them for at most MINUTES, then
-# stops, parks their progress in notebooks/runs/$(PROFILE)/parked/ (commit it) and records
-# them as in progress; run it again to go on. Finished runs write their predictions.
-train-vgg: install
-	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'fit/*_vgg' --minutes $(MINUTES)
+# Table 1's runs train for hours on 2 cores: this trains the fits that are stale, unfinished or
+# queued for at most MINUTES and records where each stands (progress stays in the cache; a
+# finished first stage of a -VGG run is also parked in notebooks/runs/$(PROFILE)/parked/: commit it).
+# Run it again to go on. Finished runs write their predictions and are scored.
+train: install
+	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'fit/*' --minutes $(MINUTES)
+	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'score/*'
+
 
 book-status: install
 	@$(BIN)/python -m lrnbook status --profile $(PROFILE)

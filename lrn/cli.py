@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from lrn.errors import InputError
@@ -62,7 +63,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=8)
     train.add_argument("--lr", type=positive_float, default=1e-4, help="Adam's learning rate")
     train.add_argument("--patience", type=positive_int, default=10,
-                       help="epochs without a lower validation loss before stopping")
+                       help="epochs in a row without an improving validation loss before a stage stops")
+    train.add_argument("--min-improvement", type=float, default=0.0,
+                       help="relative: an epoch improves when its validation loss is below best x (1 - this)")
+    train.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
+                       help="Keras dtype policy (mixed_bfloat16: bfloat16 arithmetic, float32 outputs and loss)")
+    train.add_argument("--minutes", type=positive_float, default=None,
+                       help="stop at the last epoch boundary before this many minutes; the same command "
+                            "again goes on from there")
     train.add_argument("--encoder-weights", default=None,
                        help="-vgg variants: 'imagenet' (default) or a VGG-16 no-top weights file")
     train.add_argument("-o", "--out", type=Path, required=True, help="run folder to write")
@@ -113,8 +121,15 @@ def run_train(args) -> None:
 
     config = train.TrainConfig(variant=args.variant, size=args.size, width=args.width, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                               patience=args.patience, encoder_weights=args.encoder_weights)
-    done = fit.fit(config, args.out, protocol=args.protocol, seed=args.seed, root=args.data)
+                               patience=args.patience, min_improvement=args.min_improvement,
+                               precision=args.precision, encoder_weights=args.encoder_weights)
+    deadline = None if args.minutes is None else time.time() + 60 * args.minutes
+    done = fit.fit(config, args.out, protocol=args.protocol, seed=args.seed, root=args.data, deadline=deadline)
+    if not done.result.finished:
+        last = done.result.history.iloc[-1] if len(done.result.history) else None
+        where = f"stage {int(last['stage'])}, {int(last['epoch']) + 1} epochs" if last is not None else "no epoch"
+        print(f"{args.variant}: stopped after {args.minutes:g} minutes ({where}); run the same command again to go on")
+        return
     predict.save_predictions(args.out / "predictions.npz", done.test_ids, done.levels)
     truths = data.eg1800(args.data, args.protocol, 224, args.seed).test.masks
     table = evaluate.score_levels(done.test_ids, done.levels, truths)

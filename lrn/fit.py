@@ -27,7 +27,8 @@ class Fit:
     levels : list of numpy.ndarray
         One float32 ``(N, h_k, w_k)`` probability map per output, coarse to fine, at the
         model's resolution of that level (:func:`lrn.predict.predict_levels`), predicted from
-        the test photos resized from their originals to the model's input size.
+        the test photos resized from their originals to the model's input size; empty when
+        the training stopped at a deadline (``result.finished`` is ``False``).
     """
 
     result: train.TrainResult
@@ -36,7 +37,7 @@ class Fit:
 
 
 def fit(config: train.TrainConfig, run_dir, protocol: str = "paper", seed: int = 0, root=None,
-        verbose="auto") -> Fit:
+        verbose="auto", deadline: float | None = None, progress: bool = True) -> Fit:
     """Train ``config`` on the EG1800 split drawn with ``seed`` and predict its test photos.
 
     Parameters
@@ -49,7 +50,14 @@ def fit(config: train.TrainConfig, run_dir, protocol: str = "paper", seed: int =
         The EG1800 protocol and the seed of its split draw (:func:`lrn.data.eg1800`).
     root : path, optional
         Folder holding ``eg1800/`` (default: ``$LRN_DATA``, else the download cache).
+    deadline : float, optional
+        Wall-clock time (``time.time()`` seconds) to stop training at an epoch boundary before
+        (:func:`lrn.train.train`); the same call later goes on.
+    progress : bool
+        Progress bars while reading the photos.
     """
-    splits = data.eg1800(root, protocol=protocol, size=config.size, seed=seed)
-    result = train.train(config, splits.train, splits.val, Path(run_dir), verbose=verbose)
+    splits = data.eg1800(root, protocol=protocol, size=config.size, seed=seed, progress=progress)
+    result = train.train(config, splits.train, splits.val, Path(run_dir), verbose=verbose, deadline=deadline)
+    if not result.finished:
+        return Fit(result, list(splits.test.ids), [])
     return Fit(result, list(splits.test.ids), predict.predict_levels(result.model, splits.test.images))

@@ -23,6 +23,7 @@ from keras import layers
 
 from lrn.errors import InputError
 from lrn.shapes import check_side
+from lrn import variants
 from lrn.variants import VARIANTS
 
 # (block, number of convs, filters) of the VGG-16 encoder.
@@ -140,7 +141,8 @@ def refinement_unit(features, previous, index: int, width: float = 1.0, squeeze_
         x = layers.Concatenate(name=f"ru{index}_concat")([x, up])
     x = layers.Conv2D(scaled(LRN_UNIT_FILTERS, width), 3, padding="same", activation="relu",
                       name=f"ru{index}_conv")(x)
-    return layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=f"s{index}")(x)
+    # The label map and its loss stay float32 under a mixed-precision policy (lrn.train).
+    return layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=f"s{index}", dtype="float32")(x)
 
 
 def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=None,
@@ -171,7 +173,7 @@ def build_lrn(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=Non
     shape = check_input_shape(input_shape)
     width = check_width(width)
     inputs = keras.Input(shape, name="photo")
-    skips, bottom = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess")(inputs), width)
+    skips, bottom = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess", dtype="float32")(inputs), width)
     level = refinement_unit(bottom, None, 1, width)
     outputs = [level]
     for index, skip in zip(range(2, 7), reversed(skips)):
@@ -193,14 +195,14 @@ def build_unet(input_shape=(224, 224, 3), width: float = 1.0, encoder_weights=No
     shape = check_input_shape(input_shape)
     width = check_width(width)
     inputs = keras.Input(shape, name="photo")
-    skips, x = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess")(inputs), width)
+    skips, x = vgg16_encoder(VGGPreprocess(preprocessing, name="vgg_preprocess", dtype="float32")(inputs), width)
     for level, (skip, filters) in enumerate(zip(reversed(skips), UNET_DECODER_FILTERS), start=1):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{level}_up")(x)
         x = layers.Concatenate(name=f"dec{level}_concat")([x, skip])
         for i in (1, 2):
             x = layers.Conv2D(scaled(filters, width), 3, padding="same", activation="relu",
                               name=f"dec{level}_conv{i}")(x)
-    outputs = layers.Conv2D(1, 1, activation="sigmoid", name="mask")(x)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid", name="mask", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="unet")
     load_encoder_weights(model, encoder_weights, width)
     return model
@@ -210,7 +212,7 @@ def build_model(variant: str, input_shape=(224, 224, 3), width: float = 1.0, enc
                 **kwargs) -> keras.Model:
     """Build a variant by name: ``lrn``/``lrn_vgg`` -> :func:`build_lrn`, ``unet``/``unet_vgg`` -> :func:`build_unet`."""
     check_variant(variant)
-    builder = build_lrn if variant.startswith("lrn") else build_unet
+    builder = build_lrn if variants.is_lrn(variant) else build_unet
     return builder(input_shape, width=width, encoder_weights=encoder_weights, **kwargs)
 
 

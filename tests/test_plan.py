@@ -18,7 +18,7 @@ def names(profile):
 def test_every_training_run_has_a_fit_a_score_and_a_page():
     smoke = names("smoke")
     runs = ["lrn", "lrn_vgg", "unet", "unet_vgg", "lrn_small_seed0", "unet_small_seed0", "lrn_small_finest",
-            "lrn_small_squeeze", "lrn_small_backgrounds", "lrn_small_larger"]
+            "lrn_small_squeeze", "lrn_small_backgrounds", "lrn_small_larger", "lrn_small_bf16"]
     assert [n for n in smoke if n.startswith("fit/")] == [f"fit/{r}" for r in runs]
     for run in runs:
         assert smoke.index(f"fit/{run}") < smoke.index(f"score/{run}") < smoke.index(f"page/train_{run}")
@@ -39,42 +39,50 @@ def test_a_stage_runs_after_every_stage_whose_outputs_it_reads():
 def test_fit_settings_are_what_training_needs_and_nothing_else():
     fits = {s.short: s for s in plan.plan("cpu") if s.kind == "fit"}
     lrn = fits["lrn"].settings
-    assert lrn["config"] == {"variant": "lrn", "size": 224, "width": 0.25, "epochs": 50, "batch_size": 8,
-                             "learning_rate": 0.001, "patience": 10, "seed": 0, "augment": True}
-    assert (lrn["protocol"], lrn["split_seed"]) == ("paper", 0)
-    assert fits["lrn_vgg"].settings["config"]["width"] == 1.0  # ImageNet weights exist at width 1 only
+    assert set(lrn["config"]) == {"variant", "size", "width", "epochs", "batch_size", "learning_rate", "patience",
+                                  "min_improvement", "precision", "seed", "augment"}
+    assert (lrn["protocol"], lrn["split_seed"], lrn["onednn"]) == ("paper", 0, True)
+    small = fits["lrn_small_seed0"].settings["config"]
+    assert (small["size"], small["width"], small["learning_rate"], small["precision"]) == (128, 0.25, 1e-3, "float32")
+    assert fits["lrn_small_bf16"].settings["config"] == {**small, "precision": "mixed_bfloat16"}
     assert fits["lrn_small_seed1"].settings["config"]["seed"] == 1 and fits["lrn_small_seed1"].settings["split_seed"] == 0
     assert fits["lrn_small_squeeze"].settings["config"]["squeeze_skip"] is True
 
 
-def test_vgg_fits_train_from_torchvision_weights_at_the_papers_rate():
+def test_table1_runs_are_the_papers_and_vgg_fits_train_from_torchvision_weights():
     from lrn import vgg_weights
 
-    assert plan.TORCHVISION_MEMBER_SHA256 == vgg_weights.MEMBER.sha256
-    profile = plan.load_profile("cpu")["vgg"]
-    for stage in plan.plan("cpu"):
-        if stage.kind != "fit" or stage.roots == ("lrnbook.cutoutfit",):
-            continue
-        vgg = stage.short in ("lrn_vgg", "unet_vgg")
-        assert (stage.roots == ("lrnbook.vggfit",)) == vgg, stage.name
+    fits = {s.short: s for s in plan.plan("cpu") if s.kind == "fit"}
+    for name in ("lrn", "lrn_vgg", "unet", "unet_vgg"):
+        stage = fits[name]
+        config = stage.settings["config"]
+        assert (config["width"], config["learning_rate"], config["size"]) == (1.0, 1e-4, 224), name
+        assert stage.runner == "lrnbook.fit" and stage.roots == ("lrnbook.fit",)
+        vgg = name.endswith("_vgg")
+        assert ("encoder" in stage.settings) == vgg
         if vgg:
-            config = stage.settings["config"]
-            assert (config["learning_rate"], config["epochs"], config["patience"]) == (
-                profile["learning_rate"], profile["epochs"], profile["patience"]) == (1e-4, 15, 5)
             assert stage.settings["encoder"] == {"weights": "torchvision", "member_sha256": vgg_weights.MEMBER.sha256}
-            assert stage.reads == [f"parked/{stage.short}/parked.json"]
+            assert stage.reads == [f"parked/{name}/parked.json"]
         else:
-            assert "encoder" not in stage.settings and "onednn" not in stage.settings and stage.reads == []
-    # Without a vgg block (smoke), -VGG fits keep the profile's settings and Keras' weights.
+            assert stage.reads == []
+    # Keras' own weights (smoke): no encoder setting, nothing parked.
     smoke = {s.short: s for s in plan.plan("smoke") if s.kind == "fit"}
-    assert smoke["lrn_vgg"].roots == ("lrnbook.fit",) and "encoder" not in smoke["lrn_vgg"].settings
+    assert "encoder" not in smoke["lrn_vgg"].settings and smoke["lrn_vgg"].reads == []
 
 
-def test_a_vgg_block_must_be_complete(tmp_path, monkeypatch):
-    (tmp_path / "odd.yaml").write_text("size: 64\nvgg: {weights: torchvision, learning_rate: 0.0001}\n")
+def test_imagenet_weights_are_named(tmp_path, monkeypatch):
+    (tmp_path / "odd.yaml").write_text("size: 64\nimagenet_weights: caffe\n")
     monkeypatch.setattr(plan, "PARAMS", tmp_path)
-    with pytest.raises(InputError, match="missing: .*epochs"):
+    with pytest.raises(InputError, match="imagenet_weights"):
         plan.load_profile("odd")
+
+
+def test_the_queue_puts_fits_first_in_its_order():
+    ordered = stages.queue_order("cpu", plan.plan("cpu"))
+    fits = [s.short for s in ordered if s.kind == "fit"]
+    assert fits[:6] == ["lrn_small_seed0", "lrn_small_seed1", "lrn_small_seed2", "lrn_small_bf16", "unet_vgg",
+                        "lrn_vgg"]
+    assert all(s.kind == "fit" for s in ordered[:len(fits)]) and len(ordered) == len(plan.plan("cpu"))
 
 
 def test_keys_change_with_settings_and_only_there(monkeypatch):
@@ -117,7 +125,7 @@ def test_toc_lists_only_pages_the_cpu_profile_writes_and_every_small_training_pa
     pages = [s.short for s in plan.plan("cpu") if s.kind == "page"]
     assert set(listed) <= set(pages), "the toc lists a page that no cpu stage writes"
     small = [p for p in pages if "_small_" in p]
-    assert len(small) == 10 and set(small) <= set(listed)
+    assert len(small) == 11 and set(small) <= set(listed)
 
 
 def test_unknown_profile_and_settings_are_named(tmp_path, monkeypatch):
@@ -201,7 +209,7 @@ def test_cutout_candidates_are_fit_stages_read_by_the_choosing_page():
     assert page.settings["candidates"] == list(candidates) and page.outputs == ["results/cutout/choice.json"]
     for name, changes in candidates.items():
         fit = stages[f"fit/cutout_{name}"]
-        assert fit.roots == ("lrnbook.cutoutfit",) and "@lrn/data/ccp.SHA256SUMS" in fit.reads
+        assert fit.runner == "lrnbook.cutoutfit" and "@lrn/data/ccp.SHA256SUMS" in fit.reads
         assert f"results/cutout_{name}/predictions.npz" in page.reads
         assert fit.settings["data"] == {"fit": changes["fit"], "ccp_framings": [float(t) for t in changes["ccp_framings"]]}
         assert "label" not in fit.settings["config"], "a label is for pages: it must not key a training"

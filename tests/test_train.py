@@ -122,6 +122,79 @@ def test_a_killed_run_resumes_and_ends_bit_identical(tmp_path):
         np.testing.assert_array_equal(a[key], b[key])
 
 
+def test_plateau_rule_is_keras_rule_with_a_relative_margin():
+    from lrn.callbacks import plateau_state
+    from lrnbook.stopping import replay
+
+    curve = [1.0, 0.9, 0.95, 0.899, 0.93, 0.94, 0.8, 0.85, 0.86, 0.87]
+    for patience in (1, 2, 3, 5):
+        keras_rule = replay(curve, patience)
+        ours = plateau_state(curve[:keras_rule["stops_after"]], patience, 0.0)
+        assert ours["best_epoch"] + 1 == keras_rule["best_epoch"] and ours["stopped"] == (not keras_rule["cut"])
+    # 0.899 is not 0.5 % below 0.9: with the margin, the wait that began at epoch 2 goes on
+    assert plateau_state(curve[:5], 3, 0.005) == {"best": 0.9, "best_epoch": 1, "waited": 3, "stopped": True}
+    assert plateau_state(curve[:5], 3, 0.0)["best_epoch"] == 3
+
+
+def test_plateau_state_and_best_weights_survive_a_restart(tmp_path):
+    from lrn.callbacks import BEST_WEIGHTS, Plateau, plateau_state
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.stop_training = False  # as model.fit sets it
+    curve = [1.0, 0.7, 0.8, 0.9, 0.95]
+    first = Plateau(tmp_path, patience=3)
+    first.set_model(model)
+    for epoch, value in enumerate(curve[:3]):
+        model.layers[0].kernel.assign(np.full((2, 1), epoch, np.float32))
+        first.on_epoch_end(epoch, {"val_loss": value})
+    second = Plateau(tmp_path, patience=3)  # a new process
+    second.set_model(model)
+    second.on_epoch_end(2, {"val_loss": curve[2]})  # the epoch redone after the restart counts once
+    for epoch, value in enumerate(curve[3:], start=3):
+        model.layers[0].kernel.assign(np.full((2, 1), epoch, np.float32))
+        second.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    assert second.state == plateau_state(curve, 3, 0.0) and second.stopped and epoch == 4
+    second.restore_best(model)
+    assert (tmp_path / BEST_WEIGHTS).is_file() and float(model.layers[0].kernel[0, 0]) == 1.0
+
+
+def test_a_run_stopped_by_its_deadline_goes_on_to_the_same_end(tmp_path, monkeypatch):
+    """Stopped at an epoch boundary by a deadline, called again: same epochs, plateau and weights
+    as a run never stopped; a deadline already past trains nothing."""
+    train_split, val_split = synthetic(16, size=64, seed=0), synthetic(4, size=64, seed=1)
+    config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=6, batch_size=4,
+                               learning_rate=1e-3, patience=3, seed=5)
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache_a"))
+    whole = train.train(config, train_split, val_split, tmp_path / "a", verbose=0)
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache_b"))
+    late = train.train(config, train_split, val_split, tmp_path / "b", verbose=0, deadline=time.time() - 1)
+    assert not late.finished and late.history.empty and not (tmp_path / "b" / "model.keras").exists()
+    cut = train.train(config, train_split, val_split, tmp_path / "b", verbose=0, deadline=time.time() + 2)
+    assert not cut.finished and 1 <= len(cut.history) < len(whole.history)
+    assert "seconds" in cut.history and (cut.history["seconds"] > 0).all()
+    resumed = train.train(config, train_split, val_split, tmp_path / "b", verbose=0)
+    assert resumed.finished
+    assert resumed.history["epoch"].tolist() == whole.history["epoch"].tolist()
+    for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mixed_bfloat16_keeps_outputs_and_loss_in_float32(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=1, batch_size=4, patience=None,
+                               precision="mixed_bfloat16")
+    result = train.train(config, synthetic(8, size=64, seed=0), synthetic(4, size=64, seed=1), tmp_path / "r",
+                         verbose=0)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
+    assert result.model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    assert all(output.dtype == "float32" for output in result.model.outputs)
+    assert np.isfinite(result.history["loss"]).all()
+    with pytest.raises(InputError, match="precision"):
+        train.TrainConfig(precision="float16")
+
+
 def test_evaluation_table_and_summary(tiny_data):
     keras.utils.set_random_seed(0)
     from lrn import models

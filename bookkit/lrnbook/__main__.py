@@ -4,8 +4,7 @@
     python -m lrnbook execute --profile cpu [--force] [--only 'fit/*'] [--no-stale]
     python -m lrnbook stage   --profile cpu          # book sources for that profile in _build/src
     python -m lrnbook publish --profile cpu          # per-image CSVs beside the built pages
-    python -m lrnbook execute --profile cpu --only 'fit/*_vgg' --minutes 150   # train the -VGG runs, park at the deadline
-    python -m lrnbook park    --profile cpu          # park the -VGG runs' cached progress in the repository
+    python -m lrnbook execute --profile cpu --only 'fit/*' --minutes 150   # train the queue for at most 150 min
     python -m lrnbook tryit                          # the Try-it page's model, config and sample photos
 """
 from __future__ import annotations
@@ -18,13 +17,14 @@ from lrn.errors import InputError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "park", "ship", "tryit"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "ship", "tryit"))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
     parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
     parser.add_argument("--only", default=None, help="execute: stages matching this shell pattern, e.g. 'fit/*'")
     parser.add_argument("--minutes", type=float, default=None,
-                        help="execute: stop a -VGG fit still training after this many minutes and park its progress")
+                        help="execute: fits stop training at an epoch boundary before this many minutes, "
+                             "the ones not reached are queued; the next call goes on")
     args = parser.parse_args(argv)
     from lrnbook import stages
 
@@ -50,10 +50,6 @@ def main(argv=None) -> int:
             from lrnbook import tryit
 
             print(f"[lrnbook] Try-it files in {tryit.prepare()}")
-            return 0
-        if args.command == "park":
-            for line in stages.park(args.profile, args.only or "fit/*_vgg"):
-                print(line)
             return 0
         from lrnbook import staging
 

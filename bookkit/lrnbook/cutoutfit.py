@@ -1,6 +1,7 @@
 """The fit stage of a cut-out candidate: train on EG1800 and CCP people photos, predict validation.
 
-Run as ``python -m lrnbook.cutoutfit SPEC.json`` (like :mod:`lrnbook.fit`). The settings::
+Run as ``python -m lrnbook.cutoutfit SPEC.json`` (:mod:`lrnbook.runner`; the spec of
+:mod:`lrnbook.fit`, with a ``deadline``). The settings::
 
     {"data": {"fit": "pad" | "squash", "ccp_framings": [0.0, 0.5, 1.0]},
      "config": {TrainConfig fields},
@@ -18,14 +19,13 @@ Masks are stored as :func:`numpy.packbits` of ``bool (N, size, size)`` (a few MB
 the maps themselves would be tens of MB per candidate).
 A ``model_file`` (relative to the profile's folder, e.g. the EG1800-only model shipped
 before) is only predicted: its ``history.csv`` is the training log in the card beside it
-(``<name>.json``, :func:`lrn.shipped.card`'s format).
+(``<name>.json``, :func:`lrn.shipped.card`'s format). A candidate still training at the
+deadline writes ``not_run.json`` saying where it stands (:func:`lrnbook.fit.progress`).
 """
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +34,7 @@ import pandas as pd
 
 from lrn import models, predict, provenance, train
 from lrn.data import people
+from lrnbook import runner
 
 
 TIMING = "train_seconds.json"
@@ -81,58 +82,45 @@ def read_predictions(path) -> dict[str, dict]:
     return out
 
 
-def resolved_config(settings: dict) -> train.TrainConfig:
-    """The candidate's :class:`lrn.train.TrainConfig` (a -VGG one with torchvision's weights fetched)."""
-    config = dict(settings["config"])
-    if settings.get("encoder"):
-        from lrn import vgg_weights
+def run(spec: dict) -> None:
+    """Train (or go on training, or reuse) one candidate and write its outputs into ``out_dir``."""
+    from lrnbook import fit
 
-        config.update(encoder_weights=str(vgg_weights.torchvision_vgg16()), preprocessing="torch")
-    return train.TrainConfig(**config)
-
-
-def run(settings: dict, model_dir: Path, out_dir: Path) -> list[Path]:
-    """Train (or reuse) one candidate and write its outputs into ``out_dir``."""
-    config = resolved_config(settings)
+    settings, model_dir, out_dir = spec["settings"], Path(spec["model_dir"]), Path(spec["out_dir"])
+    config = train.TrainConfig(**runner.imagenet_config(settings))
     data = people.people(config.size, settings["data"]["fit"], settings["data"]["ccp_framings"])
     saved = model_dir / "model.keras"
-    if settings.get("model_file"):
-        given = out_dir.parents[1] / settings["model_file"]
-        print(f"[lrnbook.cutoutfit] predicting with {given} (not trained here)", file=sys.stderr, flush=True)
-        model = models.load(given)
-    elif saved.is_file():
-        print(f"[lrnbook.cutoutfit] using the cached model {saved}", file=sys.stderr, flush=True)
-        model = models.load(saved)
-    else:
-        started = time.perf_counter()
-        model = train.train(config, data.train, data.val, model_dir, verbose=2).model
-        (model_dir / TIMING).write_text(json.dumps({"train_seconds": round(time.perf_counter() - started, 1),
-                                                    "source": "lrnbook.cutoutfit, around lrn.train.train"}) + "\n")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent) as tmp:
-        staged = Path(tmp)
+    with runner.staged(out_dir, replaces=fit.OUTPUTS) as staged:
+        if settings.get("model_file"):
+            given = out_dir.parents[1] / settings["model_file"]
+            print(f"[lrnbook.cutoutfit] predicting with {given} (not trained here)", file=sys.stderr, flush=True)
+            model = models.load(given)
+        elif saved.is_file():
+            print(f"[lrnbook.cutoutfit] using the cached model {saved}", file=sys.stderr, flush=True)
+            model = models.load(saved)
+        else:
+            started = time.perf_counter()
+            result = train.train(config, data.train, data.val, model_dir, verbose=2, deadline=spec.get("deadline"))
+            spent = time.perf_counter() - started
+            if (model_dir / TIMING).is_file():  # earlier stints of the same training
+                spent += json.loads((model_dir / TIMING).read_text())["train_seconds"]
+            (model_dir / TIMING).write_text(json.dumps({"train_seconds": round(spent, 1),
+                                                        "source": "lrnbook.cutoutfit, around lrn.train.train"}) + "\n")
+            if not result.finished:
+                note = fit.progress(model_dir, config.schedule, config.epochs, parked=False)
+                (staged / "not_run.json").write_text(json.dumps(note, indent=2) + "\n")
+                return
+            model = result.model
         np.savez_compressed(staged / "predictions.npz", **validation_predictions(model, data.val_sets))
         if settings.get("model_file"):
             card = json.loads(given.with_suffix(".json").read_text())
             history, record = pd.DataFrame(card["history"]), card["provenance"]
         else:
             history, record = provenance.read_csv(model_dir / "history.csv")
-        if settings.get("encoder"):  # name the weights, not this machine's cache path
-            text = json.dumps(record).replace(json.dumps(config.encoder_weights)[1:-1],
-                                              f"torchvision:sha256:{settings['encoder']['member_sha256']}")
-            record = json.loads(text)
         timing = json.loads((model_dir / TIMING).read_text()) if (model_dir / TIMING).is_file() else {}
-        provenance.write_csv(history, staged / "history.csv", {**record, "counts": data.counts, **timing})
-        out_dir.mkdir(exist_ok=True)
-        written = [Path(shutil.move(path, out_dir / path.name)) for path in sorted(staged.iterdir())]
-    return written
-
-
-def main(argv=None) -> int:
-    spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
-    run(spec["settings"], Path(spec["model_dir"]), Path(spec["out_dir"]))
-    return 0
+        provenance.write_csv(history, staged / "history.csv",
+                             {**runner.named_weights(record, settings), "counts": data.counts, **timing})
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(runner.main(run))

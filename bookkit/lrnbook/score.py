@@ -1,7 +1,7 @@
 """The score stage: per-image Jaccard and Hausdorff of a fit's stored test predictions.
 
-Run as ``python -m lrnbook.score SPEC.json`` with ``{"settings": {"protocol", "split_seed"},
-"folder": "<profile>/results/<name>"}``. Reads ``predictions.npz`` (or ``not_run.json``)
+Run as ``python -m lrnbook.score SPEC.json`` (:mod:`lrnbook.runner`) with
+``{"settings": {"protocol", "split_seed"}, "folder": "<profile>/results/<name>"}``. Reads ``predictions.npz`` (or ``not_run.json``)
 and writes ``test_per_image.csv`` and ``test_summary.json``; the truth masks are the test
 split of the same protocol and seed at 224x224.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lrn import data, evaluate, predict, provenance
 from lrn.shapes import EVAL_SIZE
+from lrnbook import runner
 
 
 def run(settings: dict, folder: Path) -> dict:
@@ -24,7 +25,7 @@ def run(settings: dict, folder: Path) -> dict:
         (folder / "test_per_image.csv").unlink(missing_ok=True)
         return summary
     ids, levels = predict.load_predictions(folder / "predictions.npz")
-    test = data.eg1800(protocol=settings["protocol"], size=EVAL_SIZE, seed=settings["split_seed"]).test
+    test = data.eg1800(protocol=settings["protocol"], size=EVAL_SIZE, seed=settings["split_seed"], progress=False).test
     if list(test.ids) != ids:
         raise ValueError(f"{folder}/predictions.npz holds other images than the test split it is scored on")
     table = evaluate.score_levels(ids, levels, test.masks)
@@ -32,11 +33,5 @@ def run(settings: dict, folder: Path) -> dict:
     return evaluate.save_scores(table, folder, fit_record)
 
 
-def main(argv=None) -> int:
-    spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
-    run(spec["settings"], Path(spec["folder"]))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(runner.main(lambda spec: run(spec["settings"], Path(spec["folder"]))))

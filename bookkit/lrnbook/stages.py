@@ -122,7 +122,7 @@ class State:
     state: str  # current / stale / missing
     why: str = ""
     text_only: bool = False  # stale only because a page's markdown changed: re-rendered, not re-executed
-    unfinished: bool = False  # a -VGG fit whose training is parked part-way (it wrote an in-progress note)
+    unfinished: bool = False  # a fit still training or queued (it wrote an in-progress note)
 
     @property
     def outputs_current(self) -> bool:
@@ -162,14 +162,13 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
         note = in_progress(profile, stage)
         unfinished = note is not None
         if unfinished and not why:
-            why.append("training in progress, " + ("its progress parked: `make train-vgg` goes on" if note.get("parked", True)
-                                                   else "its progress not kept: `make train-vgg` starts it again"))
+            why.append(note["reason"])
         states[stage.name] = State(stage, key, state, "; ".join(why), text_only, unfinished)
     return [states[s.name] for s in stages]
 
 
 def in_progress(profile: str, stage: Stage) -> dict | None:
-    """The in-progress note of a fit parked part-way (:func:`suspend`), else ``None``."""
+    """The in-progress note of a fit still training or queued (:mod:`lrnbook.fit`, :func:`queue`), else ``None``."""
     if stage.kind != "fit":
         return None
     note = runs_dir(profile) / "results" / stage.short / "not_run.json"
@@ -190,8 +189,9 @@ def write_record(profile: str, stage: Stage, parts: dict, outputs: list[str], se
     return path
 
 
-def _subprocess(module: str, spec: dict, label: str, timeout: float | None = None) -> bool:
-    """Run ``python -m module SPEC.json``; ``False`` if it was stopped after ``timeout`` seconds."""
+def _subprocess(module: str, spec: dict, label: str, timeout: float | None = None) -> None:
+    """Run ``python -m module SPEC.json`` (:mod:`lrnbook.runner`); a runner still going ``timeout``
+    seconds after it was due to stop is ended (it keeps a backup after every epoch)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     try:
@@ -199,14 +199,14 @@ def _subprocess(module: str, spec: dict, label: str, timeout: float | None = Non
         try:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            process.terminate()  # a training keeps a backup after every epoch: nothing is lost but this one
+            process.terminate()
             process.wait()
-            return False
+            raise RuntimeError(f"{label} was still running {timeout / 60:.0f} minutes after its deadline and was ended; "
+                               "its last finished epoch is kept in the cache") from None
     finally:
         os.unlink(handle.name)
     if returncode != 0:
         raise RuntimeError(f"{label} failed (exit {returncode}); its outputs are left as they were")
-    return True
 
 
 PROGRESS_BAR = re.compile(r"\d+%\|")
@@ -279,31 +279,32 @@ def execute_stage(profile: str, stage: Stage, text_only: bool = False, deadline:
     """Run one stage and write its record (nothing is recorded for a failed stage).
 
     ``text_only``: a page whose markdown alone changed is re-rendered (:func:`rerender_page`).
-    ``deadline`` (``time.monotonic()`` seconds): a -VGG fit still training then is stopped
-    and its progress parked (:func:`suspend`).
+    ``deadline`` (``time.time()`` seconds): a fit stops training at an epoch boundary before
+    it and records where it stands (:mod:`lrnbook.fit`).
     """
-    from lrn.cache import cache_dir
+    from lrn.cache import MODELS, cache_dir
 
     folder = runs_dir(profile)
     parts = components(profile, stage)
     started = time.monotonic()
     if stage.kind == "fit":
-        model_dir = cache_dir() / "models" / model_key(parts)
         out_dir = folder / "results" / stage.short
-        spec = {"settings": stage.settings, "model_dir": str(model_dir), "out_dir": str(out_dir)}
-        if stage.roots == ("lrnbook.vggfit",):  # a -VGG run may go on from progress parked in the repo
-            spec["parked"] = str(folder / "parked" / stage.short)
-        timeout = None if deadline is None else max(60.0, deadline - time.monotonic())
-        if not _subprocess(stage.roots[0], spec, stage.name, timeout):
-            print(f"[lrnbook] {stage.name}: stopped at the deadline; parking its progress", file=sys.stderr, flush=True)
-            suspend(profile, stage)
-            return
+        spec = {"settings": stage.settings, "model_dir": str(cache_dir() / MODELS / model_key(parts)),
+                "out_dir": str(out_dir), "deadline": deadline}
+        parked = folder / "parked" / stage.short
+        if any(read.startswith("parked/") for read in stage.reads):
+            spec["parked"] = str(parked)
+        # A stint stops by itself at an epoch boundary before the deadline; the grace covers one long epoch.
+        timeout = None if deadline is None else max(0.0, deadline - time.time()) + GRACE_SECONDS
+        _subprocess(stage.runner, spec, stage.name, timeout)
         outputs = [f"results/{stage.short}/{p.name}" for p in sorted(out_dir.iterdir())
                    if p.name in ("predictions.npz", "history.csv", "not_run.json")]
-        if stage.reads:  # a finished -VGG fit has removed what was parked for it: the code stays as it ran
+        if (out_dir / "predictions.npz").is_file() and parked.exists():
+            shutil.rmtree(parked)  # finished: nothing left to go on from
+        if stage.reads:  # the park may have changed: the code stays as it ran
             parts = {**parts, "reads": components(profile, stage)["reads"]}
     elif stage.kind == "score":
-        _subprocess("lrnbook.score", {"settings": stage.settings, "folder": str(folder / "results" / stage.short)},
+        _subprocess(stage.runner, {"settings": stage.settings, "folder": str(folder / "results" / stage.short)},
                     stage.name)
         outputs = stage.outputs
     else:
@@ -352,22 +353,28 @@ def execute_page(profile: str, stage: Stage, key: str) -> Path:
     return final
 
 
+GRACE_SECONDS = 1800
+"""How long a fit may run past its deadline (one long epoch) before it is ended."""
+
+
 def execute(profile: str, stale: bool = True, force: bool = False, only: str | None = None,
             minutes: float | None = None) -> list[str]:
     """Execute the missing stages of ``profile`` (``stale``: also stale ones and unfinished
-    -VGG fits; ``force``: all).
+    fits; ``force``: all).
 
     Pages whose markdown alone changed are always re-rendered (cheap: nothing runs).
-    ``minutes``: a -VGG fit still training after that many minutes is stopped and parked
-    (:func:`suspend`); it goes on from there next time.
+    ``minutes``: fits stop training at an epoch boundary before that many minutes from now and
+    record where they stand; fits not reached are recorded as queued (:func:`queue`). They go
+    on from there next time. Fits run in the order of the profile's ``queue``
+    (:func:`queue_order`), other stages in plan order.
 
     ``only``: a shell pattern on stage names (``fit/*``, ``page/results``); other stages are
     left as they are. States are recomputed after every stage, so a reader runs after its
     producer and is skipped when the producer wrote the same content again.
     """
     done = []
-    deadline = None if minutes is None else time.monotonic() + 60 * minutes
-    stages = plan(profile)
+    deadline = None if minutes is None else time.time() + 60 * minutes
+    stages = queue_order(profile, plan(profile))
     states = {s.stage.name: s for s in status(profile, stages)}
     for stage in stages:
         if only is not None and not fnmatch.fnmatch(stage.name, only):
@@ -380,6 +387,10 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
                 print(f"[lrnbook] {stage.name} skipped: it reads the output of {', '.join(waiting)}, "
                       "which is not current", file=sys.stderr, flush=True)
                 continue
+            if stage.kind == "fit" and deadline is not None and time.time() > deadline - MIN_STINT_SECONDS:
+                if not state.unfinished or state.state != "current":
+                    queue(profile, stage)
+                continue
             why = f" ({state.state}: {state.why})" if state.why else f" ({state.state})"
             print(f"[lrnbook] {stage.name}{why}", file=sys.stderr, flush=True)
             execute_stage(profile, stage, text_only=state.text_only and not force, deadline=deadline)
@@ -388,64 +399,36 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
     return done
 
 
-MAX_PARKED_BYTES = 80_000_000
-"""The most a run's parked progress may take in the repository (UNET-VGG's decoder weights
-alone are 69 MB; with Adam's two moments, three times that)."""
+MIN_STINT_SECONDS = 300
+"""A fit is not started with less time than this before the deadline: it is queued instead."""
 
 
-def suspend(profile: str, stage: Stage) -> str:
-    """Park a -VGG fit's cached progress in the repository and record it as in progress.
+def queue_order(profile: str, stages: list[Stage]) -> list[Stage]:
+    """``stages`` with the fits in the order of the profile's ``queue`` (shell patterns on stage
+    names; fits no pattern names come last, in plan order). Nothing reads a fit's output before
+    every fit is done, so moving fits forward keeps each stage after what it reads."""
+    patterns = load_profile_queue(profile)
+    fits = [s for s in stages if s.kind == "fit"]
+    rank = {s.name: next((i for i, p in enumerate(patterns) if fnmatch.fnmatch(s.name, p)), len(patterns))
+            for s in fits}
+    return sorted(fits, key=lambda s: rank[s.name]) + [s for s in stages if s.kind != "fit"]
 
-    Writes ``parked/<run>/`` (:func:`lrnbook.parking.park`) and ``results/<run>/not_run.json``
-    (``"in_progress": true``, with the finished epochs of each stage, which the pages show
-    in the run's place), removes the run's older predictions and records the stage, whose key
-    reads ``parked.json``: a later run that goes on parks anew or finishes, and changes it.
-    Returns a line saying what was parked (or why nothing was).
-    """
-    from lrn import vgg_weights
-    from lrn.cache import cache_dir
-    from lrnbook import parking, vggfit
 
-    settings = vggfit.resolved_settings(stage.settings, vgg_weights.torchvision_vgg16())
-    model_dir = cache_dir() / "models" / model_key(components(profile, stage))
-    key = parking.run_key(settings)
-    with tempfile.TemporaryDirectory() as tmp:
-        start = parking.starting_weights(settings, Path(tmp) / "start.weights.h5")
-        try:
-            record = parking.park(model_dir, cache_dir() / "backups" / key, start,
-                                  runs_dir(profile) / "parked" / stage.short, key)
-        except FileNotFoundError as error:
-            return f"{stage.name}: {error}"
-    parked = runs_dir(profile) / "parked" / stage.short
-    size = sum(f.stat().st_size for f in parked.rglob("*") if f.is_file())
-    kept = size <= MAX_PARKED_BYTES
-    if not kept:  # e.g. UNET-VGG's large decoder with its Adam state part-way through a stage
-        shutil.rmtree(parked)
-    epochs = stage.settings["config"]["epochs"]
-    done = record["finished_epochs"]
-    if record["stage1_done"]:
-        where = f"stage 1 (encoder frozen) finished; stage 2 (all layers) at {done.get('stage2', 0)} of at most {epochs} epochs"
-    else:
-        where = f"stage 1 (encoder frozen) at {done.get('stage1', 0)} of at most {epochs} epochs"
-    if kept:
-        goes_on = (f"The progress is parked in notebooks/runs/{profile}/parked/{stage.short}/ and training goes "
-                   "on from there.")
-    else:
-        goes_on = (f"That progress ({size / 1e6:.0f} MB of weights and optimiser state) is more than the repository "
-                   f"keeps ({MAX_PARKED_BYTES / 1e6:.0f} MB), so the run starts again next time; a finished stage 1 "
-                   "is kept without its optimiser state.")
-    note = {"status": "not run", "in_progress": True, "finished_epochs": done, "stage1_done": record["stage1_done"],
-            "parked": kept, "reason": f"training in progress on this machine's 2 CPU cores: {where}. {goes_on}"}
+def load_profile_queue(profile: str) -> list[str]:
+    from lrnbook.plan import load_profile
+
+    return list(load_profile(profile).get("queue") or [])
+
+
+def queue(profile: str, stage: Stage) -> None:
+    """Record a fit that the queue has not reached: ``not_run.json`` says it is queued, and the
+    pages show it so; the next ``make train`` trains it (a queued fit counts as unfinished)."""
     out_dir = runs_dir(profile) / "results" / stage.short
     out_dir.mkdir(parents=True, exist_ok=True)
     for older in ("predictions.npz", "history.csv"):
         (out_dir / older).unlink(missing_ok=True)
+    note = {"status": "not run", "in_progress": True, "queued": True,
+            "reason": "queued: not started yet; `make train` trains it in its turn"}
     (out_dir / "not_run.json").write_text(json.dumps(note, indent=2) + "\n")
     write_record(profile, stage, components(profile, stage), [f"results/{stage.short}/not_run.json"], 0.0)
-    return f"{stage.name}: {'parked' if kept else 'stopped, not parked (too large)'} ({where})"
-
-
-def park(profile: str, only: str = "fit/*_vgg") -> list[str]:
-    """:func:`suspend` every -VGG fit of ``profile`` matching ``only`` (``lrnbook park``)."""
-    return [suspend(profile, stage) for stage in plan(profile)
-            if stage.roots == ("lrnbook.vggfit",) and fnmatch.fnmatch(stage.name, only)]
+    print(f"[lrnbook] {stage.name}: queued", file=sys.stderr, flush=True)

@@ -7,7 +7,6 @@ archive itself needs no known hash.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 import pooch
 
 from lrn.cache import cache_dir as lrn_cache_dir
-from lrn.cache import sha256_file
+from lrn.cache import sha256_file, sha256_text
 from lrn.errors import InputError
 
 PINNED_COMMIT = "5c89932069955ccf18a81ba824e466f8135aced4"
@@ -188,7 +187,7 @@ def fetch_eg1800(
         )
 
     url = url or os.environ.get("LRN_EG1800_URL") or DEFAULT_URL
-    fname = f"eg1800-{hashlib.sha256(url.encode()).hexdigest()[:16]}.zip"
+    fname = f"eg1800-{sha256_text(url)[:16]}.zip"
     try:
         zip_path = Path(
             pooch.retrieve(url, known_hash=None, fname=fname, path=cache / "downloads", progressbar=True)

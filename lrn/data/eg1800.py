@@ -6,7 +6,6 @@ Cite X. Shen, A. Hertzmann, J. Jia, S. Paris, B. Price, E. Shechtman, I. Sachs,
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -17,6 +16,7 @@ import numpy as np
 import scipy.io
 
 from lrn import imageops
+from lrn.cache import sha256_bytes, sha256_file
 from lrn.data.download import LAYOUT, PACKAGED_MANIFEST, fetch_eg1800, read_manifest
 from lrn.data.folder import Pair, read_pairs, stack
 from lrn.data.split import Split, check_size
@@ -126,7 +126,7 @@ def _read_list(folder: Path, name: str, verify: _Verifier) -> list[str]:
     """Ids (5-digit strings) of ``<name>.mat``, key ``<name>``, verified against the manifest."""
     path = folder / f"{name}.mat"
     data = imageops.read_bytes(path)
-    verify(path, hashlib.sha256(data).hexdigest())
+    verify(path, sha256_bytes(data))
     try:
         values = np.asarray(scipy.io.loadmat(io.BytesIO(data))[name]).ravel()
     except Exception as exc:
@@ -159,7 +159,8 @@ def _uniform_reason(pair: Pair, mask_path: Path) -> str | None:
 
 
 def _take_usable(
-    order: list[str], n: int, folder: Path, size: int, verify: _Verifier, excluded: dict[str, str], desc: str
+    order: list[str], n: int, folder: Path, size: int, verify: _Verifier, excluded: dict[str, str], desc: str,
+    progress: bool,
 ) -> tuple[list[str], list[Pair]]:
     """Read ids in ``order`` until ``n`` have a usable mask; record the others in ``excluded``."""
     ids: list[str] = []
@@ -169,7 +170,7 @@ def _take_usable(
         batch = order[pos: pos + n - len(ids)]
         pos += len(batch)
         files = [(folder / PHOTO_DIR / f"{i}.jpg", folder / MASK_DIR / f"{i}_mask.mat") for i in batch]
-        for i, (_, mask_path), pair in zip(batch, files, read_pairs(files, size, verify, desc)):
+        for i, (_, mask_path), pair in zip(batch, files, read_pairs(files, size, verify, desc, progress)):
             reason = _uniform_reason(pair, mask_path)
             if reason:
                 excluded[i] = reason
@@ -202,6 +203,7 @@ def eg1800(
     seed: int = 0,
     *,
     manifest: str | Path | None = None,
+    progress: bool = True,
 ) -> EG1800Data:
     """Load EG1800 with a reproducible train / validation / test draw.
 
@@ -245,6 +247,8 @@ def eg1800(
     manifest : str or Path, optional
         sha256 manifest to verify against; default the packaged
         ``lrn/data/eg1800.SHA256SUMS`` (paths relative to ``eg1800/``).
+    progress : bool
+        Show a progress bar while reading (``False`` in rendered pages and other logs).
 
     Returns
     -------
@@ -267,7 +271,7 @@ def eg1800(
     folder = _check_layout(root, source)
     manifest_path = Path(manifest) if manifest is not None else PACKAGED_MANIFEST
     entries = read_manifest(manifest_path)
-    manifest_sha256 = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+    manifest_sha256 = sha256_file(manifest_path)
     verify = _Verifier(folder, entries, manifest_path)
 
     official = _official_lists(folder, verify)
@@ -280,7 +284,7 @@ def eg1800(
     paper = protocol == "paper"
     need_train = PAPER_COUNTS["train"] + PAPER_COUNTS["val"] if paper else len(order["train"])
     need_test = PAPER_COUNTS["test"] if paper else len(order["test"])
-    read = dict(folder=folder, size=size, verify=verify, excluded=excluded)
+    read = dict(folder=folder, size=size, verify=verify, excluded=excluded, progress=progress)
     train_ids, train_pairs = _take_usable(order["train"], need_train, desc="EG1800 train+val", **read)
     test_ids, test_pairs = _take_usable(order["test"], need_test, desc="EG1800 test", **read)
     if paper and (len(train_ids) < need_train or len(test_ids) < need_test):

@@ -5,7 +5,6 @@ that :func:`lrn.data.eg1800` shares.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lrn import imageops
+from lrn.cache import sha256_bytes, sha256_text
 from lrn.data.split import Split, check_size
 from lrn.errors import InputError
 
@@ -81,8 +81,8 @@ def read_pair(photo_path: Path, mask_path: Path, size: int, verify: Verifier | N
     """
     photo_bytes = imageops.read_bytes(photo_path)
     mask_bytes = imageops.read_bytes(mask_path)
-    photo_sha = hashlib.sha256(photo_bytes).hexdigest()
-    mask_sha = hashlib.sha256(mask_bytes).hexdigest()
+    photo_sha = sha256_bytes(photo_bytes)
+    mask_sha = sha256_bytes(mask_bytes)
     if verify is not None:
         verify(photo_path, photo_sha)
         verify(mask_path, mask_sha)
@@ -102,6 +102,7 @@ def read_pairs(
     size: int,
     verify: Verifier | None = None,
     desc: str = "reading",
+    progress: bool = True,
 ) -> list[Pair]:
     """Read many (photo, mask) pairs with :func:`read_pair`, in threads, with a progress bar.
 
@@ -118,6 +119,8 @@ def read_pairs(
         See :func:`read_pair`.
     desc : str
         Label of the progress bar.
+    progress : bool
+        Show the progress bar (``False`` in rendered pages and other logs).
 
     Returns
     -------
@@ -129,7 +132,7 @@ def read_pairs(
     try:
         futures = [pool.submit(read_pair, p, m, size, verify) for p, m in pairs]
         results = []
-        with tqdm(total=len(futures), desc=desc, unit="pair") as bar:
+        with tqdm(total=len(futures), desc=desc, unit="pair", disable=not progress) as bar:
             for future in futures:
                 results.append(future.result())
                 bar.update(1)
@@ -204,7 +207,7 @@ def _manifest_hash(triples: Sequence[tuple[str, Path, Path]], pairs: Sequence[Pa
     for (_, photo, mask), pair in zip(triples, pairs):
         lines.append(f"{pair.photo_sha256}  images/{photo.name}")
         lines.append(f"{pair.mask_sha256}  masks/{mask.name}")
-    return hashlib.sha256(("\n".join(sorted(lines)) + "\n").encode()).hexdigest()
+    return sha256_text("\n".join(sorted(lines)) + "\n")
 
 
 def folder(images_dir: str | Path, masks_dir: str | Path, size: int = 224, name: str = "folder") -> Split:

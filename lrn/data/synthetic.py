@@ -10,10 +10,10 @@ pixel noise. The mask is the union of head, hair, neck and torso, exactly as dra
 """
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 
+from lrn.cache import sha256_text
 from lrn.data.split import Split, check_size
 from lrn.errors import InputError
 
@@ -185,4 +185,4 @@ def synthetic(n: int, size: int = 224, seed: int = 0) -> Split:
         images[start:stop], masks[start:stop] = _render(params[start:stop], size, noise)
     tag = f"lrn.data.synthetic v{VERSION} n={n} size={size} seed={seed}"
     ids = [f"syn{i:05d}" for i in range(n)]
-    return Split("synthetic", images, masks, ids, hashlib.sha256(tag.encode()).hexdigest())
+    return Split("synthetic", images, masks, ids, sha256_text(tag))

@@ -1,24 +1,17 @@
-"""Time and speed of a run's training stages, from its training log and its FLOP count.
+"""Time and speed of a run's training stages, from its per-epoch log and its FLOP count.
 
-The training log (``train.log``, written by :mod:`lrnbook.vggfit`) holds Keras' one line per
-epoch (``32/32 - 125s - 4s/step - loss: ...``, the epoch's wall time including its
-validation pass) after ``Epoch k/N``, a line :data:`STAGE_LINE` before each stage and a line
-:data:`SGEMM_LINE` with the machine's float32 matrix-multiply rate measured when the process
-started. A run resumed after a stop appends to the same log; the last time logged for an
-epoch wins (an epoch cut short by a stop is logged again when it is redone).
+A run's ``history.csv`` gives each epoch's wall time (``seconds``, including its validation
+pass; :class:`lrn.callbacks.EpochSeconds`); its provenance gives the float32 sgemm rate that
+each training process measured on its machine when it started (:func:`sgemm_gflops`).
 """
 from __future__ import annotations
 
-import re
 import time
 
 import numpy as np
 import pandas as pd
 
-STAGE_LINE = "=== lrnbook stage"
-SGEMM_LINE = "=== lrnbook sgemm GFLOP/s"
-_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$")
-_DONE = re.compile(r"^\s*(\d+)/(\d+) - (\d+)s - ")
+from lrn.variants import architecture, is_imagenet
 
 
 def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -32,47 +25,6 @@ def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
         a @ b
         best = min(best, time.perf_counter() - started)
     return 2 * n ** 3 / best / 1e9
-
-
-def epoch_seconds(log_text: str) -> pd.DataFrame:
-    """``(stage, epoch, seconds)`` of every finished epoch in a training log (epochs from 0, like Keras' CSV).
-
-    A stage is the one named by the last :data:`STAGE_LINE`; without such lines (older logs)
-    a process starts in stage 1 and moves to the next stage when the epoch number falls.
-    """
-    rows, stage, last_epoch, epoch = {}, 1, 0, None
-    for line in log_text.splitlines():
-        if line.startswith(STAGE_LINE):
-            stage, last_epoch = int(line.split()[-1]), 0
-        elif line.startswith("=== lrnbook.vggfit start"):
-            last_epoch = 0
-        elif match := _EPOCH.match(line):
-            epoch = int(match.group(1))
-            if epoch < last_epoch:
-                stage += 1
-            last_epoch = epoch
-        elif (match := _DONE.match(line)) and epoch is not None:
-            rows[(stage, epoch - 1)] = int(match.group(3))
-            epoch = None
-    table = pd.DataFrame([(s, e, t) for (s, e), t in sorted(rows.items())], columns=["stage", "epoch", "seconds"])
-    return table.astype({"stage": int, "epoch": int, "seconds": float})
-
-
-def sgemm_rates(log_text: str) -> list[float]:
-    """The sgemm rates (GFLOP/s) logged by each process of a run that trained at least one
-    epoch, in order (a process that only predicted from a cached model measured a machine
-    that did not train this run)."""
-    rates, rate, trained = [], None, False
-    for line in log_text.splitlines() + ["=== lrnbook.vggfit start"]:
-        if line.startswith("=== lrnbook.vggfit start"):
-            if rate is not None and trained:
-                rates.append(rate)
-            rate, trained = None, False
-        elif line.startswith(SGEMM_LINE):
-            rate = float(line.split()[-1])
-        elif _DONE.match(line):
-            trained = True
-    return rates
 
 
 def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, float] | None = None,
@@ -125,7 +77,7 @@ def forward_gflop(variant: str, size: int = 224, width: float = 1.0) -> tuple[fl
 
     from lrn import models
 
-    model = models.build_model(variant.removesuffix("_vgg"), (size, size, 3), width=width)
+    model = models.build_model(architecture(variant), (size, size, 3), width=width)
     encoder = decoder = 0
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D):
@@ -153,7 +105,7 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
         history = history.assign(seconds=fit_seconds / len(history))
     settings = record.get("settings", {})
     encoder, decoder = forward_gflop(variant, settings.get("size", 224), settings.get("width", 1.0))
-    vgg = variant.endswith("_vgg")
+    vgg = is_imagenet(variant)
     gflop = training_gflop(encoder, decoder) if vgg else {1: 3 * (encoder + decoder)}
     rates = record.get("machine_sgemm_gflops") or []
     peak = float(max(rates)) if rates else None  # a rate measured while the cores were shared is lower
