@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from lrn.cutout_model import FEEDS, SOFT_EDGE
 from lrn.errors import InputError
 from lrn.variants import VARIANTS
 
@@ -104,12 +105,13 @@ def parser() -> argparse.ArgumentParser:
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
-    whiten.add_argument("--fit", choices=("pad", "squash"), default=None,
+    whiten.add_argument("--feed", "--fit", dest="feed", choices=FEEDS, default=None,
                         help="how the photo enters the model's square input: pad (aspect ratio kept) or squash "
-                             "(default: the way the model was trained; squash for a model of lrn train)")
-    whiten.add_argument("--low", type=float, default=0.3,
+                             "(default: the way the model was trained; squash for a model of lrn train). "
+                             "--fit is its deprecated name")
+    whiten.add_argument("--low", type=float, default=SOFT_EDGE[0],
                         help="without refinement: probability at or below which the pixel is background")
-    whiten.add_argument("--high", type=float, default=0.7,
+    whiten.add_argument("--high", type=float, default=SOFT_EDGE[1],
                         help="without refinement: probability at or above which the pixel is the photo")
     whiten.add_argument("--trust-model", action="store_true",
                         help="allow a model file that carries code (Lambda layers): only for files you trust")
@@ -213,7 +215,7 @@ def run_whiten(args) -> None:
     model, _ = cutout.load(args.model, trust=args.trust_model)
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
-                   low=args.low, high=args.high, fit=args.fit)  # None: the model's own way (lrn.cutout.load)
+                   low=args.low, high=args.high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)
     for source in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
         if source != "-" and not to_stdout:  # the usual case: a file in, a file out
             tqdm.write(str(cutout.whiten_file(model, source, args.out, mode, colour, **options)))

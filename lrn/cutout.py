@@ -7,29 +7,28 @@ opacity; ``compose`` puts the person on a colour, on transparency, or gives the 
 ``cut_out`` does all of it for one photo. ``lrn whiten`` and :func:`lrn.segment` share
 these functions, so the command and the API give the same result for the same options.
 
-A *model* here is a ``keras.Model`` written by ``lrn`` or an :class:`lrn.lite.LiteModel`
-(a converted model, run without TensorFlow): :func:`load` picks the fastest that is there.
+A *model* here is a :class:`lrn.cutout_model.CutoutModel` (a network with its feed and
+default cleaning: what :func:`lrn.pretrained` and :func:`load` return), or a bare network: a
+``keras.Model`` written by ``lrn`` or an :class:`lrn.lite.LiteModel` (a converted model, run
+without TensorFlow), fed squashed and cleaned unless told otherwise. :func:`load` picks the
+fastest form of a model file that is there.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from lrn import fastforward, imageops, letterbox, lite, postprocess, refine
+from lrn import fastforward, imageops, letterbox, lite, postprocess, refine, shipped
+from lrn.cutout_model import SOFT_EDGE, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
 WHITE = (255, 255, 255)
-FITS = ("squash", "pad")
-"""How a photo enters the model's square input: resized ignoring its aspect ratio (how
-``lrn train``'s models are trained), or letterboxed with its aspect ratio kept
-(:mod:`lrn.letterbox`; the shipped model's way is on its card, :func:`lrn.shipped.fit`)."""
+LOW, HIGH = SOFT_EDGE
 EDGE_FRACTION = 0.02  # soft-edge band kept around the person, as a share of the photo's diagonal
 MODES = ("white", "colour", "transparent", "mask")
 """What ``compose`` makes: the person on white (the paper's goal), on another colour, on
@@ -81,34 +80,42 @@ def clean_probability(prob: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def input_size(model) -> tuple[int, int]:
-    """``(height, width)`` a model takes: a ``LiteModel``'s, or a Keras model's input shape."""
-    if isinstance(model, lite.LiteModel):
-        return model.input_size
-    _, h, w, _ = model.input.shape
-    return int(h), int(w)
+def as_cutout_model(model, feed: str | None = None, fit: str | None = None) -> CutoutModel:
+    """``model`` as a :class:`CutoutModel`: itself, or a bare network with the default feed.
+
+    ``feed`` given replaces the model's own; ``fit`` is its deprecated name.
+    """
+    if fit is not None:
+        warnings.warn("the `fit` argument is now called `feed`", DeprecationWarning, stacklevel=3)
+        feed = fit if feed is None else feed
+    if not isinstance(model, CutoutModel):
+        model = CutoutModel(model)
+    if feed is not None and feed != model.feed:
+        model = CutoutModel(model.network, check_feed(feed), model.clean, model.how)
+    return model
 
 
 def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
-            refinement: Refinement | None = None, fit: str | None = None) -> np.ndarray:
+            refinement: Refinement | None = None, feed: str | None = None, fit: str | None = None) -> np.ndarray:
     """Probability of "person" at every pixel of ``photo``.
 
     Parameters
     ----------
-    model : keras.Model or lrn.lite.LiteModel
-        An ``lrn`` model (LRN: its last output s6 is used; U-Net: its only output).
+    model : lrn.cutout_model.CutoutModel, keras.Model or lrn.lite.LiteModel
+        An ``lrn`` model (LRN: its last output s6 is used; U-Net: its only output), with its
+        feed (:func:`lrn.pretrained`, :func:`load`) or bare (fed ``"squash"``).
     photo : uint8 array (H, W, 3), any H and W (read it upright: :func:`lrn.imageops.read_photo`).
     clean : bool
         Keep only the largest person region, holes filled (:func:`clean_probability`).
     forward : callable, optional
         ``x (1, h, w, 3) float32 -> finest map (1, h, w, 1)`` in place of the model's own
-        (a ``LiteModel`` is its own forward; a Keras model's is ``predict_on_batch``).
+        (default: the model's own, :meth:`lrn.cutout_model.CutoutModel.__call__`).
     refinement : Refinement, optional
         Refine the edges with the photo as guide (after cleaning); ``None``: no refinement.
-    fit : {"squash", "pad"}, optional
-        How the photo enters the model (:data:`FITS`): the way the model was trained. Default:
-        the model's own ``lrn_fit`` attribute (set on the shipped model by
-        :func:`lrn.pretrained` and :func:`load`), else ``"squash"`` (models of ``lrn train``).
+    feed : {"squash", "pad"}, optional
+        How the photo enters the model (:data:`lrn.cutout_model.FEEDS`): the way the model
+        was trained. Default: the model's own feed (``"squash"`` for a bare network).
+    fit : deprecated name of ``feed``.
 
     Returns
     -------
@@ -117,20 +124,16 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
     """
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
         raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
-    fit = getattr(model, "lrn_fit", "squash") if fit is None else fit
-    if fit not in FITS:
-        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
-    size = input_size(model)
-    if fit == "pad" and size[0] != size[1]:
-        raise InputError(f"fit='pad' needs a square model input; this model takes {size[0]}x{size[1]}")
-    if fit == "pad":
+    model = as_cutout_model(model, feed, fit)
+    size = model.input_size
+    if model.feed == "pad" and size[0] != size[1]:
+        raise InputError(f"feed='pad' needs a square model input; this model takes {size[0]}x{size[1]}")
+    if model.feed == "pad":
         small, box = letterbox.letterbox_photo(photo, size[0])
     else:
         small = imageops.resize_photo(photo, size)
-    if forward is None:
-        forward = model if isinstance(model, lite.LiteModel) else fastforward.keras_forward(model)
-    fine = np.asarray(forward(small[np.newaxis].astype(np.float32)))[0, ..., 0]
-    back = letterbox.unletterbox(fine, box) if fit == "pad" else imageops.resize_prob(fine, photo.shape[:2])
+    fine = np.asarray((forward or model)(small[np.newaxis].astype(np.float32)))[0, ..., 0]
+    back = letterbox.unletterbox(fine, box) if model.feed == "pad" else imageops.resize_prob(fine, photo.shape[:2])
     prob = np.clip(back, 0.0, 1.0)
     if clean:
         prob = clean_probability(prob)
@@ -139,8 +142,9 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
     return prob
 
 
-def edge_alpha(prob: np.ndarray, low: float = 0.3, high: float = 0.7) -> np.ndarray:
-    """Opacity of the photo: 0 below ``low``, 1 above ``high``, a smooth ramp between (soft edge)."""
+def edge_alpha(prob: np.ndarray, low: float = LOW, high: float = HIGH) -> np.ndarray:
+    """Opacity of the photo: 0 below ``low``, 1 above ``high``, a smooth ramp between (soft edge,
+    :data:`lrn.cutout_model.SOFT_EDGE`)."""
     if not 0 <= low < high <= 1:
         raise InputError(f"need 0 <= low < high <= 1 for the soft edge, got low={low}, high={high}")
     t = np.clip((prob - low) / (high - low), 0.0, 1.0)
@@ -170,7 +174,7 @@ def parse_colour(text: str) -> tuple[int, int, int]:
     return rgb
 
 
-def alpha(prob: np.ndarray, refined: bool, low: float = 0.3, high: float = 0.7) -> np.ndarray:
+def alpha(prob: np.ndarray, refined: bool, low: float = LOW, high: float = HIGH) -> np.ndarray:
     """Opacity in [0, 1]: a refined matte is an alpha already; a raw map gets the soft ramp."""
     return np.clip(prob, 0.0, 1.0) if refined else edge_alpha(prob, low, high)
 
@@ -198,15 +202,16 @@ def compose(photo: np.ndarray, opacity: np.ndarray, mode: str = "white",
 
 
 def cut_out(model, photo: np.ndarray, mode: str = "white", colour=WHITE, clean: bool | None = None,
-            refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
-            forward=None, fit: str | None = None) -> np.ndarray:
+            refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = LOW, high: float = HIGH,
+            forward=None, feed: str | None = None, fit: str | None = None) -> np.ndarray:
     """One photo, start to end: :func:`segment`, :func:`alpha`, :func:`compose` (what ``lrn whiten`` writes).
 
-    ``clean`` ``None``: the model's own ``lrn_clean`` (the shipped model's card says whether its
-    maps are cleaned, :func:`load`), else ``True``.
+    ``clean`` ``None``: the model's own (a :class:`CutoutModel`'s ``clean``: the shipped model's
+    card says whether its maps are cleaned), else ``True``.
     """
-    clean = getattr(model, "lrn_clean", True) if clean is None else clean
-    prob = segment(model, photo, clean=clean, forward=forward, refinement=refinement, fit=fit)
+    model = as_cutout_model(model, feed, fit)
+    clean = model.clean if clean is None else clean
+    prob = segment(model, photo, clean=clean, forward=forward, refinement=refinement)
     return compose(photo, alpha(prob, refinement is not None, low, high), mode, colour)
 
 
@@ -218,11 +223,11 @@ def save_png(image: np.ndarray, target) -> None:
 
 
 def whiten_file(model, photo_path, out_dir, mode: str = "white", colour=WHITE, clean: bool | None = None,
-                refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = 0.3, high: float = 0.7,
-                forward=None, fit: str | None = None) -> Path:
+                refinement: Refinement | None = DEFAULT_REFINEMENT, low: float = LOW, high: float = HIGH,
+                forward=None, feed: str | None = None) -> Path:
     """Read ``photo_path`` upright, cut the person out (:func:`cut_out`), write a PNG into
     ``out_dir`` (:func:`output_name`) and return its path."""
-    image = cut_out(model, imageops.read_photo(photo_path), mode, colour, clean, refinement, low, high, forward, fit)
+    image = cut_out(model, imageops.read_photo(photo_path), mode, colour, clean, refinement, low, high, forward, feed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / output_name(photo_path, mode)
@@ -238,37 +243,7 @@ def output_name(photo_path, mode: str) -> str:
     return f"{Path(photo_path).stem}{SUFFIXES[mode]}.png"
 
 
-HARMLESS_START_UP = ("All log messages before absl::InitializeLog", "Could not find cuda drivers",
-                     "failed call to cuInit", "cpu_feature_guard", "To enable the following instructions",
-                     "oneDNN custom operations are on")
-"""What TensorFlow's native code prints on stderr when it starts on a machine without a GPU:
-nothing a user of the cut-out can act on (the cuInit line is even at error level)."""
-
-
-@contextlib.contextmanager
-def tensorflow_start_up_filtered():
-    """Run TensorFlow code with its native start-up lines (:data:`HARMLESS_START_UP`) held
-    back; Python's own messages still appear at once, and every other native line is passed
-    on when the block ends."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    python_stderr = sys.stderr
-    with tempfile.TemporaryFile() as held, open(os.dup(saved), "w", buffering=1) as terminal:
-        os.dup2(held.fileno(), 2)
-        sys.stderr = terminal
-        try:
-            yield
-        finally:
-            sys.stderr = python_stderr
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            for line in held.read().decode(errors="replace").splitlines():
-                if not any(mark in line for mark in HARMLESS_START_UP):
-                    print(line, file=sys.stderr)
-
-
-def load(model_file=None, trust: bool = False, verbose: bool = True):
+def load(model_file=None, trust: bool = False, verbose: bool = True) -> tuple[CutoutModel, str]:
     """The fastest runnable form of a model file: ``(model, how)``.
 
     ``model_file`` ``None`` is the shipped model. A converted ``.tflite`` (beside the file or
@@ -279,21 +254,21 @@ def load(model_file=None, trust: bool = False, verbose: bool = True):
 
     Returns
     -------
-    model : lrn.lite.LiteModel or keras.Model
+    model : lrn.cutout_model.CutoutModel
+        Its network a ``LiteModel`` or a ``keras.Model``; the shipped model's feed and cleaning
+        from its card, any other file's the defaults (``"squash"``, cleaned).
     how : str
-        E.g. ``"LiteRT (XNNPACK), converted file"``.
+        E.g. ``"LiteRT (XNNPACK), converted file"`` (also the model's ``how``).
     """
-    from lrn import shipped
-
     path = Path(model_file) if model_file is not None else shipped.MODEL_FILE
     if model_file is None and not path.is_file():
         shipped.pretrained()  # raises the error that says how to get it
     if not path.is_file():
         raise InputError(f"no model file at {path}")
-    model, how = _load(path, trust, verbose)
+    network, how = _load(path, trust, verbose)
     if model_file is None:  # the shipped model: fed the way it was trained, cleaned as its card says
-        model.lrn_fit, model.lrn_clean = shipped.fit(), shipped.card().get("clean", True)
-    return model, how
+        return CutoutModel(network, shipped.feed(), shipped.clean(), how), how
+    return CutoutModel(network, how=how), how
 
 
 def _load(path: Path, trust: bool, verbose: bool):

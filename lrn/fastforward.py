@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from lrn import lite
-from lrn.cache import cache_dir
+from lrn.cache import TFLITE, cache_dir
+from lrn.cutout_model import keras_forward
 
 TOLERANCE = 1e-4
 """Largest allowed difference between the converted model's finest map and Keras'."""
@@ -43,14 +44,6 @@ LiteForward = lite.LiteModel
 """The converted model's forward (:class:`lrn.lite.LiteModel`)."""
 
 
-def keras_forward(model):
-    """The fallback: ``model.predict_on_batch``, reduced to the finest map."""
-    def forward(x):
-        outputs = model.predict_on_batch(x)
-        return np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
-    return forward
-
-
 def check(forward, model, seed: int = 0) -> float:
     """Largest difference of ``forward``'s finest map from Keras' on a random photo-like input."""
     _, h, w, _ = model.input.shape
@@ -68,7 +61,7 @@ def for_model_file(path, model, cache: Path | None = None, verbose: bool = True)
     try:
         import tensorflow as tf
 
-        folder = Path(cache) if cache is not None else cache_dir() / "tflite"
+        folder = Path(cache) if cache is not None else cache_dir() / TFLITE
         target = folder / lite.conversion_name(path, tf.__version__)
         if target.is_file():
             forward = LiteForward.from_file(target)

@@ -6,7 +6,7 @@ through the book's pipeline (``python -m lrnbook ship``: the cut-out candidates 
 profile are trained once and kept, the choice is made on validation photos by the
 ``cutout`` page, and the chosen one is installed here with :func:`install`, which checks the
 file (loads safely, is an LRN, at most :data:`MAX_BYTES`) and writes the model card's facts
-next to it (``lrn/pretrained/<name>.json``), including how photos enter it (:func:`fit`).
+next to it (``lrn/pretrained/<name>.json``), including how photos enter it (:func:`feed`).
 
 Terms: the code is MIT-licensed, but the model is trained on EG1800, whose photos are
 distributed "for academic exchange only", and on CCP's street photos, for research use; the
@@ -22,7 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lrn.cache import sha256_file
+from lrn.cache import sha256_file, write_sha256_line
+from lrn.cutout_model import FEEDS, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
 FOLDER = Path(__file__).resolve().parent / "pretrained"
@@ -31,24 +32,25 @@ MODEL_FILE = FOLDER / f"{NAME}.keras"
 CARD_FILE = FOLDER / f"{NAME}.json"
 TFLITE_FILE = FOLDER / f"{NAME}.tflite"
 """The same model converted for the LiteRT interpreter (``lrn whiten`` runs it without
-importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from."""
+importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from
+(:func:`lrn.cache.write_sha256_line`)."""
 MAX_BYTES = 50 * 10**6
 """Largest model file kept inside the package (50 MB), so that ``pip install`` stays small."""
 TRAIN_COMMAND = "make model (python -m lrnbook ship --profile cpu)"
-FITS = ("squash", "pad")
-"""The ways a photo can enter a model (:data:`lrn.cutout.FITS`, which is this tuple: a test
-checks; ``lrn.cutout`` imports this module, so it cannot be imported from here)."""
 
 TERMS = ("Trained on EG1800 (Shen et al., 2016), whose photos are distributed for academic exchange "
          "only, and on CCP (Yang et al., 2014) street photos, for research use: this model inherits "
          "those restrictions and is not for commercial use. The lrn code is MIT-licensed.")
 
 
-def pretrained(safe_mode: bool = True):
-    """The shipped LRN as a ``keras.Model`` (input 224x224x3 uint8-range floats, outputs s1..s6).
+def pretrained(safe_mode: bool = True) -> CutoutModel:
+    """The shipped LRN as a :class:`lrn.cutout_model.CutoutModel`: its ``network`` is a
+    ``keras.Model`` (input 224x224x3 uint8-range floats, outputs s1..s6), with its ``feed``
+    (:func:`feed`) and default cleaning (:func:`clean`) from its card.
 
     Use it with :func:`lrn.segment` (``lrn.segment(lrn.pretrained(), photo)``), which feeds
-    it photos the way it was trained (its ``lrn_fit`` attribute, :func:`fit`). See
+    it photos the way it was trained. TensorFlow's harmless start-up lines (the error-level
+    CUDA line on a machine without a GPU) are held back; any other line is passed on. See
     :data:`TERMS` for what the model may be used for.
 
     Raises
@@ -56,15 +58,14 @@ def pretrained(safe_mode: bool = True):
     lrn.errors.InputError
         If the package was installed without the model file (``make model`` writes it).
     """
-    from lrn import models
-
     if not MODEL_FILE.is_file():
         raise InputError(f"the shipped model {MODEL_FILE} is missing from this installation; "
                          "`make model` trains and installs it, or pass a model file (lrn whiten --model)")
-    model = models.load(MODEL_FILE, safe_mode=safe_mode)
-    model.lrn_fit = fit()  # lrn.segment feeds it the way it was trained (letterboxed or squashed)
-    model.lrn_clean = card().get("clean", True) if CARD_FILE.is_file() else True  # lrn.cut_out's default
-    return model
+    with tensorflow_start_up_filtered():
+        from lrn import models  # imports TensorFlow: kept out of `import lrn.shipped` (the CLI reads NAME, TERMS)
+
+        network = models.load(MODEL_FILE, safe_mode=safe_mode)
+    return CutoutModel(network, feed(), clean(), "Keras")
 
 
 def convert() -> Path:
@@ -75,13 +76,13 @@ def convert() -> Path:
     """
     from lrn import fastforward
 
-    model = pretrained()
+    model = pretrained().network
     content = fastforward.convert(model)
     difference = fastforward.check(fastforward.LiteForward(content), model)
     if not difference <= fastforward.TOLERANCE:
         raise InputError(f"the converted shipped model differs from Keras by {difference:.2g}")
     TFLITE_FILE.write_bytes(content)
-    TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256").write_text(f"{sha256_file(MODEL_FILE)}  {MODEL_FILE.name}\n")
+    write_sha256_line(TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256"), sha256_file(MODEL_FILE), MODEL_FILE.name)
     return TFLITE_FILE
 
 
@@ -92,21 +93,32 @@ def card() -> dict:
     return json.loads(CARD_FILE.read_text())
 
 
-def fit() -> str:
-    """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout.FITS`), from its card.
+def feed() -> str:
+    """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`), from its card.
 
-    A card written before letterboxing existed has no ``fit``: that model was trained squashed.
+    The card stores it under ``fit`` (its older name). A card written before letterboxing
+    existed has none: that model was trained squashed.
     """
     return card().get("fit", "squash") if CARD_FILE.is_file() else "squash"
 
 
-def install(run_dir, train_seconds: float | None = None, note: str = "", fit: str = "squash", clean: bool = True,
+def fit() -> str:
+    """Deprecated name of :func:`feed`."""
+    return feed()
+
+
+def clean() -> bool:
+    """Whether ``lrn whiten`` cleans the shipped model's map by default, from its card (else ``True``)."""
+    return bool(card().get("clean", True)) if CARD_FILE.is_file() else True
+
+
+def install(run_dir, train_seconds: float | None = None, note: str = "", feed: str = "squash", clean: bool = True,
             facts: dict | None = None) -> Path:
     """Check ``run_dir/model.keras`` (a run folder of ``lrn train`` or the pipeline) and install it.
 
     The card (``lrn/pretrained/<name>.json``) records the model's provenance (settings, data
     ids, commit), its size, the training time in seconds if given, how photos enter it
-    (``fit``: ``"pad"`` or ``"squash"``, :data:`lrn.cutout.FITS`), whether ``lrn whiten``
+    (``feed``: ``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`, stored as ``fit``), whether ``lrn whiten``
     cleans its map by default (``clean``), any further ``facts`` (the choice and its
     validation scores), and :data:`TERMS`.
     """
@@ -117,8 +129,7 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", fit: st
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
         raise InputError(f"no trained model at {source}: `make model` trains and installs the shipped model")
-    if fit not in FITS:
-        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
+    check_feed(feed)
     model = models.load(source)  # safe mode: a shipped file must not carry code
     if not models.is_lrn(model):
         raise InputError(f"{source} is not an LRN (it has {len(model.outputs)} outputs, LRN has 6)")
@@ -136,7 +147,7 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", fit: st
         FOLDER.mkdir(exist_ok=True)
         shutil.copy2(staged, MODEL_FILE)
     facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "parameters": int(model.count_params()),
-             "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": fit, "clean": bool(clean),
+             "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": feed, "clean": bool(clean),
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS,
              "provenance": record, **(facts or {})}
     CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
@@ -151,8 +162,8 @@ def main(argv=None) -> int:
     install_cmd.add_argument("run_dir", type=Path)
     install_cmd.add_argument("--train-seconds", type=float, default=None)
     install_cmd.add_argument("--note", default="")
-    install_cmd.add_argument("--fit", choices=("pad", "squash"), default="squash",
-                             help="how photos enter the model: the way it was trained")
+    install_cmd.add_argument("--feed", "--fit", dest="feed", choices=FEEDS, default="squash",
+                             help="how photos enter the model: the way it was trained (--fit: its older name)")
     install_cmd.add_argument("--raw", action="store_true", help="lrn whiten does not clean this model's map by default")
     commands.add_parser("convert", help="write the shipped model's .tflite (lrn whiten runs it without TensorFlow)")
     args = parser.parse_args(argv)
@@ -160,7 +171,7 @@ def main(argv=None) -> int:
         if args.command == "convert":
             path = convert()
         else:
-            path = install(args.run_dir, args.train_seconds, args.note, fit=args.fit, clean=not args.raw)
+            path = install(args.run_dir, args.train_seconds, args.note, feed=args.feed, clean=not args.raw)
     except InputError as error:
         print(f"lrn.shipped: error: {error}", file=sys.stderr)
         return 2

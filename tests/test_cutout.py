@@ -98,27 +98,29 @@ def test_segment_pad_feeds_the_photo_letterboxed_and_maps_back_to_it(saturated_m
         return fill[np.newaxis, ..., np.newaxis].astype(np.float32)
 
     photo = np.zeros((120, 60, 3), np.uint8)  # tall: padded left and right
-    prob = cutout.segment(model, photo, forward=forward, fit="pad")
+    prob = cutout.segment(model, photo, forward=forward, feed="pad")
     assert prob.shape == (120, 60) and prob.max() == 0.0
     square = seen[-1]
     assert (square[:, :16] == letterbox.FILL).all() and (square[:, 16:48] == 0).all()
-    squashed = cutout.segment(model, photo, forward=forward, fit="squash")
+    squashed = cutout.segment(model, photo, forward=forward, feed="squash")
     assert (seen[-1] == 0).all() and squashed.max() == 0.0
-    with pytest.raises(InputError, match="fit="):
-        cutout.segment(model, photo, forward=forward, fit="stretch")
+    with pytest.raises(InputError, match="feed="):
+        cutout.segment(model, photo, forward=forward, feed="stretch")
+    with pytest.warns(DeprecationWarning, match="feed"):  # the older name still works
+        assert (cutout.segment(model, photo, forward=forward, fit="pad") == prob).all()
 
 
-def test_whiten_fit_defaults_to_squash_for_a_given_model_and_can_be_chosen(saturated_model, tmp_path, monkeypatch):
+def test_whiten_feed_defaults_to_squash_for_a_given_model_and_can_be_chosen(saturated_model, tmp_path, monkeypatch):
     seen = []
     real = cutout.segment
 
     def spy(*args, **kwargs):  # the way segment will feed the photo: given, else the model's own, else squash
-        seen.append(kwargs["fit"] or getattr(args[0], "lrn_fit", "squash"))
+        seen.append(cutout.as_cutout_model(args[0], kwargs.get("feed")).feed)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cutout, "segment", spy)
     photo = tmp_path / "p.png"
     Image.fromarray(np.full((80, 60, 3), 90, np.uint8)).save(photo)
-    for extra, expected in (([], "squash"), (["--fit", "pad"], "pad")):
+    for extra, expected in (([], "squash"), (["--feed", "pad"], "pad"), (["--fit", "pad"], "pad")):
         assert cli.main(["whiten", str(photo), "-o", str(tmp_path / "out"), "--model", str(saturated_model), *extra]) == 0
         assert seen[-1] == expected

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from lrn import letterbox
+from lrn.cutout_model import FEEDS
 from lrn.data import people
 from lrn.errors import InputError
 
@@ -22,19 +23,19 @@ def test_enter_keeps_the_aspect_ratio_only_when_padded():
     assert (np.ptp(rows) + 1) / (np.ptp(cols) + 1) == pytest.approx(2.0, rel=0.1)
     rows, cols = np.nonzero(squashed)
     assert (np.ptp(rows) + 1) / (np.ptp(cols) + 1) == pytest.approx(1.0, rel=0.1)
-    with pytest.raises(InputError, match="fit="):
+    with pytest.raises(InputError, match="feed="):
         people.enter(photo, mask, 64, "stretch")
 
 
-def test_eval_set_scores_both_fits_in_the_squashed_frame():
+def test_eval_set_scores_both_feeds_in_the_squashed_frame():
     pairs = [person((400, 200), 100, 50, 200, 100), person((120, 300), 20, 100, 80, 60)]
     s = people.eval_set("CCP full frame", ["0001", "0002"], pairs, 64)
     assert len(s) == 2 and s.truths.shape == (2, 64, 64)
-    for fit in people.FITS:
-        perfect = s.masks(fit).astype(np.float32)  # a model that is right in its own frame
-        back = s.to_eval_frame(perfect, fit) > 0.5
+    for feed in FEEDS:
+        perfect = s.masks(feed).astype(np.float32)  # a model that is right in its own frame
+        back = s.to_eval_frame(perfect, feed) > 0.5
         assert back.shape == s.truths.shape
-        assert (back != s.truths).mean() < 0.02, fit
+        assert (back != s.truths).mean() < 0.02, feed
     assert isinstance(s.boxes[0], letterbox.Box)
     with pytest.raises(InputError, match="no photos"):
         people.eval_set("empty", [], [], 64)

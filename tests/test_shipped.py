@@ -9,6 +9,7 @@ from PIL import Image
 
 import lrn
 from lrn import cli, models, provenance, shipped
+from lrn.cutout_model import CutoutModel
 from lrn.errors import InputError
 
 
@@ -55,7 +56,7 @@ def test_install_then_pretrained_and_card(package_folder, tmp_path):
     original = tiny_run(tmp_path / "run")
     path = shipped.install(tmp_path / "run", train_seconds=12.5, note="test")
     assert path == shipped.MODEL_FILE and path.is_file()
-    loaded = lrn.pretrained()
+    loaded = lrn.pretrained().network
     assert models.is_lrn(loaded) and loaded.count_params() == original.count_params()
     card = shipped.card()
     assert card["train_seconds"] == 12.5 and card["parameters"] == original.count_params()
@@ -101,7 +102,8 @@ def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
     card = shipped.card()
     assert card["file"] == shipped.MODEL_FILE.name and card["bytes"] == shipped.MODEL_FILE.stat().st_size
     model = lrn.pretrained()
-    assert models.is_lrn(model) and tuple(model.input.shape[1:]) == (224, 224, 3)
+    assert isinstance(model, CutoutModel) and (model.feed, model.clean) == (shipped.feed(), shipped.clean())
+    assert models.is_lrn(model.network) and tuple(model.network.input.shape[1:]) == (224, 224, 3)
     assert not optimizer_state(shipped.MODEL_FILE)
     photo = np.random.default_rng(1).integers(0, 256, (123, 77, 3), dtype=np.uint8)
     prob = lrn.segment(model, photo)
@@ -124,18 +126,30 @@ def test_package_metadata_states_the_terms():
 def test_the_card_says_how_photos_enter_and_segment_follows_it(package_folder, tmp_path, monkeypatch):
     from lrn import cutout
 
-    assert shipped.FITS == cutout.FITS
     tiny_run(tmp_path / "run")
-    with pytest.raises(InputError, match="fit="):
-        shipped.install(tmp_path / "run", fit="stretch")
-    shipped.install(tmp_path / "run", fit="pad", clean=False, facts={"candidate": "tiny"})
+    with pytest.raises(InputError, match="feed="):
+        shipped.install(tmp_path / "run", feed="stretch")
+    shipped.install(tmp_path / "run", feed="pad", clean=False, facts={"candidate": "tiny"})
     card = shipped.card()
-    assert (card["fit"], card["clean"], card["candidate"]) == ("pad", False, "tiny") and shipped.fit() == "pad"
+    assert (card["fit"], card["clean"], card["candidate"]) == ("pad", False, "tiny") and shipped.feed() == "pad"
     model = lrn.pretrained()
-    assert model.lrn_fit == "pad"
+    assert (model.feed, model.clean) == ("pad", False)
+    loaded, _ = cutout.load()
+    assert (loaded.feed, loaded.clean) == ("pad", False), "the fastest form carries the same feed and cleaning"
     seen = []
     real = cutout.letterbox.letterbox_photo
     monkeypatch.setattr(cutout.letterbox, "letterbox_photo", lambda *a: seen.append(a[1]) or real(*a))
     photo = np.random.default_rng(3).integers(0, 256, (90, 50, 3), dtype=np.uint8)
     assert lrn.segment(model, photo).shape == (90, 50) and seen == [64]
-    assert lrn.segment(model, photo, fit="squash").shape == (90, 50) and seen == [64], "squash does not letterbox"
+    assert lrn.segment(model, photo, feed="squash").shape == (90, 50) and seen == [64], "squash does not letterbox"
+
+
+def test_pretrained_from_python_prints_none_of_tensorflows_start_up_lines():
+    code = "import lrn; m = lrn.pretrained(); print(m.feed)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == shipped.feed()
+    from lrn.cutout_model import HARMLESS_START_UP
+
+    assert not [line for line in done.stderr.splitlines() if any(mark in line for mark in HARMLESS_START_UP)]
+    assert "cuInit" not in done.stderr and "cuda" not in done.stderr.lower(), done.stderr

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     print(f"{len(keep)} of the shipped model's {len(val.ids)} validation photos are unseen by {argv[0]}")
     images, truths = val.images[keep], val.masks[keep]
     scores = {}
-    for name, model in (("shipped", lrn.pretrained()), ("other", models.load(argv[0]))):
+    for name, model in (("shipped", lrn.pretrained().network), ("other", models.load(argv[0]))):
         finest = predict.predict_levels(model, images)[-1]
         for clean in (False, True):
             scores[name, clean] = evaluate.score_maps(truths, finest, clean=clean)

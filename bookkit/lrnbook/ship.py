@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lrn.cache import cache_dir
+from lrn.cache import MODELS, cache_dir
 from lrn.errors import InputError
 from lrnbook import plan, stages
 
@@ -30,7 +30,7 @@ def chosen(profile: str) -> dict:
 
 def model_folder(profile: str, stage: plan.Stage) -> Path:
     """The cache folder of a trained candidate's model (:func:`lrnbook.stages.model_key`)."""
-    return cache_dir() / "models" / stages.model_key(stages.components(profile, stage))
+    return cache_dir() / MODELS / stages.model_key(stages.components(profile, stage))
 
 
 def ship(profile: str = "cpu") -> Path:
@@ -53,5 +53,5 @@ def ship(profile: str = "cpu") -> Path:
         if given:  # a model trained before: install a copy under the run-folder name
             folder = Path(tmp)
             shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
-        return shipped.install(folder, train_seconds=record.get("train_seconds"), fit=choice["fit"],
+        return shipped.install(folder, train_seconds=record.get("train_seconds"), feed=choice["fit"],
                                clean=choice["clean"], facts=facts)

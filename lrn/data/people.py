@@ -12,15 +12,14 @@ assembles what it is trained and chosen on:
   (early stopping).
 * test: the same three kinds of photos on the test ids (EG1800: every official test id).
 
-``fit="pad"`` letterboxes every photo into the square input (:mod:`lrn.letterbox`: aspect
-ratio kept, pad marked background); ``fit="squash"`` resizes it ignoring the aspect ratio,
+``feed="pad"`` letterboxes every photo into the square input (:mod:`lrn.letterbox`: aspect
+ratio kept, pad marked background); ``feed="squash"`` resizes it ignoring the aspect ratio,
 as :func:`lrn.data.eg1800` does. Either way an :class:`EvalSet` keeps the photo both ways
 and its truth squashed to ``size x size``, the frame the book scores in, so that models fed
 either way are scored on the same pixels.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from lrn import framing, imageops, letterbox
+from lrn.cache import sha256_text
+from lrn.cutout_model import FEEDS, check_feed
 from lrn.data import ccp
 from lrn.data.eg1800 import eg1800 as load_eg1800, originals as eg1800_originals
 from lrn.data.split import Split, check_size
@@ -35,8 +36,9 @@ from lrn.errors import InputError
 
 SETS = ("EG1800", "CCP head-and-torso", "CCP full frame")
 """The three kinds of photos a cut-out model is judged on."""
-FITS = ("pad", "squash")
-"""How a photo enters the square input: letterboxed (aspect ratio kept) or squashed."""
+FITS = FEEDS
+"""The older name of :data:`lrn.cutout_model.FEEDS` (how a photo enters the square input), which
+:mod:`lrnbook.cutoutfit` reads."""
 
 
 @dataclass
@@ -72,22 +74,22 @@ class EvalSet:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def inputs(self, fit: str) -> np.ndarray:
-        """The photos as the model of ``fit`` (one of :data:`FITS`) takes them."""
-        check_fit(fit)
-        return self.padded if fit == "pad" else self.squashed
+    def inputs(self, feed: str) -> np.ndarray:
+        """The photos as the model of ``feed`` (one of :data:`lrn.cutout_model.FEEDS`) takes them."""
+        check_feed(feed)
+        return self.padded if feed == "pad" else self.squashed
 
-    def masks(self, fit: str) -> np.ndarray:
+    def masks(self, feed: str) -> np.ndarray:
         """The masks in the frame of :meth:`inputs` (for a validation loss)."""
-        check_fit(fit)
-        return self.padded_masks if fit == "pad" else self.truths
+        check_feed(feed)
+        return self.padded_masks if feed == "pad" else self.truths
 
-    def to_eval_frame(self, probs: np.ndarray, fit: str) -> np.ndarray:
+    def to_eval_frame(self, probs: np.ndarray, feed: str) -> np.ndarray:
         """Finest maps predicted on :meth:`inputs` as float32 ``(N, size, size)`` in the squashed frame of ``truths``."""
-        check_fit(fit)
+        check_feed(feed)
         probs = np.asarray(probs, np.float32)
         size = self.truths.shape[1:]
-        if fit == "squash":
+        if feed == "squash":
             return np.stack([imageops.resize_prob(p, size) for p in probs]) if len(probs) else probs
         return np.stack([letterbox.unletterbox(p, box, size) for p, box in zip(probs, self.boxes)])
 
@@ -99,11 +101,11 @@ class PeopleData:
     Attributes
     ----------
     train, val : Split
-        Images as the model takes them (``fit``); ids ``"eg1800/00017"`` and ``"ccp/0001@0.5"``
+        Images as the model takes them (``feed``); ids ``"eg1800/00017"`` and ``"ccp/0001@0.5"``
         (CCP id at framing 0.5). ``val`` is the three validation sets concatenated.
     val_sets : dict of str to EvalSet
         The validation photos by kind (:data:`SETS`).
-    fit : str
+    feed : str
         ``"pad"`` or ``"squash"``.
     ccp_framings : tuple of float
         Framings of each CCP training photo (empty: no CCP photo in training).
@@ -116,21 +118,16 @@ class PeopleData:
     train: Split
     val: Split
     val_sets: dict[str, EvalSet]
-    fit: str
+    feed: str
     ccp_framings: tuple[float, ...]
     manifest_sha256: str
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def check_fit(fit: object) -> None:
-    if fit not in FITS:
-        raise InputError(f"fit={fit!r}; expected one of {', '.join(FITS)}")
-
-
-def enter(photo: np.ndarray, mask: np.ndarray, size: int, fit: str) -> tuple[np.ndarray, np.ndarray]:
-    """One photo and its mask as the model of ``fit`` takes them: ``uint8 (size, size, 3)``, ``bool (size, size)``."""
-    check_fit(fit)
-    if fit == "squash":
+def enter(photo: np.ndarray, mask: np.ndarray, size: int, feed: str) -> tuple[np.ndarray, np.ndarray]:
+    """One photo and its mask as the model of ``feed`` takes them: ``uint8 (size, size, 3)``, ``bool (size, size)``."""
+    check_feed(feed)
+    if feed == "squash":
         return imageops.resize_photo(photo, size), imageops.resize_mask(mask, size)
     square, box = letterbox.letterbox_photo(photo, size)
     return square, letterbox.letterbox_mask(mask, box)
@@ -168,23 +165,25 @@ def framed_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray]], framings: Seque
 
 def combined_manifest(*shas: str) -> str:
     """One sha256 naming several datasets' manifests (in order)."""
-    return hashlib.sha256(":".join(shas).encode()).hexdigest()
+    return sha256_text(":".join(shas))
 
 
-def people(size: int = 224, fit: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
-           root: str | Path | None = None) -> PeopleData:
+def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
+           root: str | Path | None = None, progress: bool = True) -> PeopleData:
     """Load the cut-out model's training and validation data (about a minute on two cores).
 
     Parameters
     ----------
     size : int
         Side of the square input in pixels (a positive multiple of 32).
-    fit : {"pad", "squash"}
+    feed : {"pad", "squash"}
         How photos enter the square (see the module docstring).
     ccp_framings : sequence of float in [0, 1]
         Framings of each CCP training photo; empty for none (EG1800 alone).
     root : str or Path, optional
         Folder holding ``eg1800/`` and ``ccp/`` (default: ``$LRN_DATA``).
+    progress : bool
+        Show the loaders' progress bars (``False`` in rendered pages and other logs).
 
     Raises
     ------
@@ -192,22 +191,22 @@ def people(size: int = 224, fit: str = "pad", ccp_framings: Sequence[float] = fr
         Bad arguments, or data missing or not matching their manifests.
     """
     size = check_size(size)
-    check_fit(fit)
+    check_feed(feed)
     framings = tuple(float(t) for t in ccp_framings)
     if any(not 0.0 <= t <= 1.0 for t in framings) or len(set(framings)) != len(framings):
         raise InputError(f"ccp_framings={ccp_framings!r}; expected distinct numbers in [0, 1]")
-    portraits = load_eg1800(root, protocol="full", size=size, seed=0)
-    street = ccp.load("full", size, root, splits=("train", "val") if framings else ("val",))
+    portraits = load_eg1800(root, protocol="full", size=size, seed=0, progress=progress)
+    street = ccp.load("full", size, root, splits=("train", "val") if framings else ("val",), progress=progress)
     manifest = combined_manifest(portraits.manifest_sha256, street.manifest_sha256)
 
-    train = [(f"eg1800/{i}", *enter(p, m, size, fit))
+    train = [(f"eg1800/{i}", *enter(p, m, size, feed))
              for i, (p, m) in zip(portraits.train.ids, eg1800_originals(portraits.train.ids, root))]
     if framings:
         ids = street.train.ids
-        for k, t, photo, mask in framed_pairs(ccp.originals(ids, "full", root), framings):
-            train.append((f"ccp/{ids[k]}@{t:g}", *enter(photo, mask, size, fit)))
+        for k, t, photo, mask in framed_pairs(ccp.originals(ids, "full", root, progress=progress), framings):
+            train.append((f"ccp/{ids[k]}@{t:g}", *enter(photo, mask, size, feed)))
 
-    val_full = ccp.originals(street.val.ids, "full", root)
+    val_full = ccp.originals(street.val.ids, "full", root, progress=progress)
     val_ht = [(framing.crop(p, b), framing.crop(m, b)) for p, m in val_full for b in framing.windows(m, (0.0,))]
     val_sets = {
         SETS[0]: eval_set(SETS[0], portraits.val.ids, eg1800_originals(portraits.val.ids, root), size),
@@ -216,9 +215,9 @@ def people(size: int = 224, fit: str = "pad", ccp_framings: Sequence[float] = fr
     }
     prefixes = {SETS[0]: "eg1800/", SETS[1]: "ccp_head_torso/", SETS[2]: "ccp_full/"}
     val = [(prefixes[name] + i, image, mask)
-           for name, s in val_sets.items() for i, image, mask in zip(s.ids, s.inputs(fit), s.masks(fit))]
+           for name, s in val_sets.items() for i, image, mask in zip(s.ids, s.inputs(feed), s.masks(feed))]
     counts = {"train": len(train), "train_eg1800": len(portraits.train), "train_ccp": len(train) - len(portraits.train),
               **{f"val {name}": len(s) for name, s in val_sets.items()}}
-    return PeopleData(_split("train", train, manifest), _split("val", val, manifest), val_sets, fit, framings,
+    return PeopleData(_split("train", train, manifest), _split("val", val, manifest), val_sets, feed, framings,
                       manifest, counts)
 
