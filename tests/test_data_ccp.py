@@ -274,3 +274,14 @@ def test_packaged_manifest_is_the_mirrors_minus_readme_and_licence(mirror):
     mirrors = read_manifest(mirror / "ccp" / "SHA256SUMS")
     assert set(mirrors) - set(packaged) == {"README.md", "LICENSE"}
     assert packaged == {rel: sha for rel, sha in mirrors.items() if rel in packaged}
+
+
+def test_progress_false_shows_no_bar(tmp_path, capsys):
+    manifest = make_ccp(tmp_path)
+    capsys.readouterr()
+    ccp.load("full", 32, tmp_path, splits=["test"], manifest=manifest, progress=False)
+    ids = ccp.split_ids(ccp.manifest_ids(manifest))["test"]
+    ccp.originals(ids, "full", tmp_path, manifest=manifest, progress=False)
+    assert "CCP" not in capsys.readouterr().err
+    ccp.originals(ids, "full", tmp_path, manifest=manifest)
+    assert "CCP originals" in capsys.readouterr().err

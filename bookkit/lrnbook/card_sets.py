@@ -8,18 +8,17 @@ those). Every map is scored at 224x224 in the squashed frame, like the rest of t
 """
 from __future__ import annotations
 
-import functools
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from skimage.segmentation import find_boundaries
 
-from lrn import evaluate, metrics, predict
+from lrn import evaluate, imageops, metrics, postprocess, predict
+from lrn.cutout import as_cutout_model
 from lrn.data import ccp, people
 from lrn.data.eg1800 import originals
+from lrn.errors import InputError
 from lrn.shapes import EVAL_SIZE
-from lrnbook import model_card, pages, plots
+from lrnbook import pages, plots
 from lrnbook.stats import error_rates, paired_difference
 
 SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test")
@@ -32,33 +31,39 @@ def load_test_sets(official_ids) -> dict[str, tuple[people.EvalSet, list]]:
     """
     ccp_ids = ccp.split_ids(ccp.manifest_ids())["test"]
     sources = {SET_NAMES[0]: (list(official_ids), lambda ids: originals(ids)),
-               SET_NAMES[1]: (ccp_ids, lambda ids: ccp.originals(ids, "head_torso")),
-               SET_NAMES[2]: (ccp_ids, lambda ids: ccp.originals(ids, "full"))}
+               SET_NAMES[1]: (ccp_ids, lambda ids: ccp.originals(ids, "head_torso", progress=False)),
+               SET_NAMES[2]: (ccp_ids, lambda ids: ccp.originals(ids, "full", progress=False))}
     sets = {}
-    notes: list[str] = []
-    bar = ccp.tqdm
-    ccp.tqdm = functools.partial(bar, disable=True)  # no progress bars in a rendered page
-    try:
-        with model_card._quiet_loading(notes):
-            for name, (ids, read) in sources.items():
-                pairs = read(ids)
-                sets[name] = (people.eval_set(name, ids, pairs, EVAL_SIZE), pairs)
-    finally:
-        ccp.tqdm = bar
+    for name, (ids, read) in sources.items():
+        pairs = read(ids)
+        sets[name] = (people.eval_set(name, ids, pairs, EVAL_SIZE), pairs)
     return sets
 
 
-def shipped_maps(model, s: people.EvalSet, fit: str, chunk: int = 32) -> np.ndarray:
-    """The shipped model's finest maps, fed as ``fit``, in the squashed 224x224 frame: float32 ``(N, 224, 224)``."""
-    photos = s.inputs(fit)
-    finest = np.concatenate([predict.predict_levels(model, photos[k:k + chunk])[-1] for k in range(0, len(s), chunk)])
-    return s.to_eval_frame(finest, fit)
+def rows_of(ids, subset) -> np.ndarray:
+    """Positions in ``ids`` of the ids of ``subset``, in the order of ``subset``."""
+    where = {str(i): k for k, i in enumerate(ids)}
+    missing = [i for i in subset if str(i) not in where]
+    if missing:
+        raise InputError(f"{len(missing)} ids are not among the predicted images, e.g. {missing[0]}")
+    return np.array([where[str(i)] for i in subset], int)
+
+
+def shipped_maps(model, s: people.EvalSet, feed: str | None = None, chunk: int = 32) -> np.ndarray:
+    """The shipped model's finest maps in the squashed 224x224 frame: float32 ``(N, 224, 224)``.
+
+    ``model``: a :class:`lrn.cutout_model.CutoutModel` with a Keras network (:func:`lrn.pretrained`),
+    fed its own way unless ``feed`` says otherwise.
+    """
+    model = as_cutout_model(model, feed)
+    photos = s.inputs(model.feed)
+    finest = np.concatenate([predict.predict_levels(model.network, photos[k:k + chunk])[-1]
+                             for k in range(0, len(s), chunk)])
+    return s.to_eval_frame(finest, model.feed)
 
 
 def peer_maps(selfie, pairs) -> np.ndarray:
     """MediaPipe's maps of the photos at their own resolution, resized to the squashed 224x224 frame."""
-    from lrn import imageops
-
     return np.stack([imageops.resize_prob(selfie.predict(photo), (EVAL_SIZE, EVAL_SIZE)) for photo, _ in pairs])
 
 
@@ -106,22 +111,15 @@ def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: s
 def worst_figure(s: people.EvalSet, maps: np.ndarray, table: pd.DataFrame, model: str, n: int = 5) -> plt.Figure:
     """The ``n`` photos of a set with the lowest cleaned Jaccard: photo with the truth's outline,
     and the model's cleaned mask with the same outline, with both scores under it."""
-    from lrn import postprocess
-
     worst = table.nsmallest(n, "jaccard_clean")
-    rows = model_card.rows_of(s.ids, worst["id"])
+    rows = rows_of(s.ids, worst["id"])
     side = plots.TEXT_WIDTH_IN / n
     fig, axes = plt.subplots(2, n, figsize=(plots.TEXT_WIDTH_IN, 2 * side + 1.1), squeeze=False)
     for col, (k, row) in enumerate(zip(rows, worst.itertuples())):
-        outline = find_boundaries(s.truths[k], mode="inner")
-        photo = s.squashed[k].copy()
-        photo[outline] = (255, 0, 0)
         mask = postprocess.clean_batch(metrics.threshold_prob(maps[k:k + 1]))[0]
-        shown = np.where(mask[..., None], 235, 40).astype(np.uint8).repeat(3, axis=2)
-        shown[outline] = (255, 0, 0)
-        axes[0, col].imshow(photo)
+        axes[0, col].imshow(plots.with_outline(s.squashed[k], s.truths[k]))
         axes[0, col].set_title(str(row.id), fontsize=10)
-        axes[1, col].imshow(shown)
+        axes[1, col].imshow(plots.mask_with_outline(mask, s.truths[k]))
         axes[1, col].set_xlabel(f"J {row.jaccard_clean:.1f} %\nH {row.hausdorff_clean:.1f} px", fontsize=10)
     axes[0, 0].set_ylabel("photo,\ntruth in red", fontsize=10)
     axes[1, 0].set_ylabel(f"{model},\ncleaned", fontsize=10)
@@ -147,8 +145,6 @@ def seen_ids(settings: dict) -> dict[str, set[str]]:
 
 def check_unseen(settings: dict, test_sets: dict) -> str:
     """Check that no test photo was used in training or validation; a sentence saying so, else ``InputError``."""
-    from lrn.errors import InputError
-
     seen = seen_ids(settings)
     counts = []
     for name, (s, _) in test_sets.items():

@@ -37,7 +37,6 @@ Either is then squashed to ``size x size`` ignoring the aspect ratio, as EG1800 
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -51,6 +50,7 @@ import scipy.io
 from tqdm.auto import tqdm
 
 from lrn import imageops
+from lrn.cache import sha256_bytes, sha256_file, sha256_text
 from lrn.data.download import read_manifest
 from lrn.data.folder import Pair, stack
 from lrn.data.split import Split, check_size
@@ -243,7 +243,7 @@ def split_ids(ids: Iterable[str]) -> dict[str, list[str]]:
         usable id; the same for the same ids, whatever the order they are given in.
     """
     usable = sorted(set(ids) - set(KNOWN_EXCLUDED))
-    order = sorted(usable, key=lambda i: hashlib.sha256(f"{SPLIT_SEED}:{i}".encode()).hexdigest())
+    order = sorted(usable, key=lambda i: sha256_text(f"{SPLIT_SEED}:{i}"))
     n_test, n_val = _round(TEST_FRACTION * len(order)), _round(VAL_FRACTION * len(order))
     return {
         "train": sorted(order[n_test + n_val:]),
@@ -268,7 +268,7 @@ class _Source:
             )
         self.manifest = Path(manifest) if manifest is not None else PACKAGED_MANIFEST
         self.entries = read_manifest(self.manifest)
-        self.manifest_sha256 = hashlib.sha256(self.manifest.read_bytes()).hexdigest()
+        self.manifest_sha256 = sha256_file(self.manifest)
         self.ids = _ids_of(self.entries, self.manifest)
         for p in sorted((self.folder / ANNOTATION_DIR).glob("*.mat")):
             if f"{ANNOTATION_DIR}/{p.name}" not in self.entries:
@@ -285,7 +285,7 @@ class _Source:
         if expected is None:
             raise InputError(f"{path} is not listed in the CCP manifest {self.manifest}; it is not a CCP file")
         data = imageops.read_bytes(path)
-        actual = hashlib.sha256(data).hexdigest()
+        actual = sha256_bytes(data)
         if actual != expected:
             raise InputError(
                 f"{path} has sha256 {actual} but the manifest {self.manifest} lists {expected}: "
@@ -362,11 +362,11 @@ def _check_protocol(protocol: object) -> None:
         raise InputError(f"protocol={protocol!r}; expected one of {', '.join(map(repr, PROTOCOLS))}")
 
 
-def _map(function, items: Sequence, desc: str) -> list:
-    """``[function(x) for x in items]`` in a few threads (Pillow and zlib release the GIL)."""
+def _map(function, items: Sequence, desc: str, progress: bool = True) -> list:
+    """``[function(x) for x in items]`` in a few threads (Pillow and zlib release the GIL), with a progress bar."""
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
         try:
-            return list(tqdm(pool.map(function, items), total=len(items), desc=desc, unit="pair"))
+            return list(tqdm(pool.map(function, items), total=len(items), desc=desc, unit="pair", disable=not progress))
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -380,6 +380,7 @@ def load(
     splits: Sequence[str] = SPLIT_NAMES,
     *,
     manifest: str | Path | None = None,
+    progress: bool = True,
 ) -> CCPData:
     """Load the fixed CCP split in one framing, resized to ``size x size``.
 
@@ -401,6 +402,8 @@ def load(
     manifest : str or Path, optional
         sha256 manifest to verify against (paths relative to ``ccp/``); default the
         packaged ``lrn/data/ccp.SHA256SUMS``. The split is computed from its ids.
+    progress : bool
+        Show a progress bar while reading (``False`` in rendered pages and other logs).
 
     Returns
     -------
@@ -431,7 +434,7 @@ def load(
     loaded: dict[str, Split | None] = dict.fromkeys(SPLIT_NAMES)
     for name in splits:
         ids = fixed[name]
-        pairs = _map(lambda i: src.pair(i, protocol, size), ids, f"CCP {name}")
+        pairs = _map(lambda i: src.pair(i, protocol, size), ids, f"CCP {name}", progress)
         keep = [k for k, p in enumerate(pairs) if 0.0 < p.foreground < 1.0]
         for k in sorted(set(range(len(ids))) - set(keep)):
             found[ids[k]] = f"annotation is all {'person' if pairs[k].foreground else 'background'}"
@@ -455,7 +458,8 @@ def load(
 
 
 def originals(
-    ids: Sequence[str], protocol: str, root: str | Path | None = None, *, manifest: str | Path | None = None
+    ids: Sequence[str], protocol: str, root: str | Path | None = None, *, manifest: str | Path | None = None,
+    progress: bool = True,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Photos and masks of CCP ``ids`` at their own resolution, for scoring at full resolution.
 
@@ -466,7 +470,7 @@ def originals(
     protocol : {"head_torso", "full"}
         ``"full"``: the whole photo (550 px wide, 801-873 px tall); ``"head_torso"``: the
         :func:`head_torso_box` crop, unresized (about 320x430 px).
-    root, manifest
+    root, manifest, progress
         As for :func:`load`; every file is verified.
 
     Returns
@@ -493,4 +497,4 @@ def originals(
             raise InputError(f"CCP id {i}: the annotation is empty, so there is no head-and-torso crop")
         return photo, mask
 
-    return _map(one, list(ids), "CCP originals")
+    return _map(one, list(ids), "CCP originals", progress)
