@@ -11,9 +11,29 @@ import pandas as pd
 from lrn import imageops, models
 
 PERSON_COLOUR = np.array([255, 64, 64], np.float32)
+TRUTH_OUTLINE = (230, 40, 40)
+"""The truth's outline drawn over photos, masks and label maps (RGB), in every figure and widget."""
+MASK_GREYS = (30, 235)
+"""Background and person of a mask as drawn (uint8 grey levels)."""
 TEXT_WIDTH_IN = 7.2
 """Width of the figures that fill the book's text column, in inches (672 px at 96 px per inch):
 drawn at this width, a 10 pt label shows at about 13 px, close to the body text."""
+
+
+def with_outline(picture: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A copy of ``picture`` (uint8 ``(H, W, 3)``) with the inner outline of ``truth`` (bool ``(H, W)``)
+    drawn in :data:`TRUTH_OUTLINE`."""
+    from skimage.segmentation import find_boundaries
+
+    shown = np.array(picture, np.uint8, copy=True)
+    shown[find_boundaries(np.asarray(truth, bool), mode="inner")] = TRUTH_OUTLINE
+    return shown
+
+
+def mask_with_outline(mask: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A mask (bool ``(H, W)``) in :data:`MASK_GREYS` with the truth's outline on it: uint8 ``(H, W, 3)``."""
+    grey = np.where(np.asarray(mask, bool), MASK_GREYS[1], MASK_GREYS[0]).astype(np.uint8)
+    return with_outline(np.repeat(grey[..., None], 3, axis=2), truth)
 
 
 def overlay(photo: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:
@@ -143,23 +163,18 @@ def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scor
     scores, hausdorff : optional {model display name: (N,) Jaccard % / Hausdorff px} shown under each prediction.
     row_labels : optional, one label per row (e.g. why it was chosen), shown left of the photo.
     """
-    from skimage.segmentation import find_boundaries
-
     names = list(predictions)
     columns = 2 + len(names)
     width = TEXT_WIDTH_IN / columns
     fig, axes = plt.subplots(len(photos), columns, figsize=(TEXT_WIDTH_IN, (width + 0.35) * len(photos) + 0.3),
                              squeeze=False)
     for row, (photo, truth, name) in enumerate(zip(photos, truths, ids)):
-        outline = find_boundaries(truth, mode="inner")
         axes[row, 0].imshow(photo)
         label = f"{row_labels[row]}\n{name}" if row_labels else str(name)
         axes[row, 0].set_ylabel(label, fontsize=9)
         axes[row, 1].imshow(truth, cmap="gray", vmin=0, vmax=1)
         for col, model in enumerate(names, start=2):
-            shown = np.where((predictions[model][row] > 0.5)[..., None], 235, 30).astype(np.uint8).repeat(3, axis=2)
-            shown[outline] = (230, 40, 40)
-            axes[row, col].imshow(shown)
+            axes[row, col].imshow(mask_with_outline(predictions[model][row] > 0.5, truth))
             parts = []
             if scores is not None:
                 parts.append(f"J {scores[model][row]:.1f} %")

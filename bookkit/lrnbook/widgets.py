@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image as PILImage
 
-from lrnbook.plots import overlay
+from lrnbook.plots import TRUTH_OUTLINE, overlay, with_outline
 
 __all__ = ["coarse_to_fine_explorer", "png_bytes", "probability_to_rgb"]
 
@@ -264,8 +264,6 @@ def coarse_to_fine_explorer(
 
 CMAP = "viridis"
 """Colours of the label maps, in the explorer and in the static figures of the same page."""
-TRUTH_OUTLINE = (230, 40, 40)
-"""The truth's outline drawn over every map (RGB)."""
 
 
 def colour_bar_html(cmap: str = CMAP, width_px: int = 240) -> str:
@@ -280,11 +278,8 @@ def colour_bar_html(cmap: str = CMAP, width_px: int = 240) -> str:
 
 def level_picture(level: np.ndarray, truth: np.ndarray, height_px: int, width_px: int, cmap: str = CMAP) -> np.ndarray:
     """One label map as shown: blocky upsampling to the panel, colour map, the truth's outline on top (uint8 RGB)."""
-    from skimage.segmentation import find_boundaries
-
     rgb = probability_to_rgb(_nearest_resize(np.asarray(level, np.float64), height_px, width_px), cmap)
-    rgb[find_boundaries(_nearest_resize(truth, height_px, width_px), mode="inner")] = TRUTH_OUTLINE
-    return rgb
+    return with_outline(rgb, _nearest_resize(truth, height_px, width_px))
 
 
 def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP):
