@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn.cache import cache_dir, sha256_file
+from lrn.cache import TFLITE, cache_dir, read_sha256_line, sha256_file
 from lrn.errors import InputError
 
 
@@ -47,13 +47,13 @@ def cached_conversion(model_file, cache: Path | None = None) -> Path | None:
     """
     model_file = Path(model_file)
     beside = model_file.with_suffix(".tflite")
-    record = beside.with_name(beside.name + ".sha256")
-    if beside.is_file() and record.is_file() and record.read_text().split()[0] == sha256_file(model_file):
+    recorded = read_sha256_line(beside.with_name(beside.name + ".sha256"))
+    if beside.is_file() and recorded is not None and recorded[0] == sha256_file(model_file):
         return beside
     version = tensorflow_version()
     if version is None:
         return None
-    cached = (Path(cache) if cache is not None else cache_dir() / "tflite") / conversion_name(model_file, version)
+    cached = (Path(cache) if cache is not None else cache_dir() / TFLITE) / conversion_name(model_file, version)
     return cached if cached.is_file() else None
 
 

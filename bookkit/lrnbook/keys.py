@@ -21,12 +21,14 @@ Nothing here imports ``lrn`` or TensorFlow: sources are parsed, not imported, so
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib.util
 import json
 import os
 from functools import lru_cache
 from pathlib import Path
+
+from lrn.cache import cache_dir, sha256_file, sha256_parts, sha256_text
+from lrnbook.cache_folders import KEYS
 
 PACKAGES = ("lrn", "lrnbook")
 """The project's packages: imports of anything else (numpy, keras) are not keyed."""
@@ -36,10 +38,6 @@ VOLATILE_PROVENANCE = ("created_utc", "git_commit")
 
 MESSAGE_CALLS = ("print", "warn", "warning", "info", "debug", "error", "write")
 """Calls whose string arguments are messages (``print``, ``warnings.warn``, ``sys.stderr.write``)."""
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def digest(payload) -> str:
@@ -114,9 +112,8 @@ def normalised_hash(source: str) -> str:
 
 
 def _memo_path() -> Path:
-    root = os.environ.get("LRN_CACHE") or str(Path.home() / ".cache" / "lrn")
-    normaliser = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # a new normaliser, a new memo
-    return Path(root) / "keys" / f"normalised-{normaliser}.json"
+    normaliser = sha256_file(__file__)[:12]  # a new normaliser, a new memo
+    return cache_dir() / KEYS / f"normalised-{normaliser}.json"
 
 
 @lru_cache(maxsize=1)
@@ -276,13 +273,14 @@ def _content_hash(path: Path, mtime_ns: int, size: int) -> str:
     if suffix == ".npz":
         import numpy as np
 
-        h = hashlib.sha256()
-        with np.load(path) as stored:
+        def parts(stored):
             for key in sorted(stored.files):
                 array = stored[key]
-                h.update(f"{key}:{array.dtype.str}:{array.shape}".encode())
-                h.update(np.ascontiguousarray(array).tobytes())
-        return h.hexdigest()
+                yield f"{key}:{array.dtype.str}:{array.shape}".encode()
+                yield np.ascontiguousarray(array).tobytes()
+
+        with np.load(path) as stored:
+            return sha256_parts(parts(stored))
     if suffix == ".json":
         return sha256_text(json.dumps(_without_volatile(json.loads(path.read_text())), sort_keys=True))
     if suffix == ".csv":
@@ -293,4 +291,4 @@ def _content_hash(path: Path, mtime_ns: int, size: int) -> str:
                 line = PROVENANCE_PREFIX + json.dumps(record, sort_keys=True)
             lines.append(line.rstrip("\r"))
         return sha256_text("\n".join(lines))
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)

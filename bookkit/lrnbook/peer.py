@@ -24,8 +24,9 @@ import pandas as pd
 from lrn import imageops
 from lrn.evaluate import score_maps
 from lrn.shapes import EVAL_SIZE
-from lrn.cache import cache_dir, sha256_bytes, sha256_file
+from lrn.cache import cache_dir, read_sha256_line, sha256_bytes, sha256_file, write_sha256_line
 from lrn.errors import InputError
+from lrnbook.cache_folders import PEER
 
 WHEEL = "mediapipe==0.10.21"
 """The pip requirement whose wheel holds the model."""
@@ -71,7 +72,7 @@ def extract_from_wheel(wheel: str | Path, dest: str | Path, member: str = WHEEL_
     part = dest.with_name(dest.name + ".part")
     part.write_bytes(data)
     os.replace(part, dest)
-    dest.with_name(dest.name + ".sha256").write_text(f"{sha256_bytes(data)}  {dest.name}\n")
+    write_sha256_line(dest.with_name(dest.name + ".sha256"), sha256_bytes(data), dest.name)
     return dest
 
 
@@ -117,10 +118,11 @@ def fetch_selfie_model(cache: str | Path | None = None) -> Path:
         return path
     if cache is None:
         cache = cache_dir()
-    target = Path(cache) / "peer" / MODEL_NAME
+    target = Path(cache) / PEER / MODEL_NAME
     if target.is_file():
         record = target.with_name(target.name + ".sha256")
-        if record.is_file() and record.read_text().split()[0] != sha256_file(target):
+        recorded = read_sha256_line(record)
+        if recorded is not None and recorded[0] != sha256_file(target):
             raise InputError(f"{target} does not match the sha256 recorded in {record}; delete both to fetch again")
         return target
     with tempfile.TemporaryDirectory(prefix="lrn-peer-") as tmp:
