@@ -12,7 +12,8 @@ it into the book) before every build:
   the open batch closed: the same operators and weights, checked to give the same six maps
   as the shipped file in Python, kept in the cache (``$LRN_CACHE/tryit/``) under the
   shipped file's sha256.
-* ``config.json``: how the model takes a photo (:func:`config`): input size, fit, pad colour,
+* ``config.json``: how the model takes a photo (:func:`config`): input size, feed (the page
+  letterboxes, so it refuses any other), pad colour,
   the side of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
   (``lrn whiten``'s defaults), input limits, the colour table
   of the label maps (the coarse-to-fine chapter's), checksums and the sample photos' names.
@@ -33,8 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from lrn import cutout, imageops, letterbox, shipped
-from lrn.cache import sha256_file
+from lrn.cache import cache_dir, read_sha256_line, sha256_file
+from lrn.cutout_model import SOFT_EDGE
 from lrn.errors import InputError
+from lrnbook.cache_folders import TRYIT
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "book" / "_static" / "tryit-model"
@@ -43,9 +46,6 @@ MODEL_NAME = shipped.TFLITE_FILE.name
 MAX_PIXELS = 40_000_000
 """Largest photo the page accepts (width x height): a 40-megapixel photo already needs about
 0.5 GB of canvases and maps in the browser."""
-
-EDGE = (0.3, 0.7)
-"""The soft edge of the cut-out: the defaults of :func:`lrn.cutout.edge_alpha` (``lrn whiten --low/--high``)."""
 
 SAMPLE_EG1800 = 2
 SAMPLE_CCP = 2
@@ -57,9 +57,10 @@ def model_file() -> Path:
     """The shipped ``.tflite``, after checking that it was converted from the shipped ``.keras``."""
     tflite = shipped.TFLITE_FILE
     record = tflite.with_name(tflite.name + ".sha256")
-    if not tflite.is_file() or not record.is_file():
+    made_from = read_sha256_line(record)
+    if not tflite.is_file() or made_from is None:
         raise InputError(f"{tflite} or its record {record.name} is missing: run `python -m lrn.shipped convert`")
-    recorded = record.read_text().split()[0]
+    recorded = made_from[0]
     if recorded != sha256_file(shipped.MODEL_FILE):
         raise InputError(f"{tflite.name} was converted from another {shipped.MODEL_FILE.name} "
                          f"(recorded sha256 {recorded[:12]}...): run `python -m lrn.shipped convert`")
@@ -101,9 +102,7 @@ CHECK_TOLERANCE = 1e-6
 
 def browser_model(tflite: Path) -> Path:
     """The browser's copy of ``tflite`` (:func:`fixed_batch`), made once and checked, from the cache."""
-    from lrn.cache import cache_dir
-
-    cached = cache_dir() / "tryit" / f"{sha256_file(tflite)}-batch1.tflite"
+    cached = cache_dir() / TRYIT / f"{sha256_file(tflite)}-batch1.tflite"
     if cached.is_file():
         return cached
     from lrn import lite
@@ -174,10 +173,10 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "shipped_tflite_sha256": sha256_file(shipped.TFLITE_FILE),
         "keras_sha256": sha256_file(shipped.MODEL_FILE),
         "size": size,
-        "fit": shipped.fit(),
+        "feed": shipped.feed(),
         "fill": list(letterbox.FILL),
         "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
-        "edge": {"low": EDGE[0], "high": EDGE[1]},
+        "edge": {"low": SOFT_EDGE[0], "high": SOFT_EDGE[1]},
         "refinement": {"radius_fraction": cutout.DEFAULT_REFINEMENT.radius_fraction,
                        "eps": cutout.DEFAULT_REFINEMENT.eps, "fit_side": cutout.DEFAULT_REFINEMENT.fit_side},
         "min_side": imageops.MIN_SIDE,

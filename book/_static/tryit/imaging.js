@@ -226,8 +226,9 @@ export function clip01(map) {
   return { width: map.width, height: map.height, data };
 }
 
-/* Opacity: 0 below `low`, 1 above `high`, smoothstep between (lrn.cutout.edge_alpha). */
-export function edgeAlpha(prob, low = 0.3, high = 0.7) {
+/* Opacity: 0 below `low`, 1 above `high`, smoothstep between (lrn.cutout.edge_alpha). The ramp
+ * is lrn.cutout_model.SOFT_EDGE, read from config.json's "edge": no default here. */
+export function edgeAlpha(prob, low, high) {
   const data = new Float32Array(prob.data.length);
   for (let i = 0; i < data.length; i++) {
     const t = Math.min(1, Math.max(0, (prob.data[i] - low) / (high - low)));

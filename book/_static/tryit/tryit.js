@@ -333,6 +333,7 @@ async function start() {
     const response = await fetch(new URL("config.json", MODEL_DIR));
     if (!response.ok) throw new Error(`the model's description (config.json) is missing from this build (HTTP ${response.status})`);
     state.config = await response.json();
+    if (state.config.feed !== "pad") throw new Error(`this page letterboxes photos, but the model is fed "${state.config.feed}"`);
     say(`Loading LiteRT.js and the model (${megabytes(state.config.model_bytes)}) ...`);
     // The runtime's native log (its stdout and stderr) goes to the console's debug level: it
     // reports which accelerators exist, nothing a reader needs, and not errors.

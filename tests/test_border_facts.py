@@ -1,0 +1,54 @@
+"""Facts that cross the Python/JS border: the Try-it page's scripts read them from ``config.json``
+(:func:`lrnbook.tryit.config`), which takes them from their one home in Python. No browser needed."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrn import cutout, letterbox, shipped
+from lrn.cutout_model import FEEDS, SOFT_EDGE
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "book" / "_static" / "tryit"
+
+
+@pytest.fixture(scope="module")
+def config():
+    from lrnbook import tryit
+
+    return tryit.config(shipped.TFLITE_FILE, [])
+
+
+def script(name: str) -> str:
+    return (SCRIPTS / name).read_text()
+
+
+def test_the_soft_edge_is_pythons_and_the_scripts_have_no_copy_of_it(config):
+    assert (config["edge"]["low"], config["edge"]["high"]) == SOFT_EDGE
+    assert (cutout.edge_alpha.__defaults__, cutout.alpha.__defaults__) == (SOFT_EDGE, SOFT_EDGE)
+    signature = re.search(r"export function edgeAlpha\(([^)]*)\)", script("imaging.js")).group(1)
+    assert "=" not in signature, f"edgeAlpha({signature}) carries its own ramp"
+    assert "state.config.edge.low, state.config.edge.high" in script("tryit.js")
+    assert not re.search(r"\b0\.3\b|\b0\.7\b", script("imaging.js") + script("tryit.js"))
+
+
+def test_feed_fill_and_refinement_are_pythons(config):
+    assert config["feed"] == shipped.feed() and config["feed"] in FEEDS
+    assert 'state.config.feed !== "pad"' in script("tryit.js"), "the page letterboxes: it must refuse another feed"
+    assert tuple(config["fill"]) == tuple(letterbox.FILL)
+    refinement = cutout.DEFAULT_REFINEMENT
+    assert config["refinement"] == {"radius_fraction": refinement.radius_fraction, "eps": refinement.eps,
+                                    "fit_side": refinement.fit_side}
+    read = set(re.findall(r"settings\.(\w+)", script("imaging.js")))
+    assert read and read <= set(config["refinement"]), f"imaging.js reads {read}"
+
+
+def test_levels_and_colours_are_the_models_and_the_books(config):
+    from lrnbook import widgets
+
+    assert [level["name"] for level in config["levels"]] == [f"s{k}" for k in range(1, 7)]
+    sides = [level["side"] for level in config["levels"]]
+    assert sides == sorted(sides) and sides[-1] == config["size"] == 224
+    table = np.array(config["colours"], np.uint8)
+    probs = (np.arange(256) + 0.5) / 256  # the page's colour bar samples each entry's middle
+    np.testing.assert_array_equal(widgets.probability_to_rgb(probs[None, :])[0], table)
