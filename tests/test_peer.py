@@ -157,3 +157,30 @@ def test_evaluate_peer_table(tiny_tflite):
         peer.evaluate_peer(peer.SelfieSegmenter(tiny_tflite), big)
     with pytest.raises(InputError, match="same order"):
         peer.evaluate_peer(peer.SelfieSegmenter(tiny_tflite), split, inputs=big.subset([2, 1, 0]))
+
+
+def test_score_splits_saves_both_splits_and_tabulates_them(tiny_tflite, tmp_path):
+    from types import SimpleNamespace
+
+    from lrn import provenance
+
+    masks = np.zeros((3, 224, 224), bool)
+    masks[:, :, :112] = True
+    calls = []
+
+    def load(protocol, size, seed):
+        calls.append((protocol, size, seed))
+        images = np.stack([half_red(size, size)] * 3)
+        return SimpleNamespace(test=Split("test", images, masks if size == 224 else np.zeros((3, size, size), bool),
+                                          ["a", "b", "c"], "0" * 64))
+
+    segmenter = peer.SelfieSegmenter(tiny_tflite)
+    table = peer.score_splits(segmenter, "f" * 64, "paper", 0, "key", tmp_path, load=load)
+    assert calls == [("paper", 224, 0), ("paper", IN_H, 0), ("full", 224, 0), ("full", IN_H, 0)]
+    assert list(table.columns) == ["test images", "Jaccard (%), raw", "Hausdorff (px), raw", "Jaccard (%), cleaned",
+                                   "Hausdorff (px), cleaned", "ms per image"]
+    assert list(table["test images"]) == ["paper protocol (3)", "full protocol (3)"]
+    assert table["Jaccard (%), raw"][0].startswith("100.00")
+    _, record = provenance.read_csv(tmp_path / "full_test_per_image.csv")
+    assert record["settings"]["model_sha256"] == "f" * 64 and record["settings"]["protocol"] == "full"
+    assert (tmp_path / "test_summary.json").is_file()

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrn import imageops
+from lrn import evaluate, imageops, provenance
+from lrn.data import eg1800
 from lrn.evaluate import score_maps
 from lrn.shapes import EVAL_SIZE
 from lrn.cache import cache_dir, read_sha256_line, sha256_bytes, sha256_file, write_sha256_line
@@ -280,3 +281,41 @@ def evaluate_peer(segmenter: SelfieSegmenter, split, inputs=None) -> tuple[pd.Da
     table["jaccard"], table["hausdorff"] = score_maps(split.masks, probs)
     table["jaccard_clean"], table["hausdorff_clean"] = score_maps(split.masks, probs, clean=True)
     return pd.DataFrame(table), ms
+
+
+def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, seed: int, run_key, out_dir,
+                 load=None) -> pd.DataFrame:
+    """Score the peer on the test split of ``protocol`` and on all official test photos, save both, tabulate.
+
+    Each split is read twice, at 224 x 224 (truths, scores) and at the peer's input size (its
+    photos, :func:`evaluate_peer`); ``<out_dir>/test_*`` and ``<out_dir>/full_test_*`` are
+    written by :func:`lrn.evaluate.save_scores` with their provenance.
+
+    Parameters
+    ----------
+    model_sha256 : str
+        sha256 of the peer's model file (recorded in the provenance).
+    load : callable, optional
+        ``load(protocol=, size=, seed=) -> object with .test``; default :func:`lrn.data.eg1800`
+        without its progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per split: the test images, raw and cleaned Jaccard / Hausdorff (mean ± std)
+        and the milliseconds per image (the peer page's table).
+    """
+    load = load or (lambda **kw: eg1800(progress=False, **kw))
+    rows = []
+    for split_protocol, name in ((protocol, "test"), ("full", "full_test")):
+        scored = load(protocol=split_protocol, size=EVAL_SIZE, seed=seed).test
+        inputs = load(protocol=split_protocol, size=segmenter.input_size[0], seed=seed).test
+        table, ms = evaluate_peer(segmenter, scored, inputs=inputs)
+        record = provenance.record(seed, {"peer": WHEEL, "model_sha256": model_sha256, "protocol": split_protocol,
+                                          "ms_per_image": ms, "run_key": run_key}, scored.manifest_sha256)
+        summary = evaluate.save_scores(table, out_dir, record, name=name)
+        rows.append({"test images": f"{split_protocol} protocol ({summary['n']})",
+                     "Jaccard (%), raw": summary["jaccard"]["text"], "Hausdorff (px), raw": summary["hausdorff"]["text"],
+                     "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
+                     "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"], "ms per image": f"{ms:.1f}"})
+    return pd.DataFrame(rows)
