@@ -4,7 +4,7 @@ The reproducible companion to J. R. Pinto and J. S. Cardoso, "Fine Segmentation 
 and Torso Using Label Refinement Networks", RECPAD 2019.
 
 Importing ``lrn`` turns TensorFlow's oneDNN kernels on (``TF_ENABLE_ONEDNN_OPTS=1``),
-which measured 1.2-1.9x faster at the book's small widths on 2-core AVX2 CPUs. A value
+which measured 1.2-1.9x faster at the book's small widths on AVX2 CPUs (``benchmarks/NOTES.md``). A value
 the user already set wins. It only takes effect if TensorFlow has not been imported
 before ``lrn``.
 

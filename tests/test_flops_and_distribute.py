@@ -1,4 +1,4 @@
-"""Training under ``tf.distribute`` on the CPU split into two logical devices (issue 4).
+"""Training under ``tf.distribute`` on the CPU split into two logical devices.
 
 The FLOP counts of the built models (VGG-16 conv 30.69, LRN 37.93, U-Net 88.96 GFLOP at
 224x224) are already checked by ``tests/test_models.py::test_conv_flops_match_the_reference_counts``.

@@ -416,7 +416,7 @@ def seed_section(seed_runs: list[str], summaries: dict, tables: dict, main: dict
                                    for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")))))
     known = [t for n, t in seconds.items() if n in tables and t is not None]
     if known:
-        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of wall time on this machine for "
+        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of wall time for "
                             f"{len(known)} fits ({min(known) / 60:.1f}-{max(known) / 60:.1f} min each)."))
     return items
 

@@ -192,11 +192,10 @@ def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
     best = int(history["val_loss"].to_numpy().argmin()) + 1
     stages = history["stage"].nunique() if "stage" in history else 1
     if "seconds" in history and history["seconds"].notna().all():  # epochs timed by the training log
-        cost = (f" Its epochs took {minutes_text(float(history['seconds'].sum()))} minutes in all on this "
-                "machine's 2 CPU cores.")
+        cost = f" Its epochs took {minutes_text(float(history['seconds'].sum()))} minutes of wall time in all."
     else:
         seconds = fit_seconds(name, root)
-        cost = f" The fit took {minutes_text(seconds)} minutes on this machine." if seconds is not None else ""
+        cost = f" The fit took {minutes_text(seconds)} minutes of wall time." if seconds is not None else ""
     return (f"Trained for {n} epoch{'s' if n != 1 else ''} in {stages} stage{'s' if stages != 1 else ''}; "
             f"the lowest validation loss was at epoch {best}, whose weights are kept.{cost}")
 

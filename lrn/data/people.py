@@ -170,7 +170,7 @@ def combined_manifest(*shas: str) -> str:
 
 def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
            root: str | Path | None = None, progress: bool = True) -> PeopleData:
-    """Load the cut-out model's training and validation data (about a minute on two cores).
+    """Load the cut-out model's training and validation data (about a minute of reading and resizing).
 
     Parameters
     ----------
