@@ -61,7 +61,7 @@ WIDGET_PAGE = f"notebooks/runs/{os.environ.get('PROFILE', 'cpu')}/coarse_to_fine
 # --------------------------------------------------------------------------- toc
 
 
-STAGED_TOC = REPO / "_build" / "src" / "_toc.yml"  # the toc the book was built from (lrnbook.staging.stage)
+STAGED_TOC = REPO / "_build" / "src" / "_toc.yml"  # the toc the book was built from (lrnbook.booksource.copy_sources)
 
 
 def toc_pages(toc_path: Path = STAGED_TOC if STAGED_TOC.exists() else REPO / "_toc.yml",

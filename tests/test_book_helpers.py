@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lrnbook import ablations
 from lrnbook import pages as book
 from lrnbook import plots
 
@@ -21,9 +22,9 @@ def test_fit_seconds_reads_the_fit_stage_record(tmp_path):
 
 def test_changed_settings_ignore_split_ids_and_keys():
     base = {"size": 128, "supervision": "all", "run_key": "a", "train_ids": ["1"], "seed": 0}
-    assert book.changed_settings(base, {**base, "run_key": "b", "train_ids": ["2"]}) == "none"
-    assert book.changed_settings(base, {**base, "size": 256}) == "input size (px): 128 → 256"
-    assert book.changed_settings(base, {**base, "supervision": "finest", "squeeze_skip": True}) == \
+    assert ablations.changed_settings(base, {**base, "run_key": "b", "train_ids": ["2"]}) == "none"
+    assert ablations.changed_settings(base, {**base, "size": 256}) == "input size (px): 128 → 256"
+    assert ablations.changed_settings(base, {**base, "supervision": "finest", "squeeze_skip": True}) == \
         "1-channel skip squeeze: (unset) → True; supervised levels: all → finest"
 
 
@@ -41,7 +42,7 @@ def test_ablation_table_rows_changes_and_times():
     summaries = {"lrn_small_seed0": summary(70.0), "lrn_small_finest": summary(69.0, supervision="finest"),
                  "lrn_small_larger": summary(72.0, size=256), "lrn_small_squeeze": None}
     durations = {"lrn_small_seed0": 600.0, "lrn_small_finest": 540.0, "lrn_small_larger": None}
-    table = book.ablation_table("lrn_small_seed0", ["lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"],
+    table = ablations.ablation_table("lrn_small_seed0", ["lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"],
                                 summaries, durations)
     rows = table.set_index("run")
     assert list(rows.index) == ["lrn_small_seed0", "lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"]
@@ -71,13 +72,13 @@ def test_resolution_table_puts_hausdorff_on_one_scale():
     ids = ["a", "b"]
     at_eval = {"m": pd.DataFrame({"id": ids, "jaccard": [80.0, 90.0], "hausdorff": [np.hypot(224, 224) / 10] * 2})}
     at_photo = {"m": pd.DataFrame({"id": ids, "jaccard": [81.0, 91.0], "hausdorff": [100.0, 100.0]})}
-    table = book.resolution_table(at_eval, at_photo, [1000.0, 1000.0])
+    table = ablations.two_resolutions_table(at_eval, at_photo, [1000.0, 1000.0])
     row = table.iloc[0]
     assert row["Jaccard (%), 224"] == "85.00 ± 7.07" and row["Jaccard (%), photo"] == "86.00 ± 7.07"
     assert row["Hausdorff (px), photo"] == "100.00 ± 0.00"
     assert row["Hausdorff (% of diagonal), 224"] == row["Hausdorff (% of diagonal), photo"] == "10.00 ± 0.00"
     with pytest.raises(ValueError, match="different images"):
-        book.resolution_table(at_eval, {"m": at_photo["m"].iloc[::-1]}, [1000.0, 1000.0])
+        ablations.two_resolutions_table(at_eval, {"m": at_photo["m"].iloc[::-1]}, [1000.0, 1000.0])
 
 
 def test_compare_curves_one_panel_per_column_and_skips_absent_columns():
@@ -164,17 +165,17 @@ def test_level_text_names_the_direction_the_table_shows():
 def test_parameter_cells_are_removed_from_the_staged_pages():
     import nbformat
 
-    from lrnbook import staging
+    from lrnbook import booksource
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("profile = 'smoke'"),
                                                nbformat.v4.new_code_cell("profile = 'cpu'"),
                                                nbformat.v4.new_code_cell("print(profile)")])
     notebook.cells[0].metadata["tags"] = ["parameters"]
     notebook.cells[1].metadata["tags"] = ["injected-parameters"]
-    assert staging.hide_parameter_cells(notebook)
+    assert booksource.hide_parameter_cells(notebook)
     assert [c.metadata["tags"] for c in notebook.cells] == [["parameters", "remove-cell"],
                                                             ["injected-parameters", "remove-cell"], []]
-    assert not staging.hide_parameter_cells(notebook)  # already hidden
+    assert not booksource.hide_parameter_cells(notebook)  # already hidden
 
 
 def test_figure2_rows_follow_the_stated_rule_and_the_caption_names_it():

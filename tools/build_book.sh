@@ -29,7 +29,7 @@ start=$(date +%s)
 "$PY" tools/book_assets.py
 # The Try-it page's model (the shipped .tflite, checked against its .keras), config and samples.
 "$PY" -m lrnbook tryit
-# The book's sources for this profile, copied to _build/src (stale runs get a notice;
+# The book's sources for this profile, copied to _build/src by lrnbook.booksource (stale runs get a notice;
 # tracked files are never modified). Needs every run of the profile executed.
 SRC="$("$PY" -m lrnbook stage --profile "$PROFILE" | tail -n 1)"
 

@@ -51,12 +51,12 @@ def main(argv=None) -> int:
 
             print(f"[lrnbook] Try-it files in {tryit.prepare()}")
             return 0
-        from lrnbook import staging
+        from lrnbook import booksource
 
         if args.command == "stage":
-            print(staging.stage(args.profile))
+            print(booksource.copy_sources(args.profile))
         else:
-            for path in staging.publish(args.profile):
+            for path in booksource.publish(args.profile):
                 print(f"[lrnbook] published {path}")
     except (InputError, RuntimeError) as error:
         print(f"lrnbook: error: {error}", file=sys.stderr)

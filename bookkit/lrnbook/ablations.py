@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lrn import evaluate, predict, provenance
+from lrn import evaluate, metrics, predict, provenance
 from lrn.data.eg1800 import originals
+from lrn.shapes import EVAL_SIZE
 from lrnbook import claims, pages, plots
+from lrnbook.plan import ABLATIONS
 
 
 @dataclass
@@ -38,6 +40,80 @@ class Runs:
     tables: dict = field(default_factory=dict)
     histories: dict = field(default_factory=dict)
     durations: dict = field(default_factory=dict)
+
+
+# Settings that every training run records but that are not choices of the experiment.
+_NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
+
+
+def changed_settings(base: dict, other: dict) -> str:
+    """The training settings in which ``other`` differs from ``base`` (both from a run's provenance).
+
+    E.g. ``"supervised levels: all → finest"`` (:func:`lrnbook.pages.setting_label`); ``"none"`` when they agree. Split ids and run keys
+    are left out (the seed runs and ablations share one split by design).
+    """
+    keys = sorted((set(base) | set(other)) - _NOT_A_SETTING)
+    changes = [f"{pages.setting_label(k)}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
+               for k in keys if base.get(k) != other.get(k)]
+    return "; ".join(changes) or "none"
+
+
+def ablation_title(name: str) -> str:
+    """What an ablation run changes, from :data:`lrnbook.plan.ABLATIONS` (e.g. ``lrn_small_finest``)."""
+    key = name.rsplit("_small_", 1)[-1]
+    return ABLATIONS[key][0] if key in ABLATIONS else name
+
+
+def ablation_table(baseline: str, ablations: list[str], summaries: dict, durations: dict) -> pd.DataFrame:
+    """Baseline and ablations: what changes, raw and cleaned scores, training time.
+
+    ``summaries``: ``{run name: test summary or None}``; ``durations``: ``{run name: seconds or None}``.
+    The changed settings are read from the runs' provenance, against the baseline's.
+    """
+    base = summaries.get(baseline)
+    base_settings = base["provenance"]["settings"] if base else None
+    rows = []
+    for name in [baseline, *ablations]:
+        summary = summaries.get(name)
+        if name == baseline:
+            change = "(baseline)"
+        elif summary is None or base_settings is None:
+            change = "unknown: a run is missing"
+        else:
+            change = changed_settings(base_settings, summary["provenance"]["settings"])
+        rows.append({"run": name, "what changes": "baseline" if name == baseline else ablation_title(name),
+                     "settings changed (from provenance)": change,
+                     **{label: pages.cell_text(summary, column) for label, column in pages.SCORE_COLUMNS.items()},
+                     "training time (min)": pages.minutes_text(durations.get(name))})
+    return pd.DataFrame(rows)
+
+
+def two_resolutions_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.DataFrame:
+    """Scores at 224x224 beside scores at each photo's own resolution, one row per model.
+
+    ``at_eval``: ``{label: per-image table at 224x224}``; ``at_photo``: ``{label: table from
+    lrn.evaluate.evaluate_originals}`` (same images, same order); ``photo_diagonals``: the
+    photos' diagonals in pixels. Hausdorff is also given as a percentage of the image
+    diagonal, which makes the two resolutions comparable.
+    """
+    def text(values) -> str:
+        return metrics.format_mean_std(*metrics.mean_std(np.asarray(values, float)))
+
+    eval_diagonal = float(np.hypot(EVAL_SIZE, EVAL_SIZE))
+    diagonals = np.asarray(photo_diagonals, float)
+    rows = []
+    for label, table in at_eval.items():
+        photo = at_photo[label]
+        if list(photo["id"]) != list(table["id"]):
+            raise ValueError(f"{label}: the two tables score different images")
+        rows.append({"model": label,
+                     "Jaccard (%), 224": text(table["jaccard"]),
+                     "Jaccard (%), photo": text(photo["jaccard"]),
+                     "Hausdorff (px), 224": text(table["hausdorff"]),
+                     "Hausdorff (px), photo": text(photo["hausdorff"]),
+                     "Hausdorff (% of diagonal), 224": text(100 * table["hausdorff"].to_numpy() / eval_diagonal),
+                     "Hausdorff (% of diagonal), photo": text(100 * photo["hausdorff"].to_numpy() / diagonals)})
+    return pd.DataFrame(rows)
 
 
 def read_runs(names, root=".") -> Runs:
@@ -82,8 +158,8 @@ def run_named(ablations, key: str) -> str | None:
 
 
 def titles(ablations) -> dict:
-    """``{run name: what it changes}`` (:func:`lrnbook.pages.ablation_title`)."""
-    return {name: pages.ablation_title(name) for name in ablations}
+    """``{run name: what it changes}`` (:func:`ablation_title`)."""
+    return {name: ablation_title(name) for name in ablations}
 
 
 def seed_std(tables: dict, seed_runs) -> dict | None:
@@ -232,15 +308,15 @@ def photo_scores(tables: dict, names, root=".", read_photos=originals) -> dict:
 
 
 def resolution_table(tables: dict, at_photo: dict, summaries: dict, baseline: str) -> pd.DataFrame:
-    """Scores at 224x224 beside scores at the photo's resolution (:func:`lrnbook.pages.resolution_table`).
+    """Scores at 224x224 beside scores at the photo's resolution (:func:`two_resolutions_table`).
 
     ``at_photo``: :func:`photo_scores`; one row per run, labelled with its input size.
     """
     names = list(at_photo)
     label = {baseline: "baseline", **titles(n for n in names if n != baseline)}
     labels = {n: f"{label[n]} ({input_size(summaries[n])} px input)" for n in names}
-    return pages.resolution_table({labels[n]: tables[n] for n in names}, {labels[n]: at_photo[n] for n in names},
-                                  at_photo[names[0]]["diagonal"])
+    return two_resolutions_table({labels[n]: tables[n] for n in names}, {labels[n]: at_photo[n] for n in names},
+                                 at_photo[names[0]]["diagonal"])
 
 
 def larger_text(tables: dict, at_photo: dict, baseline: str, larger: str) -> str:

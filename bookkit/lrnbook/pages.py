@@ -18,7 +18,6 @@ from IPython.display import HTML, Markdown, display
 from lrn import data, metrics, predict, provenance
 from lrn.shapes import EVAL_SIZE
 from lrn.variants import DISPLAY_NAMES, VARIANTS
-from lrnbook.plan import ABLATIONS
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
 PAPER_TABLE1 = {
@@ -355,80 +354,6 @@ def fit_seconds(name: str, root=".") -> float | None:
 def minutes_text(seconds: float | None) -> str:
     """``"12.3"`` minutes, or why there is no number."""
     return "unknown: not fitted" if seconds is None else f"{seconds / 60:.1f}"
-
-
-# Settings that every training run records but that are not choices of the experiment.
-_NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
-
-
-def changed_settings(base: dict, other: dict) -> str:
-    """The training settings in which ``other`` differs from ``base`` (both from a run's provenance).
-
-    E.g. ``"supervised levels: all → finest"`` (:func:`setting_label`); ``"none"`` when they agree. Split ids and run keys
-    are left out (the seed runs and ablations share one split by design).
-    """
-    keys = sorted((set(base) | set(other)) - _NOT_A_SETTING)
-    changes = [f"{setting_label(k)}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
-               for k in keys if base.get(k) != other.get(k)]
-    return "; ".join(changes) or "none"
-
-
-def ablation_title(name: str) -> str:
-    """What an ablation run changes, from :data:`lrnbook.plan.ABLATIONS` (e.g. ``lrn_small_finest``)."""
-    key = name.rsplit("_small_", 1)[-1]
-    return ABLATIONS[key][0] if key in ABLATIONS else name
-
-
-def ablation_table(baseline: str, ablations: list[str], summaries: dict, durations: dict) -> pd.DataFrame:
-    """Baseline and ablations: what changes, raw and cleaned scores, training time.
-
-    ``summaries``: ``{run name: test summary or None}``; ``durations``: ``{run name: seconds or None}``.
-    The changed settings are read from the runs' provenance, against the baseline's.
-    """
-    base = summaries.get(baseline)
-    base_settings = base["provenance"]["settings"] if base else None
-    rows = []
-    for name in [baseline, *ablations]:
-        summary = summaries.get(name)
-        if name == baseline:
-            change = "(baseline)"
-        elif summary is None or base_settings is None:
-            change = "unknown: a run is missing"
-        else:
-            change = changed_settings(base_settings, summary["provenance"]["settings"])
-        rows.append({"run": name, "what changes": "baseline" if name == baseline else ablation_title(name),
-                     "settings changed (from provenance)": change,
-                     **{label: cell_text(summary, column) for label, column in SCORE_COLUMNS.items()},
-                     "training time (min)": minutes_text(durations.get(name))})
-    return pd.DataFrame(rows)
-
-
-def resolution_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.DataFrame:
-    """Scores at 224x224 beside scores at each photo's own resolution, one row per model.
-
-    ``at_eval``: ``{label: per-image table at 224x224}``; ``at_photo``: ``{label: table from
-    lrn.evaluate.evaluate_originals}`` (same images, same order); ``photo_diagonals``: the
-    photos' diagonals in pixels. Hausdorff is also given as a percentage of the image
-    diagonal, which makes the two resolutions comparable.
-    """
-    def text(values) -> str:
-        return metrics.format_mean_std(*metrics.mean_std(np.asarray(values, float)))
-
-    eval_diagonal = float(np.hypot(EVAL_SIZE, EVAL_SIZE))
-    diagonals = np.asarray(photo_diagonals, float)
-    rows = []
-    for label, table in at_eval.items():
-        photo = at_photo[label]
-        if list(photo["id"]) != list(table["id"]):
-            raise ValueError(f"{label}: the two tables score different images")
-        rows.append({"model": label,
-                     "Jaccard (%), 224": text(table["jaccard"]),
-                     "Jaccard (%), photo": text(photo["jaccard"]),
-                     "Hausdorff (px), 224": text(table["hausdorff"]),
-                     "Hausdorff (px), photo": text(photo["hausdorff"]),
-                     "Hausdorff (% of diagonal), 224": text(100 * table["hausdorff"].to_numpy() / eval_diagonal),
-                     "Hausdorff (% of diagonal), photo": text(100 * photo["hausdorff"].to_numpy() / diagonals)})
-    return pd.DataFrame(rows)
 
 
 def setting_text(settings: dict) -> str:

@@ -1,6 +1,6 @@
-"""The book's sources for one profile, staged in ``_build/src``; result CSVs published beside the pages.
+"""The book's sources for one profile, copied to ``_build/src``; result CSVs published beside the pages.
 
-Tracked files are never modified: the staged copy's ``_toc.yml`` points at
+Tracked files are never modified: the copy's ``_toc.yml`` points at
 ``notebooks/runs/<profile>/``, stale pages get a visible notice as their first cell, and
 TensorFlow's start-up log lines are dropped from the copies.
 """
@@ -16,32 +16,32 @@ from lrn.variants import DISPLAY_NAMES
 from lrnbook import plots, stages
 from lrnbook.plan import REPO, runs_dir
 
-STAGE = REPO / "_build" / "src"
+SOURCES = REPO / "_build" / "src"
 STALE_NOTICE = ("```{{warning}}\nThis page is stale: {why}. Its numbers may not match the code any more: "
                 "`make reproduce PROFILE={profile}` re-executes it.\n```")
 
 
-def stage(profile: str) -> Path:
+def copy_sources(profile: str) -> Path:
     """Copy the book's sources for ``profile`` into ``_build/src`` and return that folder."""
     states = {s.stage.name: s for s in stages.status(profile)}
     pages = [s for s in states.values() if s.stage.kind == "page"]
     missing = [s.stage.name for s in pages if s.state == "missing"]
     if missing:
         raise InputError(f"profile {profile!r}: pages not executed yet: {', '.join(missing)} (make book executes them)")
-    if STAGE.exists():
-        shutil.rmtree(STAGE)
-    STAGE.mkdir(parents=True)
-    shutil.copy2(REPO / "_config.yml", STAGE / "_config.yml")
-    shutil.copytree(REPO / "book", STAGE / "book")
+    if SOURCES.exists():
+        shutil.rmtree(SOURCES)
+    SOURCES.mkdir(parents=True)
+    shutil.copy2(REPO / "_config.yml", SOURCES / "_config.yml")
+    shutil.copytree(REPO / "book", SOURCES / "book")
     names = {s.stage.short for s in pages}
     toc = [line for line in (REPO / "_toc.yml").read_text().splitlines(keepends=True)
            if "notebooks/runs/cpu/" not in line or line.strip().rsplit("/", 1)[-1] in names]  # e.g. no peer
-    (STAGE / "_toc.yml").write_text(for_profile("".join(toc), profile))
-    for chapter in (STAGE / "book").glob("*.md"):
+    (SOURCES / "_toc.yml").write_text(for_profile("".join(toc), profile))
+    for chapter in (SOURCES / "book").glob("*.md"):
         text = chapter.read_text()
         if for_profile(text, profile) != text:  # rewrite only what changes: Sphinx rebuilds by mtime
             chapter.write_text(for_profile(text, profile))
-    target = STAGE / "notebooks" / "runs" / profile
+    target = SOURCES / "notebooks" / "runs" / profile
     shutil.copytree(runs_dir(profile), target, ignore=shutil.ignore_patterns("failed", "stages", "*.keras"))
     for state in pages:
         path = target / f"{state.stage.short}.ipynb"
@@ -54,8 +54,8 @@ def stage(profile: str) -> Path:
             changed = True
         if changed:
             nbformat.write(notebook, path)
-    plots.architecture(STAGE / "book" / "architecture.png")
-    return STAGE
+    plots.architecture(SOURCES / "book" / "architecture.png")
+    return SOURCES
 
 
 def for_profile(text: str, profile: str) -> str:
