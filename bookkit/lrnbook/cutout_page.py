@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from lrn import evaluate
-from lrn.data.people import FITS, SETS
+from lrn.cutout_model import FEEDS
+from lrn.data.people import SETS
 from lrnbook.cutoutfit import read_predictions
 from lrnbook.stats import paired_difference
 
@@ -43,7 +44,7 @@ def score_candidates(candidates: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for name, sets in candidates.items():
         for set_name, stored in sets.items():
-            for fit, clean in itertools.product(FITS, (False, True)):
+            for fit, clean in itertools.product(FEEDS, (False, True)):
                 jaccard, hausdorff = evaluate.score_maps(stored["truths"], stored[fit], clean=clean)
                 rows.append(pd.DataFrame({"candidate": name, "set": set_name, "fit": fit, "clean": clean,
                                           "id": stored["ids"], "jaccard": jaccard, "hausdorff": hausdorff}))
@@ -178,7 +179,7 @@ def _setting(candidate: str, fit: str, clean: bool) -> dict:
 def own_fit(scores: pd.DataFrame, candidate: str) -> str:
     """The fit a candidate does best with on validation (mean over the sets of the raw mean Jaccard)."""
     table = means(scores)
-    return max(FITS, key=lambda fit: table.loc[(candidate, fit, False), ("jaccard", "mean of the sets")])
+    return max(FEEDS, key=lambda fit: table.loc[(candidate, fit, False), ("jaccard", "mean of the sets")])
 
 
 def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tuple[str, dict, dict]]:
