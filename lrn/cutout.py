@@ -38,21 +38,22 @@ transparency (RGBA), or the mask alone (8-bit grey: 255 = person)."""
 @dataclass(frozen=True)
 class Refinement:
     """Settings of the guided filter (:func:`lrn.refine.guided_filter`): the radius as a share
-    of the photo's shorter side and the fit's resolution as the length of its shorter side,
+    of the photo's shorter side and the resolution its coefficients are computed at (the coarse
+    grid) as the length of its shorter side,
     so that a 600x800 and a 3000x4000 photo get the same look for about the same work, and
     ``eps`` (smoothing)."""
 
     radius_fraction: float = 0.04
     eps: float = 1e-3
-    fit_side: int = 150
+    coarse_side: int = 150
 
     def radius(self, shape) -> int:
         """Radius in the photo's pixels."""
         return max(1, int(round(self.radius_fraction * min(shape[:2]))))
 
     def subsample(self, shape) -> int:
-        """How much the photo is shrunk for the fit (4 for a 600x800 photo)."""
-        return max(1, min(shape[:2]) // self.fit_side)
+        """How much the photo is shrunk for the coarse grid (4 for a 600x800 photo)."""
+        return max(1, min(shape[:2]) // self.coarse_side)
 
     def apply(self, photo: np.ndarray, prob: np.ndarray) -> np.ndarray:
         """The refined matte of ``prob`` with ``photo`` as guide."""

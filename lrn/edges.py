@@ -92,6 +92,6 @@ def best_option(scores: pd.DataFrame, among=None) -> str:
     return str(ranked["option"].iloc[0])
 
 
-def refinement_grid(radius_fractions=(0.01, 0.02, 0.04), eps=(1e-4, 1e-3, 1e-2), fit_side: int = 150) -> dict:
+def refinement_grid(radius_fractions=(0.01, 0.02, 0.04), eps=(1e-4, 1e-3, 1e-2), coarse_side: int = 150) -> dict:
     """Named refinements over a grid, e.g. ``{"guided r=0.02 eps=0.001": Refinement(...)}``."""
-    return {f"guided r={r:g} eps={e:g}": cutout.Refinement(r, e, fit_side) for r in radius_fractions for e in eps}
+    return {f"guided r={r:g} eps={e:g}": cutout.Refinement(r, e, coarse_side) for r in radius_fractions for e in eps}

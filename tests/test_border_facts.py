@@ -38,7 +38,7 @@ def test_feed_fill_and_refinement_are_pythons(config):
     assert tuple(config["fill"]) == tuple(letterbox.FILL)
     refinement = cutout.DEFAULT_REFINEMENT
     assert config["refinement"] == {"radius_fraction": refinement.radius_fraction, "eps": refinement.eps,
-                                    "fit_side": refinement.fit_side}
+                                    "coarse_side": refinement.coarse_side}
     read = set(re.findall(r"settings\.(\w+)", script("imaging.js")))
     assert read and read <= set(config["refinement"]), f"imaging.js reads {read}"
 

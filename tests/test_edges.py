@@ -19,7 +19,7 @@ def photo_and_truth(h=90, w=70, at=35):
 def test_cutout_scores_scores_every_option_on_every_photo():
     pairs = [photo_and_truth(), photo_and_truth(at=40)]
     blurred = lambda photo: np.clip((np.arange(photo.shape[1]) - 37) / 6 + 0.5, 0, 1)[None].repeat(photo.shape[0], 0)
-    grid = edges.refinement_grid((0.2,), (1e-3,), fit_side=10_000)  # fit at full resolution
+    grid = edges.refinement_grid((0.2,), (1e-3,), coarse_side=10_000)  # coefficients at full resolution
     scores = edges.cutout_scores(blurred, ["a", "b"], pairs, grid)
     assert list(scores["option"].unique()) == ["raw", "cleaned", "guided r=0.2 eps=0.001"]
     assert len(scores) == 6 and scores["seconds"].ge(0).all()

@@ -26,6 +26,7 @@ s6 map equals :func:`lrn.segment`'s.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -177,8 +178,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "fill": list(letterbox.FILL),
         "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
         "edge": {"low": SOFT_EDGE[0], "high": SOFT_EDGE[1]},
-        "refinement": {"radius_fraction": cutout.DEFAULT_REFINEMENT.radius_fraction,
-                       "eps": cutout.DEFAULT_REFINEMENT.eps, "fit_side": cutout.DEFAULT_REFINEMENT.fit_side},
+        "refinement": dataclasses.asdict(cutout.DEFAULT_REFINEMENT),
         "min_side": imageops.MIN_SIDE,
         "max_pixels": MAX_PIXELS,
         "colours": colour_table(),

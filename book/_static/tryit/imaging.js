@@ -367,7 +367,7 @@ export function refinementFor(height, width, settings) {
   const shorter = Math.min(height, width);
   return {
     radius: Math.max(1, roundHalfEven(settings.radius_fraction * shorter)),
-    subsample: Math.max(1, Math.floor(shorter / settings.fit_side)),
+    subsample: Math.max(1, Math.floor(shorter / settings.coarse_side)),
     eps: settings.eps,
   };
 }
