@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lrn import fastforward, imageops, letterbox, lite, postprocess, refine, shipped
+from lrn import fastforward, imageops, letterbox, lite, metrics, postprocess, refine, shipped
 from lrn.cutout_model import SOFT_EDGE, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
@@ -65,19 +65,20 @@ DEFAULT_REFINEMENT = Refinement()
 
 
 def clean_probability(prob: np.ndarray) -> np.ndarray:
-    """Keep one person: the largest region of ``prob > 0.5`` with its holes filled.
+    """Keep one person: the largest region of the mask (:func:`lrn.metrics.threshold_prob`) with its holes filled.
 
     Far from that region the probability becomes 0 (stray blobs vanish); in a band around
     it (2 % of the diagonal) it is kept, so the cut-out keeps its soft edge; holes inside
     become 1.
     """
-    keep = postprocess.largest_component_filled(prob > 0.5)
+    person = metrics.threshold_prob(prob)
+    keep = postprocess.largest_component_filled(person)
     if not keep.any():
         return np.zeros_like(prob)
     band = max(1, int(round(EDGE_FRACTION * np.hypot(*prob.shape))))
     near = ndimage.binary_dilation(keep, iterations=band)
     cleaned = np.where(near, prob, 0.0).astype(np.float32)
-    cleaned[keep & (prob <= 0.5)] = 1.0
+    cleaned[keep & ~person] = 1.0
     return cleaned
 
 

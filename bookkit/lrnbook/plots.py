@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import imageops, models
+from lrn import imageops, metrics, models
 
 PERSON_COLOUR = np.array([255, 64, 64], np.float32)
 TRUTH_OUTLINE = (230, 40, 40)
@@ -174,7 +174,7 @@ def figure2(photos: np.ndarray, truths: np.ndarray, predictions: dict, ids, scor
         axes[row, 0].set_ylabel(label, fontsize=9)
         axes[row, 1].imshow(truth, cmap="gray", vmin=0, vmax=1)
         for col, model in enumerate(names, start=2):
-            axes[row, col].imshow(mask_with_outline(predictions[model][row] > 0.5, truth))
+            axes[row, col].imshow(mask_with_outline(metrics.threshold_prob(predictions[model][row]), truth))
             parts = []
             if scores is not None:
                 parts.append(f"J {scores[model][row]:.1f} %")
@@ -282,7 +282,7 @@ def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
     ``levels`` are probability maps (any sizes), resized bilinearly to the photo's size and
     thresholded at 0.5. Red: pixels that s_k adds to the person; blue: pixels it removes.
     """
-    labels = [imageops.resize_prob(level, photo.shape[:2]) > 0.5 for level in levels]
+    labels = [metrics.threshold_prob(imageops.resize_prob(level, photo.shape[:2])) for level in levels]
     n = len(labels) - 1
     fig, axes = plt.subplots(1, n, figsize=(TEXT_WIDTH_IN, TEXT_WIDTH_IN / n + 0.6))
     grey = photo.mean(axis=2, keepdims=True).repeat(3, axis=2) / 255 * 0.6 + 0.2
