@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
                              "or - to write one PNG to standard output (the default when reading from -)")
     output = whiten.add_mutually_exclusive_group()
     output.add_argument("--background", default="white",
-                        help="white (default), transparent (RGBA PNG), or a colour: #RRGGBB, R,G,B or a name")
+                        help="white (default), transparent (RGBA PNG), or a colour: #RRGGBB, R,G,B or a CSS colour name")
     output.add_argument("--mask", action="store_true", help="write the mask alone (8-bit grey, 255 = person)")
     whiten.add_argument("--refine", choices=("guided", "none"), default="guided",
                         help="refine the edges at the photo's resolution with the photo as guide "

@@ -154,25 +154,24 @@ def edge_alpha(prob: np.ndarray, low: float = LOW, high: float = HIGH) -> np.nda
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
-    """``"#RRGGBB"``, ``"RRGGBB"``, ``"R,G,B"`` (0-255) or a few names -> an RGB triple."""
-    names = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128), "gray": (128, 128, 128),
-             "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255)}
+    """``"#RRGGBB"``, ``"RRGGBB"``, ``"R,G,B"`` (0-255) or a CSS colour name -> an RGB triple.
+
+    Names and ``#`` forms are Pillow's (:func:`PIL.ImageColor.getrgb`: ``grey`` is 128, 128, 128).
+    """
+    from PIL import ImageColor
+
     value = text.strip().lower()
-    if value in names:
-        return names[value]
     try:
         if "," in value:
             rgb = tuple(int(v) for v in value.split(","))
         else:
-            digits = value.lstrip("#")
-            if len(digits) != 6:
-                raise ValueError
-            rgb = tuple(int(digits[i:i + 2], 16) for i in (0, 2, 4))
+            hex_digits = len(value) == 6 and all(c in "0123456789abcdef" for c in value)
+            rgb = ImageColor.getrgb("#" + value if hex_digits else value)[:3]
     except ValueError:
         rgb = ()
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-        raise InputError(f"cannot read the colour {text!r}: use #RRGGBB, R,G,B (0-255) or one of "
-                         f"{', '.join(sorted(names))}")
+        raise InputError(f"cannot read the colour {text!r}: use #RRGGBB, R,G,B (0-255) or a CSS colour name "
+                         "(white, grey, navy, ...)")
     return rgb
 
 

@@ -124,3 +124,12 @@ def test_whiten_feed_defaults_to_squash_for_a_given_model_and_can_be_chosen(satu
     for extra, expected in (([], "squash"), (["--feed", "pad"], "pad"), (["--fit", "pad"], "pad")):
         assert cli.main(["whiten", str(photo), "-o", str(tmp_path / "out"), "--model", str(saturated_model), *extra]) == 0
         assert seen[-1] == expected
+
+
+def test_colours_are_read_by_pillow_and_in_the_two_forms_it_lacks():
+    assert cutout.parse_colour("Grey") == (128, 128, 128) and cutout.parse_colour(" navy ") == (0, 0, 128)
+    assert cutout.parse_colour("#FF0080") == cutout.parse_colour("ff0080") == (255, 0, 128)
+    assert cutout.parse_colour("10,20,30") == (10, 20, 30)
+    for bad in ("chartreuse-ish", "1,2", "300,0,0", "#12345"):
+        with pytest.raises(InputError, match="cannot read the colour"):
+            cutout.parse_colour(bad)
