@@ -17,8 +17,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-import numpy as np
-
 from lrn.errors import InputError
 
 FEEDS = ("pad", "squash")
@@ -83,6 +81,8 @@ class CutoutModel:
 
 def keras_forward(model):
     """A Keras model's forward for one photo: ``model.predict_on_batch``, reduced to the finest map."""
+    import numpy as np  # not at the top: the CLI reads this module's facts before it parses its arguments
+
     def forward(x):
         outputs = model.predict_on_batch(x)
         return np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)

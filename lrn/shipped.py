@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lrn import fastforward
 from lrn.cache import sha256_file, write_sha256_line
 from lrn.cutout_model import FEEDS, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
@@ -74,8 +75,6 @@ def convert() -> Path:
     Raises ``InputError`` when the converted model's finest map differs from Keras' by more
     than :data:`lrn.fastforward.TOLERANCE`.
     """
-    from lrn import fastforward
-
     model = pretrained().network
     content = fastforward.convert(model)
     difference = fastforward.check(fastforward.LiteForward(content), model)

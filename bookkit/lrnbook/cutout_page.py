@@ -19,6 +19,7 @@ from lrn import evaluate
 from lrn.cutout_model import FEEDS
 from lrn.data.people import SETS
 from lrnbook.cutoutfit import read_predictions
+from lrnbook.plots import TEXT_WIDTH_IN
 from lrnbook.stats import paired_difference
 
 CHOICE_RULE = ("the candidate, way of feeding photos (pad or squash) and cleaning (on or off) with the "
@@ -130,8 +131,6 @@ def distribution_figure(scores: pd.DataFrame, settings: list[tuple[str, str, boo
     One panel as wide as the text column: a group of boxes per kind of photo, one colour per
     setting, the settings named in a legend under the panel (their names are too long for ticks).
     """
-    from lrnbook.plots import TEXT_WIDTH_IN
-
     sets = [s for s in SETS if s in set(scores["set"])]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.4))

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lrn import provenance, shipped
 from lrn.cache import MODELS, cache_dir
 from lrn.errors import InputError
 from lrnbook import plan, stages
@@ -35,8 +36,6 @@ def model_folder(profile: str, stage: plan.Stage) -> Path:
 
 def ship(profile: str = "cpu") -> Path:
     """Train what is missing, choose, install; returns the installed model file."""
-    from lrn import provenance, shipped
-
     stages.execute(profile, only="fit/cutout_*")
     stages.execute(profile, only="page/cutout")
     choice = chosen(profile)

@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn import cutout, imageops, letterbox, shipped
+from lrn import cutout, imageops, letterbox, lite, shipped
 from lrn.cache import cache_dir, read_sha256_line, sha256_file
 from lrn.cutout_model import SOFT_EDGE
+from lrn.data import ccp
 from lrn.errors import InputError
 from lrnbook.cache_folders import TRYIT
 
@@ -89,8 +90,6 @@ def fixed_batch(content: bytes) -> bytes:
 
 def all_outputs(content: bytes, x: np.ndarray) -> list[np.ndarray]:
     """Every output of a LiteRT model on ``x``, in its output order."""
-    from lrn import lite
-
     model = lite.LiteModel(content, threads=1)
     model.interpreter.set_tensor(model.input_index, x)
     model.interpreter.invoke()
@@ -106,8 +105,6 @@ def browser_model(tflite: Path) -> Path:
     cached = cache_dir() / TRYIT / f"{sha256_file(tflite)}-batch1.tflite"
     if cached.is_file():
         return cached
-    from lrn import lite
-
     content = tflite.read_bytes()
     fixed = fixed_batch(content)
     height, width = lite.LiteModel(content, threads=1).input_size
@@ -128,8 +125,6 @@ def level_sides(tflite: Path) -> list[int]:
     The converter does not keep Keras' output order, so the page tells the levels apart by
     their size: every output is ``(1, s, s, 1)`` with a different ``s``.
     """
-    from lrn import lite
-
     details = lite.LiteModel(tflite.read_bytes(), threads=1).interpreter.get_output_details()
     sides = [int(d["shape"][1]) for d in details]
     if len(set(sides)) != len(sides):
@@ -147,8 +142,6 @@ def colour_table(cmap: str = "viridis") -> list[list[int]]:
 def sample_ids(root: Path) -> list[tuple[str, Path]]:
     """``(label, photo path)`` of the sample photos under the data folder ``root`` (those present)."""
     import scipy.io
-
-    from lrn.data import ccp
 
     out = []
     eg = root / "eg1800"
