@@ -103,14 +103,12 @@ def tensorflow_start_up_filtered():
     on when the block ends."""
     sys.stderr.flush()
     saved = os.dup(2)
-    python_stderr = sys.stderr
     with tempfile.TemporaryFile() as held, open(os.dup(saved), "w", buffering=1) as terminal:
         os.dup2(held.fileno(), 2)
-        sys.stderr = terminal
         try:
-            yield
+            with contextlib.redirect_stderr(terminal):  # Python's own messages go straight to the terminal
+                yield
         finally:
-            sys.stderr = python_stderr
             os.dup2(saved, 2)
             os.close(saved)
             held.seek(0)
