@@ -93,12 +93,14 @@ def card() -> dict:
 
 
 def feed() -> str:
-    """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`), from its card.
+    """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`), from its card."""
+    return card_feed(card()) if CARD_FILE.is_file() else "squash"
 
-    The card stores it under ``fit`` (its older name). A card written before letterboxing
-    existed has none: that model was trained squashed.
-    """
-    return card().get("fit", "squash") if CARD_FILE.is_file() else "squash"
+
+def card_feed(facts: dict) -> str:
+    """The feed a model card records: under ``fit`` (its older name); a card written before
+    letterboxing existed has none, and that model was trained squashed."""
+    return facts.get("fit", "squash")
 
 
 def fit() -> str:

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import cutout
+from lrn import cutout, shipped
 from lrnbook import plots
 
 # --- The model -------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
                   f"weights of epoch {best}, the lowest validation loss")
     seconds = card.get("train_seconds")
     time_text = f"{seconds / 60:.0f} min on {card.get('cpus', 2)} CPU cores" if seconds else "not recorded"
-    feed = card.get("fit", "squash")  # the card's older name of the feed
+    feed = shipped.card_feed(card)
     entering = ("letterboxed into it (aspect ratio kept, the rest padded); maps are cropped and resized back"
                 if feed == "pad" else "photos are resized to it; maps are resized back")
     counts = card.get("counts") or {}
