@@ -36,7 +36,7 @@ def positive_float(text: str) -> float:
 
 def protocol(text: str) -> str:
     """An EG1800 protocol name (checked here, so that ``lrn whiten`` never imports the data code)."""
-    from lrn.data.eg1800 import PROTOCOLS
+    from lrn.data.eg1800 import PROTOCOLS  # the data code only when a protocol is given: lrn whiten never loads it
 
     if text not in PROTOCOLS:
         raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(PROTOCOLS)})")
@@ -119,7 +119,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_train(args) -> None:
-    from lrn import data, evaluate, fit, predict, train
+    from lrn import data, evaluate, fit, predict, train  # TensorFlow only for the command that trains
 
     config = train.TrainConfig(variant=args.variant, size=args.size, width=args.width, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
@@ -141,7 +141,7 @@ def run_train(args) -> None:
 
 
 def run_evaluate(args) -> None:
-    from lrn import data, evaluate, models, predict, provenance
+    from lrn import data, evaluate, models, predict, provenance  # TensorFlow only for the command that evaluates
 
     model = models.load(args.model)
     splits = data.eg1800(args.data, protocol=args.protocol, size=224, seed=args.seed)
@@ -186,7 +186,7 @@ def photo_inputs(items: list[str]) -> list[str | Path]:
 
 def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
     """``(mode, colour)`` from ``--mask`` / ``--background``."""
-    from lrn import cutout
+    from lrn import cutout  # numpy and scipy only for lrn whiten, not for the parser
 
     if args.mask:
         return "mask", cutout.WHITE
@@ -199,7 +199,7 @@ def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
 def run_whiten(args) -> None:
     from tqdm.auto import tqdm
 
-    from lrn import cutout, imageops, shipped
+    from lrn import cutout, imageops, shipped  # numpy, scipy, Pillow only for lrn whiten
 
     photos = photo_inputs(args.photos)
     mode, colour = whiten_mode(args)

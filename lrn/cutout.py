@@ -283,7 +283,7 @@ def _load(path: Path, trust: bool, verbose: bool):
                 print(f"lrn: {converted} not used ({type(error).__name__}: {error}); converting again",
                       file=sys.stderr)
     with tensorflow_start_up_filtered():
-        from lrn import models
+        from lrn import models  # TensorFlow only when no converted .tflite is there
 
         try:
             keras_model = models.load(path, safe_mode=not trust)

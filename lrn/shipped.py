@@ -63,7 +63,7 @@ def pretrained(safe_mode: bool = True) -> CutoutModel:
         raise InputError(f"the shipped model {MODEL_FILE} is missing from this installation; "
                          "`make model` trains and installs it, or pass a model file (lrn whiten --model)")
     with tensorflow_start_up_filtered():
-        from lrn import models  # imports TensorFlow: kept out of `import lrn.shipped` (the CLI reads NAME, TERMS)
+        from lrn import models  # TensorFlow only when the Keras model is asked for (lrn whiten runs the .tflite)
 
         network = models.load(MODEL_FILE, safe_mode=safe_mode)
     return CutoutModel(network, feed(), clean(), "Keras")
@@ -125,7 +125,7 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     """
     import keras
 
-    from lrn import models, provenance
+    from lrn import models, provenance  # TensorFlow only for installing (make model)
 
     source = Path(run_dir) / "model.keras"
     if not source.is_file():
