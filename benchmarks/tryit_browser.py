@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/tryit_browser.py [--rounds R] [--repeats N]   # in `make bench`
 
-Needs the built book (``tools/build_book.sh``) and an EG1800 photo (``LRN_DATA`` or
-``../shared/data``). Side by side in one run, on the same letterboxed 224 x 224 square of the
+Needs the built book (``tools/build_book.sh``); times EG1800's photo 00002 (``LRN_DATA`` or
+``../shared/data``), else one made from scikit-image's astronaut. Side by side in one run, on the same letterboxed 224 x 224 square of the
 same photo, alternating R rounds of N forwards each so that anything else on the machine
 slows both alike:
 
@@ -30,6 +30,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -55,11 +56,15 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def photo_path() -> Path:
+    """EG1800's photo 00002, else a 600x800 JPEG made from scikit-image's public-domain ``astronaut``."""
     root = Path(os.environ.get("LRN_DATA", REPO.parent / "shared" / "data"))
     path = root / "eg1800" / "images_data_crop" / "00002.jpg"
-    if not path.is_file():
-        sys.exit(f"[tryit_browser] {path} not found: set LRN_DATA to the folder holding eg1800/")
-    return path
+    if path.is_file():
+        return path
+    from whiten_startup import astronaut_photos
+
+    print(f"[tryit_browser] {path} not found: timing a photo made from scikit-image's astronaut", file=sys.stderr)
+    return astronaut_photos(1, Path(tempfile.mkdtemp(prefix="tryit-bench-")))[0]
 
 
 def folder_bytes(rel: str) -> int:

@@ -5,7 +5,8 @@
 Side by side in one run: this checkout's command and the command at git ``REF`` (default
 ``0c863e4``, the last commit whose ``lrn whiten`` imported TensorFlow to run its model),
 extracted with ``git archive`` into a temporary folder and run from there with the same
-Python and the same photos (EG1800's first N photos, 600x800). Each call is a fresh process,
+Python and the same photos (EG1800's first N photos, 600x800; without the data folder, N
+600x800 JPEGs made from scikit-image's public-domain ``astronaut``). Each call is a fresh process,
 timed from start to exit; the median of R calls is kept. The cost of one more photo is
 ``(time of N photos - time of 1 photo) / (N - 1)``. Also counts the lines that the command
 writes to standard error at an error level (``E0000 ...``, ``error``).
@@ -50,6 +51,20 @@ def timed(cmd: list[str], repeats: int) -> tuple[float, list[str]]:
     return statistics.median(times), err
 
 
+def astronaut_photos(n: int, folder: Path) -> list[Path]:
+    """``n`` 600x800 JPEGs of scikit-image's ``astronaut`` (public domain), each shifted a little."""
+    from PIL import Image
+    from skimage import data
+
+    base = Image.fromarray(data.astronaut()).resize((600, 800), Image.Resampling.BILINEAR)
+    paths = []
+    for k in range(n):
+        path = folder / f"astronaut_{k}.jpg"
+        base.rotate(0, translate=(4 * k, 0), fillcolor=(255, 255, 255)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
 def error_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("E0") or " error" in line.lower() or line.lower().startswith("error")]
 
@@ -62,16 +77,20 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "whiten_startup.json")
     args = parser.parse_args(argv)
     root = run.data_root()
-    if root is None:
-        raise SystemExit("EG1800 not found: set LRN_DATA to the folder holding eg1800/")
-    photos = sorted((root / "eg1800" / "images_data_crop").glob("*.jpg"))[: args.photos]
     with tempfile.TemporaryDirectory(prefix="whiten-bench-") as tmp:
         tmp = Path(tmp)
+        if root is None:
+            run.log("EG1800 not found (LRN_DATA): timing on photos made from scikit-image's astronaut")
+            (tmp / "photos").mkdir()
+            photos, source = astronaut_photos(args.photos, tmp / "photos"), "astronaut"
+        else:
+            photos, source = sorted((root / "eg1800" / "images_data_crop").glob("*.jpg"))[: args.photos], "EG1800"
         archive = tmp / "baseline.tar"
         subprocess.run(["git", "archive", "-o", str(archive), args.baseline, "lrn"], cwd=REPO, check=True)
         with tarfile.open(archive) as tar:
             tar.extractall(tmp / "baseline", filter="data")
-        rows, out = [], {"baseline": args.baseline, "photos": len(photos), "repeats": args.repeats, "runs": {},
+        rows, out = [], {"baseline": args.baseline, "photos": len(photos), "source": source, "repeats": args.repeats,
+                         "runs": {},
                          "load_average_before": os.getloadavg()}
         for label, code_root in (("baseline " + args.baseline, tmp / "baseline"), ("this checkout", REPO)):
             timed(command(code_root, photos[:1], tmp / "warm"), 1)  # caches (a first conversion) filled
@@ -86,7 +105,7 @@ def main(argv=None) -> int:
     base, new = (out["runs"][k] for k in out["runs"])
     out["startup_speedup"] = base["one_photo_s"] / new["one_photo_s"]
     out["per_photo_ratio"] = new["per_more_photo_s"] / base["per_more_photo_s"]
-    run.table(f"lrn whiten, fresh process per call (median of {args.repeats}; EG1800 600x800 photos)",
+    run.table(f"lrn whiten, fresh process per call (median of {args.repeats}; {source} 600x800 photos)",
               ["command", "1 photo (s)", f"{len(photos)} photos (s)", "per more photo (ms)", "error lines"], rows,
               f"one photo: {out['startup_speedup']:.1f}x faster than {args.baseline}; one more photo costs "
               f"{out['per_photo_ratio']:.2f}x the baseline's (this checkout refines edges by default); load average "

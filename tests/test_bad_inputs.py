@@ -190,5 +190,5 @@ def test_out_of_range_fit_setting_fails_the_fit_with_its_name_and_writes_nothing
     """width=-1 in a profile's fit settings: the fit stops before training and says why."""
     settings = {"variant": "lrn", "protocol": "paper", "split_seed": 0, "config": {"variant": "lrn", "width": -1.0}}
     with pytest.raises(InputError, match=r"width.*-1"):
-        fit_stage.run(settings, tmp_path / "model", tmp_path / "out")
+        fit_stage.run({"settings": settings, "model_dir": str(tmp_path / "model"), "out_dir": str(tmp_path / "out")})
     assert not (tmp_path / "out").exists() and not (tmp_path / "model").exists()
