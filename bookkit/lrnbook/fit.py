@@ -113,10 +113,11 @@ def run(spec: dict) -> None:
     parked = Path(spec["parked"]) if spec.get("parked") else None
     with runner.staged(out_dir, replaces=OUTPUTS) as staged:
         try:
-            config = train.TrainConfig(**runner.imagenet_config(settings))
+            fields = runner.imagenet_config(settings)
         except InputError as error:  # no ImageNet weights here
             (staged / "not_run.json").write_text(json.dumps({"status": "not run", "reason": str(error)}, indent=2) + "\n")
             return
+        config = train.TrainConfig(**fields)
         saved = model_dir / "model.keras"
         if saved.is_file():
             print(f"[lrnbook.fit] using the cached model {saved}", file=sys.stderr, flush=True)
