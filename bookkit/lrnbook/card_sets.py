@@ -56,10 +56,16 @@ def shipped_maps(model, s: people.EvalSet, fit: str, chunk: int = 32) -> np.ndar
 
 
 def peer_maps(selfie, pairs) -> np.ndarray:
-    """MediaPipe's maps of the photos at their own resolution, resized to the squashed 224x224 frame."""
-    from lrn import imageops
+    """MediaPipe's maps of the photos at their own resolution, in the squashed 224x224 frame.
 
-    return np.stack([imageops.resize_prob(selfie.predict(photo), (EVAL_SIZE, EVAL_SIZE)) for photo, _ in pairs])
+    Each photo is resized to the model's input and its map straight to 224x224
+    (:meth:`lrnbook.peer.SelfieSegmenter.predict_batch`, one photo at a time since their sizes
+    differ): the path of the peer page's own scores, so that the same photos get the same scores
+    on every page (a detour through the photo's resolution would move a few boundary pixels).
+    """
+    if not pairs:
+        return np.zeros((0, EVAL_SIZE, EVAL_SIZE), np.float32)
+    return np.concatenate([selfie.predict_batch(np.asarray(photo)[None]) for photo, _ in pairs])
 
 
 def scores(s: people.EvalSet, maps: np.ndarray) -> pd.DataFrame:

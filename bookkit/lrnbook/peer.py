@@ -278,3 +278,25 @@ def evaluate_peer(segmenter: SelfieSegmenter, split, inputs=None) -> tuple[pd.Da
     table["jaccard"], table["hausdorff"] = score_maps(split.masks, probs)
     table["jaccard_clean"], table["hausdorff_clean"] = score_maps(split.masks, probs, clean=True)
     return pd.DataFrame(table), ms
+
+
+def agreement_text(first: pd.DataFrame, second: pd.DataFrame) -> str:
+    """Whether two per-image score tables of the peer on EG1800's official test photos agree.
+
+    ``first``: the scores above (:func:`evaluate_peer` on the ``full`` protocol); ``second``: the
+    same photos scored for the table of every set (:func:`lrnbook.card_sets.scores`). One
+    sentence saying on how many photos, and by how much at most, their raw and cleaned scores
+    differ; the book's pages quote both, so a reader can see that they are the same numbers.
+    """
+    merged = first.merge(second, on="id", suffixes=("_a", "_b"))
+    columns = ["jaccard", "hausdorff", "jaccard_clean", "hausdorff_clean"]
+    gaps = np.abs(np.stack([merged[f"{c}_a"].to_numpy(float) - merged[f"{c}_b"].to_numpy(float) for c in columns]))
+    n, differ = len(merged), int((gaps > 1e-6).any(axis=0).sum())
+    head = (f"MediaPipe's EG1800 rows of this table and of the table above score the same {n} official test "
+            f"photos")
+    if len(first) != n or len(second) != n:
+        head += f" ({len(first)} and {len(second)} photos in the two tables)"
+    if differ == 0:
+        return head + ", fed the same way: their raw and cleaned scores are equal, photo by photo."
+    return (head + f", but their scores differ on {differ} photos (by up to {gaps[0::2].max():.2f} pp of Jaccard and "
+            f"{gaps[1::2].max():.2f} px of Hausdorff distance).")
