@@ -207,7 +207,7 @@ def coarse_to_fine_explorer(
         PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR)
     )
     truth_disp = _nearest_resize(truth, height_px, width_px)
-    truth_rgb = np.where(truth_disp[..., None], np.uint8(255), np.uint8(0)).repeat(3, axis=2)
+    truth_rgb = framed(np.where(truth_disp[..., None], np.uint8(255), np.uint8(0)).repeat(3, axis=2))
 
     def panel(rgb: np.ndarray) -> w.Image:
         return w.Image(
@@ -287,6 +287,19 @@ def level_picture(level: np.ndarray, truth: np.ndarray, height_px: int, width_px
     return rgb
 
 
+FRAME = (128, 128, 128)
+"""The grey of the one-pixel frame drawn round a truth panel: a white person at its edge would
+otherwise melt into the white page."""
+
+
+def framed(rgb: np.ndarray) -> np.ndarray:
+    """A copy of an ``(H, W, 3)`` uint8 picture with a one-pixel :data:`FRAME` round it."""
+    out = np.array(rgb, copy=True)
+    out[[0, -1], :] = FRAME
+    out[:, [0, -1]] = FRAME
+    return out
+
+
 def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP):
     """One slider that steps every shown photo and run through its label maps s1 .. sK together.
 
@@ -331,8 +344,8 @@ def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP
                            layout=w.Layout(width=f"{width_px}px", height=f"{height_px}px"))
 
         photo_disp = np.asarray(PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR))
-        truth_rgb = np.where(_nearest_resize(truth, height_px, width_px)[..., None], np.uint8(255),
-                             np.uint8(0)).repeat(3, axis=2)
+        truth_rgb = framed(np.where(_nearest_resize(truth, height_px, width_px)[..., None], np.uint8(255),
+                                    np.uint8(0)).repeat(3, axis=2))
         panels = [w.VBox([w.HTML("<b>photo</b>"), panel(photo_disp)]), w.VBox([w.HTML("<b>truth</b>"), panel(truth_rgb)])]
         for run, levels in item["runs"].items():
             _, _, arrays = _check_inputs(photo, truth, levels)
