@@ -518,3 +518,54 @@ def test_table1_matches_the_published_per_image_csvs(open_page):
         assert row["Jaccard (%), measured"] == _mean_std_text([float(r["jaccard"]) for r in records])
         assert row["Hausdorff (px), measured"] == _mean_std_text([float(r["hausdorff"]) for r in records])
     bp.settle().assert_clean()
+
+
+# ------------------------------------------------------------- widths
+
+
+OVERFLOW_JS = r"""() => {
+  const col = document.querySelector('article.bd-article') || document.querySelector('main');
+  const edge = col.getBoundingClientRect();
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '');
+  const scroller = (el) => {
+    for (let a = el; a && a !== col; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if ((s.overflowX === 'auto' || s.overflowX === 'scroll') && a.scrollWidth > a.clientWidth + 1) return a;
+    }
+    return null;
+  };
+  // The cue: the shadow at the side with more to show (book/_static/lrn.css); a block of code may
+  // show its scroll bar instead, as code blocks do everywhere.
+  const cued = (box, el) => getComputedStyle(box).backgroundImage.includes('gradient')
+      || (el.closest('pre, div.highlight') !== null && box.offsetHeight > box.clientHeight);
+  const found = [];
+  const seen = new Set();
+  for (const el of col.querySelectorAll('table, img, figure, mjx-container[display="true"], .cell_output > .output, pre, .lrn-coarse-to-fine, .lrn-provenance')) {
+    if (!el.getClientRects().length || el.closest('details:not([open])')) continue;  // folded or hidden
+    const r = el.getBoundingClientRect();
+    const box = scroller(el);
+    if (box) {
+      if (!seen.has(box) && !cued(box, el)) {
+        seen.add(box);
+        found.push(`${name(el)} (${Math.round(box.scrollWidth)} px in ${Math.round(box.clientWidth)}) scrolls sideways without a visible cue`);
+      }
+    } else if (r.right > edge.right + 1 || r.left < edge.left - 1) {
+      found.push(`${name(el)} is ${Math.round(r.width)} px wide and sticks out of the ${Math.round(edge.width)} px text column`);
+    }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${window.innerWidth} px window`);
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("path", PAGES)
+def test_nothing_is_wider_than_its_column_without_a_scroll_cue(open_page, path, width):
+    """Tables, figures, formulas and outputs fit the text column, or scroll inside it with a
+    visible cue; the page itself never scrolls sideways (at a laptop's width and a phone's)."""
+    bp = open_page(path, viewport=(width, 900))
+    bp.check_images().check_math().check_widgets()
+    problems = bp.page.evaluate(OVERFLOW_JS)
+    assert not problems, f"{path} at {width} px:\n  " + "\n  ".join(problems)
