@@ -535,10 +535,18 @@ OVERFLOW_JS = r"""() => {
     }
     return null;
   };
-  // The cue: the shadow at the side with more to show (book/_static/lrn.css); a block of code may
-  // show its scroll bar instead, as code blocks do everywhere.
-  const cued = (box, el) => getComputedStyle(box).backgroundImage.includes('gradient')
-      || (el.closest('pre, div.highlight') !== null && box.offsetHeight > box.clientHeight);
+  // A visible cue: the shadow painted on the box (book/_static/lrn.css) with nothing inside it
+  // that paints over the shadow (cells and rows filled by the theme would), or a scroll bar that
+  // takes room below the content (a classic bar drawn at once; headless Chromium hides bars, so
+  // here only the shadow can pass).
+  const transparent = (c) => c === 'transparent' || c === 'rgba(0, 0, 0, 0)';
+  const cued = (box, el) => {
+    const s = getComputedStyle(box);
+    const bar = box.offsetHeight - box.clientHeight - parseFloat(s.borderTopWidth) - parseFloat(s.borderBottomWidth);
+    const shadow = s.backgroundImage.includes('gradient')
+        && Array.from(box.querySelectorAll('*')).every(e => transparent(getComputedStyle(e).backgroundColor));
+    return bar >= 4 || shadow;
+  };
   const found = [];
   const seen = new Set();
   for (const el of col.querySelectorAll('table, img, figure, mjx-container[display="true"], .cell_output > .output, pre, .lrn-coarse-to-fine, .lrn-provenance')) {
