@@ -272,10 +272,11 @@ def colour_bar_html(cmap: str = CMAP, width_px: int = 240) -> str:
     """A horizontal colour bar for probability maps: a CSS gradient (no image, no request) with its ends named."""
     stops = ", ".join(f"rgb{tuple(int(v) for v in probability_to_rgb(np.array([[t]]), cmap)[0, 0])} {100 * t:.0f}%"
                       for t in np.linspace(0, 1, 9))
-    return (f'<div class="lrn-colour-bar" style="display:flex;align-items:center;gap:6px;font-size:0.9em">'
-            f'<span>0 (background)</span><span style="display:inline-block;width:{width_px}px;height:12px;'
-            f'background:linear-gradient(to right, {stops})"></span><span>1 (person)</span>'
-            f'<span style="margin-left:12px;color:rgb{TRUTH_OUTLINE}">&#9473; outline of the truth</span></div>')
+    return (f'<div class="lrn-colour-bar" style="display:flex;flex-wrap:wrap;align-items:center;gap:2px 6px;'
+            f'font-size:0.9em"><span style="display:flex;align-items:center;gap:6px"><span>0 (background)</span>'
+            f'<span style="display:inline-block;width:{width_px}px;max-width:30vw;height:12px;'
+            f'background:linear-gradient(to right, {stops})"></span><span>1 (person)</span></span>'
+            f'<span style="margin-left:6px;color:rgb{TRUTH_OUTLINE}">&#9473; outline of the truth</span></div>')
 
 
 def level_picture(level: np.ndarray, truth: np.ndarray, height_px: int, width_px: int, cmap: str = CMAP) -> np.ndarray:
