@@ -378,6 +378,18 @@ def departures(parameters: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
 
 
+def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
+    """The settings in which any of the runs differs from the paper, one column per run and the paper's last.
+
+    ``settings``: ``{run label: its provenance settings, with "protocol"}``, in the order to show.
+    """
+    names = [name for name, paper in PAPER_SETTINGS.items()
+             if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
+    rows = [{"setting": setting_label(name), **{label: str(s.get(name, "")) for label, s in settings.items()},
+             "paper": str(PAPER_SETTINGS[name])} for name in names]
+    return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
+
+
 def test_split(protocol: str, seed: int):
     """The test split at the evaluation size (224x224), whatever size the models were trained at."""
     return data.eg1800(protocol=protocol, size=EVAL_SIZE, seed=seed).test
