@@ -525,7 +525,9 @@ def test_table1_matches_the_published_per_image_csvs(open_page):
 
 OVERFLOW_JS = r"""() => {
   const col = document.querySelector('article.bd-article') || document.querySelector('main');
-  const edge = col.getBoundingClientRect();
+  const box = col.getBoundingClientRect(), cs = getComputedStyle(col);
+  const edge = {left: box.left + parseFloat(cs.paddingLeft), right: box.right - parseFloat(cs.paddingRight)};
+  edge.width = edge.right - edge.left;  // the text column: the article's content box
   const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
       + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '');
   const scroller = (el) => {
@@ -549,7 +551,7 @@ OVERFLOW_JS = r"""() => {
   };
   const found = [];
   const seen = new Set();
-  for (const el of col.querySelectorAll('table, img, figure, mjx-container[display="true"], .cell_output > .output, pre, .lrn-coarse-to-fine, .lrn-provenance')) {
+  for (const el of col.querySelectorAll('table, img, figure, mjx-container[display="true"], .cell_output > .output, pre, .lrn-coarse-to-fine, .lrn-provenance, canvas, .tryit-bar')) {
     if (!el.getClientRects().length || el.closest('details:not([open])')) continue;  // folded or hidden
     const r = el.getBoundingClientRect();
     const box = scroller(el);
@@ -575,5 +577,9 @@ def test_nothing_is_wider_than_its_column_without_a_scroll_cue(open_page, path, 
     visible cue; the page itself never scrolls sideways (at a laptop's width and a phone's)."""
     bp = open_page(path, viewport=(width, 900))
     bp.check_images().check_math().check_widgets()
+    if path.endswith("tryit.html"):  # its pictures appear once a photo is segmented: the first sample
+        bp.page.wait_for_function("document.getElementById('tryit-app').dataset.state === 'ready'", timeout=120_000)
+        bp.page.locator(".tryit-sample").first.click()
+        bp.page.wait_for_function("document.getElementById('tryit-app').dataset.state === 'done'", timeout=120_000)
     problems = bp.page.evaluate(OVERFLOW_JS)
     assert not problems, f"{path} at {width} px:\n  " + "\n  ".join(problems)
