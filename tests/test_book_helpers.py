@@ -300,10 +300,12 @@ def test_staged_pages_keep_only_the_widget_models_a_view_reaches():
 
 
 def test_departures_by_run_show_each_run_its_own_settings():
-    table = book.departures_by_run({"LRN": {"width": 0.25, "learning_rate": 1e-3, "size": 224, "protocol": "paper"},
+    table = book.departures_by_run({"LRN": {"width": 0.25, "learning_rate": 1e-3, "size": 224, "protocol": "paper",
+                                            "encoder_weights": None},
                                     "LRN-VGG": {"width": 1.0, "learning_rate": 1e-4, "epochs": 15, "protocol": "paper"}})
     assert list(table.columns) == ["setting", "LRN", "LRN-VGG", "paper"]
     rows = table.set_index("setting")
     assert rows.loc["width multiplier"].tolist() == ["0.25", "1.0", "1.0"]
     assert rows.loc["learning rate"].tolist() == ["0.001", "0.0001", "0.0001"]
     assert rows.loc["epochs (at most)", "LRN"] == "" and "input size (px)" not in rows.index
+    assert "encoder weights" not in rows.index  # None is not a departure

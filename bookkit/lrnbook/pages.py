@@ -381,11 +381,14 @@ def departures(parameters: dict) -> pd.DataFrame:
 def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
     """The settings in which any of the runs differs from the paper, one column per run and the paper's last.
 
-    ``settings``: ``{run label: its provenance settings, with "protocol"}``, in the order to show.
+    ``settings``: ``{run label: its provenance settings, with "protocol"}``, in the order to show. A
+    setting a run does not have (``None``, e.g. no encoder weights for a run from random weights) is
+    left blank, as :func:`departures` leaves it out.
     """
     names = [name for name, paper in PAPER_SETTINGS.items()
              if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
-    rows = [{"setting": setting_label(name), **{label: str(s.get(name, "")) for label, s in settings.items()},
+    rows = [{"setting": setting_label(name),
+             **{label: "" if s.get(name) is None else str(s[name]) for label, s in settings.items()},
              "paper": str(PAPER_SETTINGS[name])} for name in names]
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
