@@ -377,6 +377,12 @@ def test_widget_js_only_on_widget_pages(book_html):
         assert has_js == has_state, f"{page}: widget state {has_state}, widget scripts {has_js}"
 
 
+def test_no_page_ships_saved_progress_bars(book_html):
+    """Progress bars of an execution (tqdm widgets) are not part of any page's saved widget data."""
+    shipped = [page for page in PAGES if "FloatProgressModel" in (book_html / page).read_text(encoding="utf-8")]
+    assert not shipped, f"pages that ship saved progress-bar widgets: {shipped}"
+
+
 SNAKE_CASE = re.compile(r"\b[a-z0-9]+(_[a-z0-9]+)+\b")
 CODE_BLOCK = re.compile(r'<div class="cell_input[^"]*">.*?<pre>(.*?)</pre>', re.S)
 PARAMETER_LINE = re.compile(r"^\s*(profile|run_key)\s*=", re.M)
