@@ -377,6 +377,12 @@ def test_widget_js_only_on_widget_pages(book_html):
         assert has_js == has_state, f"{page}: widget state {has_state}, widget scripts {has_js}"
 
 
+def test_no_page_ships_saved_progress_bars(book_html):
+    """Progress bars of an execution (tqdm widgets) are not part of any page's saved widget data."""
+    shipped = [page for page in PAGES if "FloatProgressModel" in (book_html / page).read_text(encoding="utf-8")]
+    assert not shipped, f"pages that ship saved progress-bar widgets: {shipped}"
+
+
 SNAKE_CASE = re.compile(r"\b[a-z0-9]+(_[a-z0-9]+)+\b")
 CODE_BLOCK = re.compile(r'<div class="cell_input[^"]*">.*?<pre>(.*?)</pre>', re.S)
 PARAMETER_LINE = re.compile(r"^\s*(profile|run_key)\s*=", re.M)
@@ -518,3 +524,68 @@ def test_table1_matches_the_published_per_image_csvs(open_page):
         assert row["Jaccard (%), measured"] == _mean_std_text([float(r["jaccard"]) for r in records])
         assert row["Hausdorff (px), measured"] == _mean_std_text([float(r["hausdorff"]) for r in records])
     bp.settle().assert_clean()
+
+
+# ------------------------------------------------------------- widths
+
+
+OVERFLOW_JS = r"""() => {
+  const col = document.querySelector('article.bd-article') || document.querySelector('main');
+  const box = col.getBoundingClientRect(), cs = getComputedStyle(col);
+  const edge = {left: box.left + parseFloat(cs.paddingLeft), right: box.right - parseFloat(cs.paddingRight)};
+  edge.width = edge.right - edge.left;  // the text column: the article's content box
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '');
+  const scroller = (el) => {
+    for (let a = el; a && a !== col; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if ((s.overflowX === 'auto' || s.overflowX === 'scroll') && a.scrollWidth > a.clientWidth + 1) return a;
+    }
+    return null;
+  };
+  // A visible cue: the shadow painted on the box (book/_static/lrn.css) with nothing inside it
+  // that paints over the shadow (cells and rows filled by the theme would), or a scroll bar that
+  // takes room below the content (a classic bar drawn at once; headless Chromium hides bars, so
+  // here only the shadow can pass).
+  const transparent = (c) => c === 'transparent' || c === 'rgba(0, 0, 0, 0)';
+  const cued = (box, el) => {
+    const s = getComputedStyle(box);
+    const bar = box.offsetHeight - box.clientHeight - parseFloat(s.borderTopWidth) - parseFloat(s.borderBottomWidth);
+    const shadow = s.backgroundImage.includes('gradient')
+        && Array.from(box.querySelectorAll('*')).every(e => transparent(getComputedStyle(e).backgroundColor));
+    return bar >= 4 || shadow;
+  };
+  const found = [];
+  const seen = new Set();
+  for (const el of col.querySelectorAll('table, img, figure, mjx-container[display="true"], .cell_output > .output, pre, .lrn-coarse-to-fine, .lrn-provenance, canvas, .tryit-bar')) {
+    if (!el.getClientRects().length || el.closest('details:not([open])')) continue;  // folded or hidden
+    const r = el.getBoundingClientRect();
+    const box = scroller(el);
+    if (box) {
+      if (!seen.has(box) && !cued(box, el)) {
+        seen.add(box);
+        found.push(`${name(el)} (${Math.round(box.scrollWidth)} px in ${Math.round(box.clientWidth)}) scrolls sideways without a visible cue`);
+      }
+    } else if (r.right > edge.right + 1 || r.left < edge.left - 1) {
+      found.push(`${name(el)} is ${Math.round(r.width)} px wide and sticks out of the ${Math.round(edge.width)} px text column`);
+    }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${window.innerWidth} px window`);
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("path", PAGES)
+def test_nothing_is_wider_than_its_column_without_a_scroll_cue(open_page, path, width):
+    """Tables, figures, formulas and outputs fit the text column, or scroll inside it with a
+    visible cue; the page itself never scrolls sideways (at a laptop's width and a phone's)."""
+    bp = open_page(path, viewport=(width, 900))
+    bp.check_images().check_math().check_widgets()
+    if path.endswith("tryit.html"):  # its pictures appear once a photo is segmented: the first sample
+        bp.page.wait_for_function("document.getElementById('tryit-app').dataset.state === 'ready'", timeout=120_000)
+        bp.page.locator(".tryit-sample").first.click()
+        bp.page.wait_for_function("document.getElementById('tryit-app').dataset.state === 'done'", timeout=120_000)
+    problems = bp.page.evaluate(OVERFLOW_JS)
+    assert not problems, f"{path} at {width} px:\n  " + "\n  ".join(problems)

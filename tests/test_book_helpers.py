@@ -44,18 +44,17 @@ def test_ablation_table_rows_changes_and_times():
     durations = {"lrn_small_seed0": 600.0, "lrn_small_finest": 540.0, "lrn_small_larger": None}
     table = ablations.ablation_table("lrn_small_seed0", ["lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"],
                                 summaries, durations)
-    rows = table.set_index("run")
-    assert list(rows.index) == ["lrn_small_seed0", "lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"]
-    assert rows.loc["lrn_small_seed0", "settings changed (from provenance)"] == "(baseline)"
-    assert rows.loc["lrn_small_finest", "settings changed (from provenance)"] == "supervised levels: all → finest"
-    assert rows.loc["lrn_small_finest", "what changes"] == "LRN supervised on s6 only"
-    assert rows.loc["lrn_small_larger", "settings changed (from provenance)"] == "input size (px): 128 → 256"
+    what = "run (settings changed, from provenance)"
+    assert list(table[what]) == ["baseline (lrn_small_seed0)", "LRN supervised on s6 only (supervised levels: all → finest)",
+                                 "LRN with the 1-channel skip squeeze (unknown: a run is missing)",
+                                 "LRN with a larger input (input size (px): 128 → 256)"]
+    rows = table.set_index(pd.Index(["lrn_small_seed0", "lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"]))
     assert rows.loc["lrn_small_finest", "Jaccard (%), raw"] == "69.00 ± 1.00"
     assert rows.loc["lrn_small_finest", "Jaccard (%), cleaned"] == "70.00 ± 1.00"
     assert rows.loc["lrn_small_seed0", "training time (min)"] == "10.0"
     assert rows.loc["lrn_small_larger", "training time (min)"].startswith("unknown")
     assert rows.loc["lrn_small_squeeze", "Jaccard (%), raw"].startswith("missing")
-    assert rows.loc["lrn_small_squeeze", "settings changed (from provenance)"].startswith("unknown")
+    assert len(table.columns) == 6  # narrow enough for the text column
 
 
 def test_reduced_setting_note():
@@ -103,7 +102,8 @@ def test_score_rows_from_a_summary_and_from_a_table_agree():
     not_run = book.score_row("x", {"status": "not run", "reason": "no ImageNet weights"})
     assert not_run["Jaccard (%), raw"] == book.NOT_RUN_NO_WEIGHTS
     peer = book.peer_rows({"test": {**evaluate.summarize(table), "provenance": {"settings": {"ms_per_image": 4.56}}}})
-    assert peer[0]["ms per image"] == "4.6" and "paper protocol" in peer[0]["model"]
+    assert "paper protocol" in peer[0]["model"] and "ms per image" not in peer[0]  # its time is on the peer page
+    assert not book.score_table(book.variant_rows({"unet": evaluate.summarize(table)}) + peer).isna().any().any()
     assert [r["model"] for r in book.variant_rows({"unet": evaluate.summarize(table), "lrn": None})] == ["UNET"]
 
 
@@ -115,6 +115,8 @@ def test_epoch_table_keeps_every_fifth_the_best_and_the_last_epoch():
     assert table.loc[table["epoch"] == 6, "note"].item().startswith("best")
     text = book.fit_text("run", history, root="/nonexistent")
     assert "12 epochs in 1 stage" in text and "epoch 6" in text and "took" not in text
+    timed = book.fit_text("run", history.assign(seconds=60.0), root="/nonexistent")
+    assert timed.endswith("Its epochs took 12.0 minutes of wall time in all.") and "machine" not in timed
 
 
 def test_spread_rows_and_finest_maps(tmp_path):
@@ -212,3 +214,99 @@ def test_html_tables_keep_a_score_on_one_line():
     html = book.html_table(table, "t").data
     assert "86.50\u00a0±\u00a011.79" in html and "-7.30\u00a0pp [-10.57,\u00a0-4.57]" in html and "<td>48</td>" in html
     assert list(table["Jaccard (%)"]) == ["86.50 ± 11.79"], "the caller's table is left as it was"
+
+
+def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
+    def summary(j5, j6, h5, h6):
+        return {"jaccard_s5": {"mean": j5}, "jaccard_s6": {"mean": j6}, "hausdorff_s5": {"mean": h5},
+                "hausdorff_s6": {"mean": h6}}
+
+    worse = book.last_unit_finding(summary(87.18, 86.50, 38.31, 60.31))
+    assert worse == ("From s5 to s6, LRN's mean Hausdorff distance rises from 38.31 to 60.31 px and its mean Jaccard "
+                     "index falls from 87.18 to 86.50 %: its last refinement unit makes the outline worse, not better.")
+    assert book.last_unit_finding(summary(87.0, 88.0, 40.0, 30.0)).endswith("improves both measures.")
+    assert book.last_unit_finding(summary(87.0, 88.0, 30.0, 40.0)).endswith("improves one measure and worsens the other.")
+    training = book.last_unit_finding({"status": "not run", "in_progress": True, "reason": "r"})
+    assert training.startswith("LRN has no test scores yet (still training")
+    assert book.last_unit_finding(None).startswith("LRN has no test scores yet (missing")
+
+
+def test_rerun_exercise_gives_the_recorded_settings_as_code():
+    settings = {"variant": "lrn_vgg", "size": 224, "width": 1.0, "learning_rate": 0.0001, "run_key": "k",
+                "encoder_weights": "torchvision:sha256:abc", "preprocessing": "torch", "train_ids": ["1"]}
+    text = book.rerun_exercise("lrn_vgg", settings, "paper")
+    assert "from lrn import fit, train, vgg_weights" in text
+    assert "encoder_weights=str(vgg_weights.torchvision_vgg16())" in text and "preprocessing='torch'" in text
+    assert "run_key" not in text and "train_ids" not in text and "--variant lrn " not in text
+    assert 'fit.fit(config, "runs/lrn_vgg", protocol=\'paper\')' in text
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    compile("\n".join(line[3:] for line in code.splitlines()), "exercise", "exec")  # valid Python
+    assert "variant='unet'" in book.rerun_exercise("unet", {"variant": "unet", "width": 0.25}, "paper")
+    assert book.rerun_exercise("unet_vgg", {}, "paper").startswith("1. Once this run has finished")
+
+
+def _notebook(*cells):
+    import nbformat
+
+    made = []
+    for kind, source, outputs in cells:
+        if kind == "md":
+            made.append(nbformat.v4.new_markdown_cell(source))
+        else:
+            cell = nbformat.v4.new_code_cell(source)
+            cell.outputs = [nbformat.v4.new_output("stream", text=o) for o in outputs]
+            made.append(cell)
+    return nbformat.v4.new_notebook(cells=made)
+
+
+def test_staged_pages_fold_their_code_and_drop_sections_with_nothing_to_show():
+    from lrnbook import staging
+
+    notebook = _notebook(("md", "# Training\n## Overview\ntext", []), ("code", "x = 1", []),
+                         ("md", "## Settings\nthe table", []), ("code", "show()", ["still training"]),
+                         ("md", "## Losses per level\ncurves", []), ("code", "plot()", []), ("code", "table()", []),
+                         ("md", "more words, no heading", []),
+                         ("md", "## Summary\n- words only", []))
+    notebook.cells[1].metadata["tags"] = ["remove-cell"]
+    assert staging.drop_empty_sections(notebook)
+    assert [c.source.split("\n")[0] for c in notebook.cells] == ["# Training", "x = 1", "## Settings", "show()",
+                                                                 "## Summary"]
+    assert not staging.drop_empty_sections(notebook)
+    assert staging.fold_code_cells(notebook)
+    assert [c.metadata.get("tags") for c in notebook.cells if c.cell_type == "code"] == [["remove-cell"], ["hide-input"]]
+    assert not staging.fold_code_cells(notebook)
+
+
+def test_staged_pages_keep_only_the_widget_models_a_view_reaches():
+    from lrnbook import staging
+
+    def model(name, **state):
+        return {"model_name": name, "state": state}
+
+    state = {"slider": model("SliderModel", layout="IPY_MODEL_l1"), "l1": model("LayoutModel"),
+             "stack": model("StackModel", children=["IPY_MODEL_img"]), "img": model("ImageModel"),
+             "box": model("VBoxModel", children=["IPY_MODEL_slider", "IPY_MODEL_stack"]),
+             "link": model("LinkModel", source=["IPY_MODEL_slider", "index"], target=["IPY_MODEL_stack", "index"]),
+             "bar": model("HBoxModel", children=["IPY_MODEL_progress"]), "progress": model("FloatProgressModel")}
+    notebook = _notebook(("code", "explorer", []))
+    notebook.cells[0].outputs = [{"output_type": "display_data", "metadata": {},
+                                  "data": {staging.WIDGET_VIEW: {"model_id": "box"}, "text/plain": "VBox()"}}]
+    notebook.metadata["widgets"] = {staging.WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
+    assert staging.drop_unused_widget_state(notebook)
+    kept = notebook.metadata["widgets"][staging.WIDGET_STATE]["state"]
+    assert set(kept) == {"slider", "l1", "stack", "img", "box", "link"}  # the link refers to them: kept
+    assert not staging.drop_unused_widget_state(notebook)
+    notebook.cells[0].outputs = []
+    assert staging.drop_unused_widget_state(notebook) and "widgets" not in notebook.metadata
+
+
+def test_departures_by_run_show_each_run_its_own_settings():
+    table = book.departures_by_run({"LRN": {"width": 0.25, "learning_rate": 1e-3, "size": 224, "protocol": "paper",
+                                            "encoder_weights": None},
+                                    "LRN-VGG": {"width": 1.0, "learning_rate": 1e-4, "epochs": 15, "protocol": "paper"}})
+    assert list(table.columns) == ["setting", "LRN", "LRN-VGG", "paper"]
+    rows = table.set_index("setting")
+    assert rows.loc["width multiplier"].tolist() == ["0.25", "1.0", "1.0"]
+    assert rows.loc["learning rate"].tolist() == ["0.001", "0.0001", "0.0001"]
+    assert rows.loc["epochs (at most)", "LRN"] == "" and "input size (px)" not in rows.index
+    assert "encoder weights" not in rows.index  # None is not a departure

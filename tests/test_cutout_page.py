@@ -41,7 +41,7 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert list(table.columns) == ["candidate", "fed", "EG1800", "CCP head-and-torso", "CCP full frame", "mean"]
     assert "before" in set(table["candidate"]) and "letterboxed, cleaned" in set(table["fed"])
     texts = page.lever_texts(scores, {"old": "before", "new": "after"}, baseline="old")
-    assert any(t.startswith("**after instead of before, each fed its better way, raw.** Jaccard: EG1800: better")
+    assert any(t.startswith("**after instead of before, each fed as it does best on validation, raw.** Jaccard: EG1800: better")
                for t in texts), texts
     assert any("**before: cleaning.**" in t and "Jaccard: EG1800: better" in t for t in texts)
     summary = page.summary_text(scores, choice, {"old": "before", "new": "after"}, baseline="old")

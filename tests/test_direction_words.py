@@ -48,8 +48,10 @@ def outputs(page: str) -> list[tuple[str, str]]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             for kind in ("text/html", "text/markdown"):
-                if kind in data:
-                    value = data[kind]
+                for key in (kind, f"application/papermill.record/{kind}"):  # also what a page glues for another
+                    if key not in data:
+                        continue
+                    value = data[key]
                     found.append((kind, "".join(value) if isinstance(value, list) else value))
     return found
 
@@ -120,3 +122,279 @@ def test_cutout_summary_words_follow_its_arrows():
         j0, j1, jw, h0, h1, hw = m.groups()
         assert (jw == "higher") == (float(j1) > float(j0)), line
         assert (hw == "lower") == (float(h1) < float(h0)), line
+
+
+# --- Every page: each computed sentence with a direction word agrees with the numbers it names ----
+#
+# A direction word (better, worse, higher, lower, rises, falls, ahead, exceeds, improves, holds)
+# in any computed output of any executed page must sit inside a sentence that one of the checks
+# below recognises and verifies from the numbers the sentence (or its table row) names. A new kind
+# of sentence with such a word fails the coverage test until a check for it is written here.
+
+DIRECTION = re.compile(r"\b(better|worse|higher|lower|rises|falls|ahead|exceeds?|improves|holds)\b(?! quartile)")
+NUM = r"[+-]?\d+(?:\.\d+)?"
+
+
+def _sign(lo: float, hi: float) -> int:
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def check_versus(text):
+    """Model card and peer: "A vs B % Jaccard, better: W (difference d, 95 % interval lo to hi)"."""
+    for line in re.finditer(r"- \*[^*]+\*, cleaned, (?P<a>.+?) vs (?P<b>.+?): (?P<rest>.*)", text):
+        for m in re.finditer(rf"(?P<x>{NUM}) vs (?P<y>{NUM}) (?P<unit>% Jaccard|px Hausdorff), better: (?P<w>.+?) "
+                             rf"\(difference (?P<d>{NUM}), 95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)", line["rest"]):
+            x, y, d, lo, hi = (float(m[k]) for k in ("x", "y", "d", "lo", "hi"))
+            higher = m["unit"].endswith("Jaccard")
+            s = _sign(lo, hi)
+            want = line["b"] if s == 0 and False else (line["a"] if (d > 0) == higher else line["b"]) if s else "neither"
+            ok = abs((x - y) - d) <= 0.011 and lo <= d <= hi and m["w"].startswith(want)
+            yield (line.start("rest") + m.start(), line.start("rest") + m.end()), None if ok else m[0]
+
+
+def check_effects(text):
+    """Choosing the cut-out model: "<set>: better, +2.85 points of Jaccard (95 % interval +1.98 to +3.82)"."""
+    for m in re.finditer(rf"(?P<w>better|worse), (?P<d>{NUM}) (?P<unit>points of Jaccard|px of Hausdorff distance) "
+                         rf"\(95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)", text):
+        d, lo, hi = float(m["d"]), float(m["lo"]), float(m["hi"])
+        up_good = m["unit"] == "points of Jaccard"
+        ok = _sign(lo, hi) != 0 and lo <= d <= hi and (m["w"] == "better") == ((d > 0) == up_good)
+        yield m.span(), None if ok else m[0]
+
+
+def check_moves(text):
+    """"... rises from 38.31 to 60.31 px", and what the sentence then concludes about the last unit."""
+    for m in re.finditer(rf"(?P<w>rises|falls|stays) from (?P<a>{NUM}) to (?P<b>{NUM})", text):
+        a, b = float(m["a"]), float(m["b"])
+        yield m.span(), None if m["w"] == ("rises" if b > a else "falls" if b < a else "stays") else m[0]
+    for m in re.finditer(rf"Hausdorff distance (?P<hw>rises|falls) from {NUM} to {NUM} px and its mean Jaccard index "
+                         rf"(?P<jw>rises|falls) from {NUM} to {NUM} %: its last refinement unit (?P<v>[^.]+)\.", text):
+        want = ("makes the outline worse, not better" if (m["hw"], m["jw"]) == ("rises", "falls") else
+                "improves both measures" if (m["hw"], m["jw"]) == ("falls", "rises") else
+                "improves one measure and worsens the other")
+        yield m.span(), None if m["v"] == want else m[0]
+
+
+def check_table1_sentences(text):
+    """Results: "Jaccard better by 0.42 pp (as in the paper, where it is better by 2.42 pp)" (sizes: the test above)."""
+    for m in re.finditer(r"(?:Jaccard|Hausdorff) (?P<w>better|worse) by [\d.]+ (?:pp|px) \((?P<rel>as in|the reverse of) "
+                         r"the paper, where it is (?P<pw>better|worse) by [\d.]+ (?:pp|px)\)", text):
+        yield m.span(), None if (m["rel"] == "as in") == (m["w"] == m["pw"]) else m[0]
+    for m in re.finditer(r"From s5 to s6 the Jaccard index (?:rises|falls) by [\d.]+ pp and the Hausdorff distance "
+                         r"(?P<hw>rises|falls) by [\d.]+ px(?P<end>: the last refinement unit makes the outline worse, "
+                         r"not better, on these test photos)?", text):
+        yield m.span(), None if not m["end"] or m["hw"] == "rises" else m[0]  # words vs table: the test above
+
+
+def check_arrows(text):
+    """Choosing the cut-out model, summary: "Jaccard 92.39 → 89.96 % (lower), Hausdorff 25.12 → 30.38 px (higher)"."""
+    for m in re.finditer(rf"Jaccard (?P<j0>{NUM}) → (?P<j1>{NUM}) % \((?P<jw>higher|lower)\), Hausdorff (?P<h0>{NUM}) → "
+                         rf"(?P<h1>{NUM}) px \((?P<hw>lower|higher)\)", text):
+        ok = (m["jw"] == "higher") == (float(m["j1"]) > float(m["j0"])) and \
+            (m["hw"] == "lower") == (float(m["h1"]) < float(m["h0"]))
+        yield m.span(), None if ok else m[0]
+
+
+def check_edges(text):
+    """Model card: "Refined the same way, MediaPipe scores J % and H px, the shipped model J % and H px. <who> is ahead"."""
+    for m in re.finditer(rf"scores (?P<pj>{NUM}) % and (?P<ph>{NUM}) px, the shipped model (?P<j>{NUM}) % and "
+                         rf"(?P<h>{NUM}) px\. (?P<v>The shipped model is ahead on [A-Za-z ]+|The peer is ahead on both measures)",
+                         text):
+        pj, ph, j, h = (float(m[k]) for k in ("pj", "ph", "j", "h"))
+        ours = [name for name, ok in (("Jaccard", j > pj), ("Hausdorff", h < ph)) if ok]
+        want = "The shipped model is ahead on " + " and ".join(ours) if ours else "The peer is ahead on both measures"
+        yield m.span(), None if m["v"] == want else m[0]
+
+
+def check_seed_rule(text):
+    """Claims: the LRN/UNET gap against the seed-to-seed spread, in both of its forms."""
+    for m in re.finditer(rf"per seed: (?P<list>[-+\d., ]+?) (?:pp|px) \(mean (?P<mean>{NUM})\); the larger std across "
+                         rf"seeds is (?P<std>{NUM}) (?:pp|px): the gap (?P<w>exceeds|does not exceed)", text):
+        diffs = [float(v) for v in m["list"].split(",")]
+        same = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
+        exceeds = same and abs(float(m["mean"])) > 2 * float(m["std"])
+        ok = abs(sum(diffs) / len(diffs) - float(m["mean"])) <= 0.011 and (m["w"] == "exceeds") == exceeds
+        yield m.span(), None if ok else m[0]
+    for m in re.finditer(rf"a mean gap of (?P<gap>{NUM}) (?:pp|px) in \S+ favour over \d+ seeds, which (?P<w>exceeds|does "
+                         rf"not exceed) the seed-to-seed spread \(same sign for every seed: (?P<same>yes|no); twice the "
+                         rf"larger std across seeds: (?P<two>{NUM}) (?:pp|px)\)", text):
+        exceeds = m["same"] == "yes" and float(m["gap"]) > float(m["two"])
+        yield m.span(), None if (m["w"] == "exceeds") == exceeds else m[0]
+
+
+INTERVAL = rf"(?P<d>{NUM}) (?:pp|px) \[(?P<lo>{NUM}), (?P<hi>{NUM})\]"
+
+
+def _ablation_verdict(j: int, h: int) -> str:
+    better = [n for n, s in (("Jaccard", j), ("Hausdorff", h)) if s == 1]
+    worse = [n for n, s in (("Jaccard", j), ("Hausdorff", h)) if s == -1]
+    if better and worse:
+        return f"mixed: better on {better[0]}, worse on {worse[0]}"
+    for word, names in (("better", better), ("worse", worse)):
+        if len(names) == 2:
+            return f"{word} than the baseline on both measures"
+        if names:
+            return f"{word} on {names[0]}; {'Hausdorff' if names[0] == 'Jaccard' else 'Jaccard'}: no difference shown at this budget"
+    return "no difference shown at this budget"
+
+
+def check_larger(text):
+    """Ablations: "At 224x224: Jaccard d pp [lo, hi], Hausdorff d px [lo, hi] (verdict)."."""
+    pattern = INTERVAL.replace("(?P<d>", "(?P<jd>").replace("(?P<lo>", "(?P<jlo>").replace("(?P<hi>", "(?P<jhi>")
+    pattern += ", Hausdorff " + INTERVAL.replace("(?P<d>", "(?P<hd>").replace("(?P<lo>", "(?P<hlo>").replace("(?P<hi>", "(?P<hhi>")
+    for m in re.finditer(r"Jaccard " + pattern + r" \((?P<v>[^)]+)\)", text):
+        want = _ablation_verdict(_sign(float(m["jlo"]), float(m["jhi"])), _sign(float(m["hlo"]), float(m["hhi"])))
+        yield m.span(), None if m["v"] == want else m[0]
+
+
+def check_squeeze_finding(text, verdicts=()):
+    """Claims (for the first page): the squeeze claim's verdict, as its table states it, and the squeeze
+    run against the baseline (lrnbook.claims.ablation_verdict's words, checked against its intervals in
+    tests/test_claims.py and on the ablations page)."""
+    for m in re.finditer(r"that claim (?P<v>.+?); against the baseline on the same test photos, the squeeze run "
+                         r"(?:is|shows) [^.]+\.", text):
+        yield m.span(), None if m["v"] in verdicts else m[0]
+
+
+def _learns(fell: float, d: float, hi: float) -> bool:
+    return fell < 10 or (d <= -10 and hi < 0)  # lrnbook.claims.FLAT_CURVE, FAR_BELOW_PP
+
+
+def check_learns_properly(text):
+    """Ablations: "**Verdict: <v>.** Evidence: validation loss fell 48 % ...; Jaccard vs baseline d pp [lo, hi]"."""
+    for m in re.finditer(rf"\*\*Verdict: (?P<v>[^*]+)\.\*\* Evidence: validation loss fell (?P<fell>\d+) % [^;]*; Jaccard vs "
+                         rf"baseline (?P<d>{NUM}) pp \[(?P<lo>{NUM}), (?P<hi>{NUM})\]", text):
+        holds = _learns(float(m["fell"]), float(m["d"]), float(m["hi"]))
+        yield m.span(), None if m["v"].startswith("holds") == holds else m[0]
+
+
+CHECKS = [check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
+          check_seed_rule, check_larger]
+
+
+def table_rows(html: str) -> list[list[str]]:
+    return [[c.replace("\u00a0", " ") for c in row] for row in table(html)]
+
+
+def check_tables(html: str) -> list[str]:
+    """Tables whose verdict column reads intervals of the same row (claims, ablations, squeeze claim)."""
+    errors = []
+    rows = table_rows(html)
+    if not rows:
+        return errors
+    header = rows[0]
+    for row in rows[1:]:
+        cells = dict(zip(header, row))
+        verdict = cells.get("verdict", "")
+        if "ablation" in cells and "Jaccard gain (pp) [95 % CI]" in cells:
+            j = re.search(rf"\[({NUM}), ({NUM})\]", cells["Jaccard gain (pp) [95 % CI]"])
+            h = re.search(rf"\[({NUM}), ({NUM})\]", cells["Hausdorff gain (px) [95 % CI]"])
+            want = _ablation_verdict(_sign(float(j[1]), float(j[2])), _sign(float(h[1]), float(h[2])))
+            if verdict != want:
+                errors.append(f"{cells['ablation']}: {verdict!r}, intervals say {want!r}")
+        evidence = cells.get("evidence here") or cells.get("evidence") or ""
+        if "false positives LRN minus UNET" in evidence:
+            fp, fn = re.findall(rf"({NUM}) pp \[({NUM}), ({NUM})\]", evidence)
+            answer = {1: "yes", -1: "no, the reverse", 0: "not settled"}
+            s_fp, s_fn = _sign(float(fp[1]), float(fp[2])), _sign(float(fn[1]), float(fn[2]))
+            if f"LRN more false positives than U-Net: {answer[s_fp]}; U-Net more false negatives than LRN: " \
+               f"{answer[s_fn]}" not in verdict:
+                errors.append(f"false positives / negatives: {verdict!r} against {evidence!r}")
+        elif "validation loss fell" in evidence:
+            fell = float(re.search(r"fell (\d+) %", evidence)[1])
+            d, lo, hi = (float(v) for v in re.search(rf"Jaccard vs baseline ({NUM}) pp \[({NUM}), ({NUM})\]", evidence).groups())
+            if verdict.startswith("holds") != _learns(fell, d, hi):
+                errors.append(f"squeeze: {verdict!r} against {evidence!r}")
+        elif " vs " in evidence and "Jaccard" in evidence and "[" in evidence:
+            signs = [_sign(float(lo), float(hi)) for _, lo, hi in re.findall(rf"({NUM}) (?:pp|px) \[({NUM}), ({NUM})\]", evidence)]
+            want = "holds" if all(s == 1 for s in signs) else "does not hold" if -1 in signs else "not settled"
+            if not verdict.startswith(want):
+                errors.append(f"{cells.get(header[0])}: {verdict!r}, intervals say {want!r}")
+        elif "Spearman correlation" in evidence:
+            rho, p = re.search(rf": ({NUM}) \(p = ([\d.e+-]+)\)", evidence).groups()
+            want = "holds" if float(rho) > 0 and float(p) < 0.05 else "not settled"
+            if not verdict.startswith(want):
+                errors.append(f"image dependence: {verdict!r}, rho {rho}, p {p}")
+        elif "decoder:" in evidence:
+            ratio = float(re.search(r"\(([\d.]+)x\)", evidence)[1])
+            if verdict != ("holds" if ratio > 5 else "does not hold"):
+                errors.append(f"parameters: {verdict!r} at {ratio}x")
+    return errors
+
+
+def executed_pages() -> list[str]:
+    return sorted(p.stem for p in RUNS.glob("*.ipynb"))
+
+
+def page_verdicts(found) -> set[str]:
+    """Verdicts a page states in a table or a "**Verdict: ...**" line (a summary may repeat them)."""
+    verdicts = set()
+    for kind, text in found:
+        if kind == "text/html":
+            rows = table_rows(text)
+            if rows and "verdict" in rows[0]:
+                verdicts |= {dict(zip(rows[0], r))["verdict"] for r in rows[1:]}
+        verdicts |= set(re.findall(r"\*\*Verdict: ([^*]+)\.\*\*", text))
+    return verdicts
+
+
+def check_repeated_verdicts(text, verdicts):
+    """A summary bullet "- <what>: <verdict>." whose verdict the page states (and checks) above."""
+    for m in re.finditer(r"^- [^:\n]+: (?P<v>[^\n]+)\.$", text, re.M):
+        if m["v"] in verdicts:
+            yield m.span(), None
+
+
+@pytest.mark.parametrize("page", executed_pages())
+def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
+    unchecked, wrong = [], []
+    found = outputs(page)
+    verdicts = page_verdicts(found)
+    for kind, text in found:
+        if kind == "text/html":
+            wrong += check_tables(text)
+            continue
+        spans = [span for span, _ in check_repeated_verdicts(text, verdicts)]
+        for span, error in check_squeeze_finding(text, verdicts):
+            spans.append(span)
+            if error:
+                wrong.append(f"check_squeeze_finding: {error}")
+        for check in CHECKS:
+            for span, error in check(text):
+                spans.append(span)
+                if error:
+                    wrong.append(f"{check.__name__}: {error}")
+        for m in DIRECTION.finditer(text):
+            if not any(a <= m.start() < b for a, b in spans):
+                unchecked.append(text[max(0, m.start() - 80):m.end() + 40].replace("\n", " "))
+    assert not wrong, f"{page}: sentences that disagree with their numbers:\n  " + "\n  ".join(wrong)
+    assert not unchecked, (f"{page}: direction words that no check of tests/test_direction_words.py reads "
+                           "(write one):\n  " + "\n  ".join(unchecked))
+
+
+def test_the_checks_catch_a_wrong_word():
+    bad = "- *EG1800*, cleaned, LRN vs MediaPipe: 90.00 vs 96.00 % Jaccard, better: LRN (difference -6.00, 95 % interval -7.00 to -5.00)."
+    assert [e for _, e in check_versus(bad) if e]
+    assert [e for _, e in check_moves("the Hausdorff distance rises from 40.00 to 30.00 px")]
+    assert [e for _, e in check_effects("EG1800: better, -2.00 points of Jaccard (95 % interval -3.00 to -1.00)")]
+    assert [e for _, e in check_seed_rule("a mean gap of 5.00 pp in LRN's favour over 3 seeds, which exceeds the "
+                                          "seed-to-seed spread (same sign for every seed: no; twice the larger std "
+                                          "across seeds: 1.00 pp)")]
+    claims_row = ("<table><tr><th>claim</th><th>evidence here</th><th>verdict</th></tr><tr><td>c</td><td>A vs B: "
+                  "Jaccard +1.00 pp [-1.00, +3.00], Hausdorff +2.00 px [+1.00, +3.00]</td><td>holds</td></tr></table>")
+    assert check_tables(claims_row)
+
+
+def test_the_intro_reads_the_papers_table_the_way_it_is():
+    """The first page's sentence under its copy of the paper's Table 1 (written by hand: the numbers are the paper's)."""
+    text = (REPO / "book" / "intro.md").read_text()
+    rows = {m[0]: (float(m[1]), float(m[2])) for m in
+            re.findall(r"^\| (LRN|LRN-VGG|UNET|UNET-VGG) +\| +([\d.]+) ± [\d.]+ \| +([\d.]+) ± [\d.]+ \|$", text, re.M)}
+    assert len(rows) == 4
+    sentence = re.search(r"Read from the table:(.*?)\n\n", text, re.S)[1].replace("\n", " ")
+    assert "the LRN has the higher mean Jaccard index and the lower mean Hausdorff distance than the U-Net, both from " \
+           "random weights and with ImageNet weights" in sentence
+    for lrn, unet in (("LRN", "UNET"), ("LRN-VGG", "UNET-VGG")):
+        assert rows[lrn][0] > rows[unet][0] and rows[lrn][1] < rows[unet][1]
+    assert "LRN-VGG is the best row on both measures" in sentence
+    assert max(rows, key=lambda r: rows[r][0]) == "LRN-VGG" == min(rows, key=lambda r: rows[r][1])

@@ -45,7 +45,7 @@ def test_facts_and_epochs_from_the_card():
     assert facts["epochs trained"].startswith("4 (at most 4, patience 6); weights of epoch 4")
     assert facts["training time"] == "10 min on 2 CPU cores"
     assert card_page.facts_table(card(history=False), 1, 2**20).iloc[7, 1] == "not recorded"
-    assert "still improving" in card_page.epochs_text(card_page.history_table(card()), 4)
+    assert "still falling" in card_page.epochs_text(card_page.history_table(card()), 4)
     assert card_page.epochs_text(card_page.history_table(card(best_last=False)), 4) == (
         "The validation loss was lowest at epoch 2 of the 4 trained (limit 4).")
     assert card_page.epochs_text(card_page.history_table(card(history=False)), 4).startswith("The card records no")

@@ -175,7 +175,7 @@ def test_score_splits_saves_both_splits_and_tabulates_them(tiny_tflite, tmp_path
                                           ["a", "b", "c"], "0" * 64))
 
     segmenter = peer.SelfieSegmenter(tiny_tflite)
-    table = peer.score_splits(segmenter, "f" * 64, "paper", 0, "key", tmp_path, load=load)
+    table, per_image = peer.score_splits(segmenter, "f" * 64, "paper", 0, "key", tmp_path, load=load)
     assert calls == [("paper", 224, 0), ("paper", IN_H, 0), ("full", 224, 0), ("full", IN_H, 0)]
     assert list(table.columns) == ["test images", "Jaccard (%), raw", "Hausdorff (px), raw", "Jaccard (%), cleaned",
                                    "Hausdorff (px), cleaned", "ms per image"]
@@ -184,3 +184,4 @@ def test_score_splits_saves_both_splits_and_tabulates_them(tiny_tflite, tmp_path
     _, record = provenance.read_csv(tmp_path / "full_test_per_image.csv")
     assert record["settings"]["model_sha256"] == "f" * 64 and record["settings"]["protocol"] == "full"
     assert (tmp_path / "test_summary.json").is_file()
+    assert set(per_image) == {"paper", "full"} and len(per_image["full"]) == 3

@@ -42,17 +42,13 @@ class Runs:
     durations: dict = field(default_factory=dict)
 
 
-# Settings that every training run records but that are not choices of the experiment.
-_NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
-
-
 def changed_settings(base: dict, other: dict) -> str:
     """The training settings in which ``other`` differs from ``base`` (both from a run's provenance).
 
     E.g. ``"supervised levels: all → finest"`` (:func:`lrnbook.pages.setting_label`); ``"none"`` when they agree. Split ids and run keys
     are left out (the seed runs and ablations share one split by design).
     """
-    keys = sorted((set(base) | set(other)) - _NOT_A_SETTING)
+    keys = sorted((set(base) | set(other)) - pages.NOT_A_SETTING)
     changes = [f"{pages.setting_label(k)}: {base.get(k, '(unset)')} → {other.get(k, '(unset)')}"
                for k in keys if base.get(k) != other.get(k)]
     return "; ".join(changes) or "none"
@@ -68,7 +64,8 @@ def ablation_table(baseline: str, ablations: list[str], summaries: dict, duratio
     """Baseline and ablations: what changes, raw and cleaned scores, training time.
 
     ``summaries``: ``{run name: test summary or None}``; ``durations``: ``{run name: seconds or None}``.
-    The changed settings are read from the runs' provenance, against the baseline's.
+    The changed settings are read from the runs' provenance, against the baseline's, and stand in
+    the same cell as the change's name, so that the table fits the text column.
     """
     base = summaries.get(baseline)
     base_settings = base["provenance"]["settings"] if base else None
@@ -81,8 +78,8 @@ def ablation_table(baseline: str, ablations: list[str], summaries: dict, duratio
             change = "unknown: a run is missing"
         else:
             change = changed_settings(base_settings, summary["provenance"]["settings"])
-        rows.append({"run": name, "what changes": "baseline" if name == baseline else ablation_title(name),
-                     "settings changed (from provenance)": change,
+        what = f"baseline ({name})" if name == baseline else f"{ablation_title(name)} ({change})"
+        rows.append({"run (settings changed, from provenance)": what,
                      **{label: pages.cell_text(summary, column) for label, column in pages.SCORE_COLUMNS.items()},
                      "training time (min)": pages.minutes_text(durations.get(name))})
     return pd.DataFrame(rows)
@@ -371,3 +368,17 @@ def squeeze_claim(tables: dict, histories: dict, baseline: str, squeeze: str) ->
     evidence += (f"; Hausdorff distance vs baseline (positive: the squeeze run's outline is closer) "
                  f"{claims.interval_text(hausdorff, 'px')}")
     return pd.DataFrame([{"claim": SQUEEZE_CLAIM, "evidence": evidence, "verdict": verdict}])
+
+
+def squeeze_finding(claim_row: pd.DataFrame, tables: dict, baseline: str, squeeze: str) -> str:
+    """The squeeze claim in one sentence, for the first page: :func:`squeeze_claim`'s verdict and
+    how the squeeze run compares with the baseline on both measures (:func:`lrnbook.claims.ablation_verdict`)."""
+    if squeeze not in tables or baseline not in tables:
+        return "The skip-squeeze ablation has no test scores yet: the paper's claim about it is not tested."
+    verdict = claim_row["verdict"].iloc[0]
+    against = claims.ablation_verdict(claims.compare(tables, squeeze, baseline))
+    against = "shows " + against if against == claims.NO_DIFFERENCE else "is " + against
+    return ("The paper removed the original LRN's 1-channel squeeze of the skip features because with it the "
+            "network \"was unable to learn properly\". Trained with the squeeze put back, at the seed runs' setting "
+            f"and with one seed, that claim {verdict}; against the baseline on the same test photos, the squeeze "
+            f"run {against}.")

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import evaluate, imageops, metrics, postprocess, predict
+from lrn import evaluate, metrics, postprocess, predict
 from lrn.cutout import as_cutout_model
 from lrn.data import ccp, people
 from lrn.data.eg1800 import originals
@@ -63,8 +63,16 @@ def shipped_maps(model, s: people.EvalSet, feed: str | None = None, chunk: int =
 
 
 def peer_maps(selfie, pairs) -> np.ndarray:
-    """MediaPipe's maps of the photos at their own resolution, resized to the squashed 224x224 frame."""
-    return np.stack([imageops.resize_prob(selfie.predict(photo), (EVAL_SIZE, EVAL_SIZE)) for photo, _ in pairs])
+    """MediaPipe's maps of the photos at their own resolution, in the squashed 224x224 frame.
+
+    Each photo is resized to the model's input and its map straight to 224x224
+    (:meth:`lrnbook.peer.SelfieSegmenter.predict_batch`, one photo at a time since their sizes
+    differ): the path of the peer page's own scores, so that the same photos get the same scores
+    on every page (a detour through the photo's resolution would move a few boundary pixels).
+    """
+    if not pairs:
+        return np.zeros((0, EVAL_SIZE, EVAL_SIZE), np.float32)
+    return np.concatenate([selfie.predict_batch(np.asarray(photo)[None]) for photo, _ in pairs])
 
 
 def scores(s: people.EvalSet, maps: np.ndarray) -> pd.DataFrame:

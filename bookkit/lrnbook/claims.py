@@ -17,7 +17,7 @@ from lrn.variants import DISPLAY_NAMES
 from lrnbook.pages import reduced_setting_note
 from lrnbook.stats import paired_difference
 
-NO_WEIGHTS = "cannot be tested here: the -VGG variants need ImageNet weights, which were not available to these runs"
+NOT_SETTLED = "not settled: a 95 % interval includes zero"
 
 
 def compare(tables: dict, first: str, second: str) -> dict:
@@ -57,7 +57,7 @@ def verdict_from(signs: list[int]) -> str:
         return "holds"
     if any(s == -1 for s in signs):
         return "does not hold"
-    return "not settled: the 95 % interval includes no difference"
+    return NOT_SETTLED
 
 
 def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> pd.DataFrame:
@@ -72,10 +72,17 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
     def add(claim, evidence, verdict):
         rows.append({"claim (Pinto & Cardoso 2019)": claim, "evidence here": evidence, "verdict": verdict})
 
+    def absent_why(variant):
+        """Why a variant has no scores, as a clause: still training, not run (and why), no results."""
+        summary, name = summaries.get(variant) or {}, DISPLAY_NAMES[variant]
+        if summary.get("in_progress"):
+            return f"{name} is still training"
+        if summary.get("status") == "not run":
+            return f"{name} was not run ({summary.get('reason', 'no reason recorded').rstrip('.')})"
+        return f"{name} has no results in this profile"
+
     def missing(variant):
-        if (summaries.get(variant) or {}).get("in_progress"):
-            return f"not tested yet: {DISPLAY_NAMES[variant]} is still training"
-        return NO_WEIGHTS
+        return f"not tested yet: {absent_why(variant)}"
 
     def pairs(first, others):
         results = {other: compare(tables, first, other) for other in others}
@@ -85,9 +92,8 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
         return text, signs
 
     def partial(verdict, wanted):
-        absent = [DISPLAY_NAMES[v] for v in wanted if v not in have]
-        return verdict + f" ({', '.join(absent)} not yet compared: {missing(next(v for v in wanted if v not in have))})" \
-            if absent else verdict
+        absent = [v for v in wanted if v not in have]
+        return verdict + "; not compared yet: " + ", ".join(absent_why(v) for v in absent) if absent else verdict
 
     others = ("lrn", "unet", "unet_vgg")
     if "lrn_vgg" in have and have - {"lrn_vgg"}:
@@ -108,8 +114,9 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
         fn = paired_difference(rates["unet"][1], rates["lrn"][1])
         evidence = (f"false positives LRN minus UNET {interval_text(fp, 'pp')}; "
                     f"false negatives UNET minus LRN {interval_text(fn, 'pp')}")
-        parts = (f"LRN more false positives: {verdict_from([settled(fp)])}; "
-                 f"U-Net more false negatives: {verdict_from([settled(fn)])}")
+        answer = {1: "yes", -1: "no, the reverse", 0: "not settled"}
+        parts = (f"LRN more false positives than U-Net: {answer[settled(fp)]}; "
+                 f"U-Net more false negatives than LRN: {answer[settled(fn)]}")
         add("LRN tends to false positives, U-Net leaves out patches of the person (false negatives)",
             evidence, verdict_from([settled(fp), settled(fn)]) + f" ({parts})")
     if len(have) >= 2:
@@ -350,6 +357,31 @@ def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, uni
             + " the seed-to-seed spread (rule: same sign for every seed and mean gap above twice that std).")
 
 
+def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", second: str = "unet") -> str:
+    """One sentence per measure: does the ``first``/``second`` gap exceed the seed-to-seed spread
+    (:func:`gap_against_seeds`'s rule), with the mean gap and who it favours; or why it cannot be said."""
+    a, b = DISPLAY_NAMES[first], DISPLAY_NAMES[second]
+    if gaps.empty or not {first, second} <= set(spread["variant"]):
+        return f"No training seed was run for both {a} and {b}: the spread across seeds is not measured."
+    parts = []
+    for metric, unit, higher_better in (("jaccard", "pp", True), ("hausdorff", "px", False)):
+        diffs = gaps[f"{metric}_diff"].to_numpy()
+        stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
+        name = metric.capitalize()
+        if len(diffs) < 2 or np.isnan(stds).any():
+            parts.append(f"{name}: one seed only, no spread to compare with")
+            continue
+        mean = float(diffs.mean())
+        favours = a if (mean > 0) == higher_better else b
+        same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
+        exceeds = same_sign and abs(mean) > 2 * float(stds.max())
+        parts.append(f"{name}: a mean gap of {abs(mean):.2f} {unit} in {favours}'s favour over {len(diffs)} seeds, "
+                     f"which {'exceeds' if exceeds else 'does not exceed'} the seed-to-seed spread (same sign for "
+                     f"every seed: {'yes' if same_sign else 'no'}; twice the larger std across seeds: "
+                     f"{2 * float(stds.max()):.2f} {unit})")
+    return f"{a} against {b}, at the seed runs' setting. " + "; ".join(parts) + "."
+
+
 def _nan_text(value: float) -> str:
     return "n/a (one seed)" if not np.isfinite(value) else f"{value:.2f}"
 
@@ -364,16 +396,15 @@ def seed_runs_table(tables: dict) -> pd.DataFrame:
 
 
 def seed_spread_table(tables: dict) -> pd.DataFrame:
-    """Per variant, for display: the std across seeds of the mean score next to the std across images."""
+    """Per variant and measure, for display: the mean over seeds, the std across seeds of the mean
+    score, and next to it the usual std across images (a row per measure keeps the table narrow)."""
     rows = []
     for r in seed_spread(tables).itertuples():
-        rows.append({"Model": DISPLAY_NAMES.get(r.variant, r.variant), "seeds": r.seeds,
-                     "Jaccard (%), mean over seeds": f"{r.jaccard_mean_of_means:.2f}",
-                     "Jaccard: std across seeds (pp)": _nan_text(r.jaccard_seed_std),
-                     "Jaccard: std across images (pp), mean over seeds": f"{r.jaccard_image_std:.2f}",
-                     "Hausdorff (px), mean over seeds": f"{r.hausdorff_mean_of_means:.2f}",
-                     "Hausdorff: std across seeds (px)": _nan_text(r.hausdorff_seed_std),
-                     "Hausdorff: std across images (px), mean over seeds": f"{r.hausdorff_image_std:.2f}"})
+        for metric, label in (("jaccard", "Jaccard (%)"), ("hausdorff", "Hausdorff (px)")):
+            rows.append({"Model": DISPLAY_NAMES.get(r.variant, r.variant), "seeds": r.seeds, "measure": label,
+                         "mean over seeds": f"{getattr(r, f'{metric}_mean_of_means'):.2f}",
+                         "std across seeds": _nan_text(getattr(r, f"{metric}_seed_std")),
+                         "std across images (mean over seeds)": f"{getattr(r, f'{metric}_image_std'):.2f}"})
     return pd.DataFrame(rows)
 
 

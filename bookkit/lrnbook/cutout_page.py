@@ -148,8 +148,7 @@ def distribution_figure(scores: pd.DataFrame, settings: list[tuple[str, str, boo
                            flierprops={"markersize": 3, "markeredgecolor": colour},
                            boxprops={"facecolor": "white", "edgecolor": colour},
                            medianprops={"color": colour}, whiskerprops={"color": colour}, capprops={"color": colour})
-        handles.append((boxes["boxes"][0], f"{labels.get(candidate, candidate)}, "
-                        f"{'letterboxed' if fit == 'pad' else 'squashed'}{', cleaned' if clean else ''}"))
+        handles.append((boxes["boxes"][0], setting_label(candidate, fit, clean, labels)))
     ax.set_xticks(np.arange(len(sets)), sets, fontsize=10)
     ax.set_ylabel("Jaccard index (%) per photo", fontsize=10)
     ax.tick_params(axis="y", labelsize=9)
@@ -158,6 +157,28 @@ def distribution_figure(scores: pd.DataFrame, settings: list[tuple[str, str, boo
     fig.legend([h for h, _ in handles], [name for _, name in handles], loc="upper center",
                bbox_to_anchor=(0.5, 0.0), ncol=1, fontsize=9, frameon=False)
     return fig
+
+
+def setting_label(candidate: str, fit: str, clean: bool, labels: dict[str, str]) -> str:
+    """A setting as a legend names it: the candidate (its label), how photos were fed, cleaning on or off.
+
+    E.g. ``"EG1800 + CCP framings, letterboxed — fed letterboxed, not cleaned"``: the candidate's
+    label may itself name a way of feeding (how it was trained), so the way it is fed here is said apart.
+    """
+    return (f"{labels.get(candidate, candidate)} \u2014 fed {'letterboxed' if fit == 'pad' else 'squashed'}, "
+            f"{'cleaned' if clean else 'not cleaned'}")
+
+
+def distribution_caption(scores: pd.DataFrame, settings: list[tuple[str, str, bool]], labels: dict[str, str]) -> str:
+    """The caption under :func:`distribution_figure`: what is plotted, on which photos, in which settings."""
+    first = scores[(scores["candidate"] == settings[0][0]) & (scores["fit"] == settings[0][1])
+                   & (scores["clean"] == settings[0][2])] if settings else scores.iloc[:0]
+    counts = first.groupby("set", sort=False).size()
+    kinds = ", ".join(f"{name}: {counts[name]}" for name in SETS if name in counts.index)
+    shown = "; ".join(setting_label(c, f, k, labels) for c, f, k in settings)
+    return (f"*Per-photo Jaccard index on the validation photos* ({kinds} photos), one group of boxes per kind of "
+            f"photo and one colour per setting: {shown}. A box spans the middle half of the photos, its line is the "
+            "median, the whiskers reach the last photo within 1.5 box lengths, and each dot beyond is one photo.")
 
 
 def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> str:
@@ -193,7 +214,7 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
                     _setting(name, fit, False)))
         out.append((f"{{{name}}}: cleaning", _setting(name, fit, False), _setting(name, fit, True)))
         if name != baseline and baseline in names:
-            out.append((f"{{{name}}} instead of {{{baseline}}}, each fed its better way, raw",
+            out.append((f"{{{name}}} instead of {{{baseline}}}, each fed as it does best on validation, raw",
                         _setting(baseline, own_fit(scores, baseline), False), _setting(name, fit, False)))
     return out
 

@@ -64,14 +64,20 @@ def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
         "augmentation": f"flip, zoom ±{settings['zoom']}, rotation ±{settings['rotation_deg']}°",
         "epochs trained": epochs,
         "training command": card["train_command"],
-        **({"chosen": f"candidate {card['candidate']} of the page *Choosing the cut-out model*, by its rule on "
-                      "validation photos"} if card.get("candidate") else {}),
-        **({"lrn whiten cleans the map": ("yes" if card["clean"] else "no") + " (largest region, holes filled; "
-            "chosen on validation photos; --raw turns it off)"} if "clean" in card else {}),
+        **({"chosen": f"candidate {card['candidate']} of the page \u201cChoosing the cut-out model\u201d, by its rule "
+                      "on validation photos"} if card.get("candidate") else {}),
+        **({"lrn whiten cleans the map": clean_text(card["clean"])} if "clean" in card else {}),
         "training time": time_text + (f" ({card['note']})" if card.get("note") else ""),
         "git commit": card["provenance"]["git_commit"],
     }
     return pd.DataFrame(facts.items(), columns=["", "shipped model"])
+
+
+def clean_text(clean: bool) -> str:
+    """Whether ``lrn whiten`` cleans the shipped model's map by default, and what turns that off."""
+    if clean:
+        return "yes: it keeps the largest region and fills its holes (chosen on validation photos; --raw turns it off)"
+    return "no: it keeps every predicted region (chosen on validation photos)"
 
 
 def history_table(card: dict) -> pd.DataFrame | None:
@@ -86,7 +92,7 @@ def epochs_text(history: pd.DataFrame | None, max_epochs: int) -> str:
     best, n = int(history["val_loss"].idxmin()) + 1, len(history)
     if best == n and n == max_epochs:
         return (f"The validation loss was lowest at the last epoch ({n}), the epoch limit: training stopped "
-                "while the model was still improving, so more epochs would likely give a better model.")
+                "while the validation loss was still falling.")
     return f"The validation loss was lowest at epoch {best} of the {n} trained (limit {max_epochs})."
 
 

@@ -81,13 +81,15 @@ def score_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def peer_rows(peer_summaries: dict) -> list[dict]:
-    """:func:`score_row` of the MediaPipe peer on the paper protocol's and all official test photos."""
+    """:func:`score_row` of the MediaPipe peer on the paper protocol's and all official test photos.
+
+    Scores only, like the variants' rows beside them (their time per image is on the peer page).
+    """
     rows = []
     for name, label in (("test", "paper protocol"), ("full_test", "all official")):
         summary = peer_summaries.get(name)
         if summary:
-            ms = summary["provenance"]["settings"]["ms_per_image"]
-            rows.append(score_row(f"MediaPipe selfie (peer), {label}", summary, **{"ms per image": f"{ms:.1f}"}))
+            rows.append(score_row(f"MediaPipe selfie (peer), {label}", summary))
     return rows
 
 
@@ -171,6 +173,49 @@ def level_text(summary: dict) -> str:
                if dh > 0 and dj < 0 else "."))
 
 
+class Finding:
+    """A computed sentence that another page pastes (``myst_nb.glue``, then ``{glue}`page.ipynb::key```
+    in the chapter): shown as markdown in its own notebook, as escaped HTML where it is pasted (a glue
+    from another page pastes HTML or plain text only)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return html.escape(self.text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def finding(text: str) -> Finding:
+    """:class:`Finding` of ``text``."""
+    return Finding(text)
+
+
+def last_unit_finding(summary: dict | None, name: str = "LRN") -> str:
+    """One sentence on what LRN's last refinement unit (s5 -> s6) does to the mean scores, or
+    why there is none yet (no run, still training, not run)."""
+    if not ran(summary):
+        return f"{name} has no test scores yet ({cell_text(summary, 'jaccard')}), so its levels are not compared."
+    j5, j6 = summary["jaccard_s5"]["mean"], summary["jaccard_s6"]["mean"]
+    h5, h6 = summary["hausdorff_s5"]["mean"], summary["hausdorff_s6"]["mean"]
+    if h6 > h5 and j6 < j5:
+        verdict = "its last refinement unit makes the outline worse, not better"
+    elif h6 < h5 and j6 > j5:
+        verdict = "its last refinement unit improves both measures"
+    else:
+        verdict = "its last refinement unit improves one measure and worsens the other"
+    def move(a, b):
+        return "rises" if b > a else "falls" if b < a else "stays"
+
+    return (f"From s5 to s6, {name}'s mean Hausdorff distance {move(h5, h6)} from {h5:.2f} to "
+            f"{h6:.2f} px and its mean Jaccard index {move(j5, j6)} from {j5:.2f} to {j6:.2f} %: {verdict}.")
+
+
 def per_level_table(summary: dict) -> pd.DataFrame:
     """LRN's scores at every level s1..s6 (each resized to 224x224), mean ± std."""
     rows = []
@@ -197,6 +242,44 @@ def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
         cost = f" The fit took {minutes_text(seconds)} minutes of wall time." if seconds is not None else ""
     return (f"Trained for {n} epoch{'s' if n != 1 else ''} in {stages} stage{'s' if stages != 1 else ''}; "
             f"the lowest validation loss was at epoch {best}, whose weights are kept.{cost}")
+
+
+_TRAIN_CONFIG_ORDER = ("variant", "size", "width", "epochs", "batch_size", "learning_rate", "seed", "patience",
+                       "zoom", "rotation_deg", "flip", "augment", "backgrounds", "encoder_weights", "preprocessing",
+                       "supervision", "squeeze_skip")
+"""The fields of ``lrn.train.TrainConfig`` that a run's provenance records and that decide what it learns."""
+
+
+def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
+    """The training page's exercises: the first gives the code that trains this run again with its
+    recorded settings (``lrn.fit.fit``; the ImageNet weights of a -VGG run fetched as the book
+    fetches them), or says that it appears once the run has finished."""
+    second = "2. Which level's validation loss stops falling first? Does the best epoch depend on it?"
+    if not settings:
+        return ("1. Once this run has finished, the code that trains it again with its recorded settings appears "
+                "here.\n" + second)
+    arguments, imports = [], ["fit", "train"]
+    for key in _TRAIN_CONFIG_ORDER:
+        if key not in settings:
+            continue
+        value = settings[key]
+        if key == "encoder_weights" and isinstance(value, str) and value.startswith("torchvision"):
+            arguments.append("encoder_weights=str(vgg_weights.torchvision_vgg16())")
+            imports.append("vgg_weights")
+        else:
+            arguments.append(f"{key}={value!r}")
+    lines, line = [], "config = train.TrainConfig("
+    for argument in arguments:
+        if len(line) + len(argument) > 88:
+            lines.append(line.rstrip())
+            line = " " * len("config = train.TrainConfig(")
+        line += argument + ", "
+    lines.append(line.rstrip(", ") + ")")
+    code = "\n".join([f"from lrn import {', '.join(imports)}", "", *lines,
+                      f"done = fit.fit(config, \"runs/{name}\", protocol={protocol!r})"])
+    return ("1. Train this run again with the settings it recorded, then compare the `history.csv` in "
+            f"`runs/{name}` with the curves above:\n\n"
+            f"   ```python\n" + "\n".join("   " + l if l else "" for l in code.splitlines()) + "\n   ```\n" + second)
 
 
 def not_run_text(display_name: str, summary: dict) -> str:
@@ -267,9 +350,13 @@ PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": 
                   "encoder_weights": "imagenet (Keras: Oxford VGG, Caffe order)", "preprocessing": "caffe"}
 
 
+NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
+"""Fields every training run records that are not choices of the experiment."""
+
+
 def training_settings(record: dict) -> dict:
     """The training settings of a run's provenance record, without its split ids and keys."""
-    return {k: v for k, v in record.get("settings", {}).items() if k not in _NOT_A_SETTING}
+    return {k: v for k, v in record.get("settings", {}).items() if k not in NOT_A_SETTING}
 
 
 SETTING_LABELS = {"size": "input size (px)", "width": "width multiplier", "learning_rate": "learning rate",
@@ -292,6 +379,21 @@ def departures(parameters: dict) -> pd.DataFrame:
             for name, paper in PAPER_SETTINGS.items()
             if parameters.get(name) is not None and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
+
+
+def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
+    """The settings in which any of the runs differs from the paper, one column per run and the paper's last.
+
+    ``settings``: ``{run label: its provenance settings, with "protocol"}``, in the order to show. A
+    setting a run does not have (``None``, e.g. no encoder weights for a run from random weights) is
+    left blank, as :func:`departures` leaves it out.
+    """
+    names = [name for name, paper in PAPER_SETTINGS.items()
+             if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
+    rows = [{"setting": setting_label(name),
+             **{label: "" if s.get(name) is None else str(s[name]) for label, s in settings.items()},
+             "paper": str(PAPER_SETTINGS[name])} for name in names]
+    return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
 
 def test_split(protocol: str, seed: int):
@@ -340,6 +442,14 @@ def figure2_caption(names: list[str], n: int) -> str:
     return (f"*Fig. 2, recomputed.* {n} test photos ({FIGURE2_RULE}); columns: the photo, the truth, and the "
             f"thresholded s6 map (U-Net: its output) of {', '.join(names)}, with the truth's outline in red. "
             "Under each map: its Jaccard index (J) and contour Hausdorff distance (H) at 224x224.")
+
+
+def worst_caption(names: list[str], n: int) -> str:
+    """The caption under the worst-cases grid, from what it shows."""
+    return (f"*The worst cases.* The {n} test photos with the lowest mean Jaccard index over {', '.join(names)}, "
+            "worst first; columns: the photo, the truth, and the thresholded s6 map (U-Net: its output) of each "
+            "model, with the truth's outline in red. Under each map: its Jaccard index (J) and contour Hausdorff "
+            "distance (H) at 224x224.")
 
 
 def fit_seconds(name: str, root=".") -> float | None:

@@ -284,7 +284,7 @@ def evaluate_peer(segmenter: SelfieSegmenter, split, inputs=None) -> tuple[pd.Da
 
 
 def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, seed: int, run_key, out_dir,
-                 load=None) -> pd.DataFrame:
+                 load=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Score the peer on the test split of ``protocol`` and on all official test photos, save both, tabulate.
 
     Each split is read twice, at 224 x 224 (truths, scores) and at the peer's input size (its
@@ -304,13 +304,16 @@ def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, s
     DataFrame
         One row per split: the test images, raw and cleaned Jaccard / Hausdorff (mean ± std)
         and the milliseconds per image (the peer page's table).
+    dict of str to DataFrame
+        The per-image scores by protocol (:func:`evaluate_peer`).
     """
     load = load or (lambda **kw: eg1800(progress=False, **kw))
-    rows = []
+    rows, tables = [], {}
     for split_protocol, name in ((protocol, "test"), ("full", "full_test")):
         scored = load(protocol=split_protocol, size=EVAL_SIZE, seed=seed).test
         inputs = load(protocol=split_protocol, size=segmenter.input_size[0], seed=seed).test
         table, ms = evaluate_peer(segmenter, scored, inputs=inputs)
+        tables[split_protocol] = table
         record = provenance.record(seed, {"peer": WHEEL, "model_sha256": model_sha256, "protocol": split_protocol,
                                           "ms_per_image": ms, "run_key": run_key}, scored.manifest_sha256)
         summary = evaluate.save_scores(table, out_dir, record, name=name)
@@ -318,4 +321,26 @@ def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, s
                      "Jaccard (%), raw": summary["jaccard"]["text"], "Hausdorff (px), raw": summary["hausdorff"]["text"],
                      "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
                      "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"], "ms per image": f"{ms:.1f}"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), tables
+
+
+def agreement_text(first: pd.DataFrame, second: pd.DataFrame) -> str:
+    """Whether two per-image score tables of the peer on EG1800's official test photos agree.
+
+    ``first``: the scores above (:func:`evaluate_peer` on the ``full`` protocol); ``second``: the
+    same photos scored for the table of every set (:func:`lrnbook.card_sets.scores`). One
+    sentence saying on how many photos, and by how much at most, their raw and cleaned scores
+    differ; the book's pages quote both, so a reader can see that they are the same numbers.
+    """
+    merged = first.merge(second, on="id", suffixes=("_a", "_b"))
+    columns = ["jaccard", "hausdorff", "jaccard_clean", "hausdorff_clean"]
+    gaps = np.abs(np.stack([merged[f"{c}_a"].to_numpy(float) - merged[f"{c}_b"].to_numpy(float) for c in columns]))
+    n, differ = len(merged), int((gaps > 1e-6).any(axis=0).sum())
+    head = (f"MediaPipe's EG1800 rows of this table and of the table above score the same {n} official test "
+            f"photos")
+    if len(first) != n or len(second) != n:
+        head += f" ({len(first)} and {len(second)} photos in the two tables)"
+    if differ == 0:
+        return head + ", fed the same way: their raw and cleaned scores are equal, photo by photo."
+    return (head + f", but their scores differ on {differ} photos (by up to {gaps[0::2].max():.2f} pp of Jaccard and "
+            f"{gaps[1::2].max():.2f} px of Hausdorff distance).")

@@ -276,15 +276,18 @@ def architecture(path=None) -> plt.Figure:
     return fig
 
 
-def level_changes(photo: np.ndarray, levels: list[np.ndarray]) -> plt.Figure:
+def level_changes(photo: np.ndarray, levels: list[np.ndarray], title: str | None = None) -> plt.Figure:
     """Where each refinement changes the label: s_{k-1} versus s_k, both at the photo's size.
 
     ``levels`` are probability maps (any sizes), resized bilinearly to the photo's size and
     thresholded at 0.5. Red: pixels that s_k adds to the person; blue: pixels it removes.
+    ``title``: written above the row (e.g. the photo's id), so that a row can be told from the others.
     """
     labels = [metrics.threshold_prob(imageops.resize_prob(level, photo.shape[:2])) for level in levels]
     n = len(labels) - 1
-    fig, axes = plt.subplots(1, n, figsize=(TEXT_WIDTH_IN, TEXT_WIDTH_IN / n + 0.6))
+    fig, axes = plt.subplots(1, n, figsize=(TEXT_WIDTH_IN, TEXT_WIDTH_IN / n + (0.9 if title else 0.6)))
+    if title:
+        fig.suptitle(title, fontsize=11, x=0.01, ha="left")
     grey = photo.mean(axis=2, keepdims=True).repeat(3, axis=2) / 255 * 0.6 + 0.2
     for k, ax in enumerate(axes, start=2):
         before, after = labels[k - 2], labels[k - 1]

@@ -17,8 +17,10 @@ it into the book) before every build:
   the side of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
   (``lrn whiten``'s defaults), input limits, the colour table
   of the label maps (the coarse-to-fine chapter's), checksums and the sample photos' names.
-* ``samples/``: a few test photos (EG1800 official test split, CCP test split), copied from
-  the local data folder (``LRN_DATA``) when it is there; the page works without them.
+* ``samples/``: the astronaut portrait that scikit-image bundles (``skimage.data.astronaut()``,
+  Eileen Collins, a NASA photo in the public domain), so that every build has a sample, and a
+  few test photos (EG1800 official test split, CCP test split) copied from the local data
+  folder (``LRN_DATA``) when it is there.
 
 The page itself (``book/tryit.md``, ``book/_static/tryit/*.js``) runs the model with LiteRT.js
 (vendored by ``tools/book_assets.py``); ``tests/test_tryit.py`` checks in Chromium that its
@@ -156,6 +158,26 @@ def sample_ids(root: Path) -> list[tuple[str, Path]]:
     return out
 
 
+BUNDLED = {"label": "Astronaut (NASA, public domain)", "file": "samples/astronaut.jpg"}
+"""The sample every build has: scikit-image's ``astronaut`` (a head-and-torso portrait in the public domain)."""
+
+
+def bundled_sample(out: Path) -> dict:
+    """Write :data:`BUNDLED`'s photo into ``out/samples/`` (JPEG, only when its bytes change) and return its entry."""
+    import io
+
+    from PIL import Image
+    from skimage import data as skimage_data
+
+    buffer = io.BytesIO()
+    Image.fromarray(skimage_data.astronaut()).save(buffer, "JPEG", quality=92)
+    target = out / BUNDLED["file"]
+    if not (target.is_file() and target.read_bytes() == buffer.getvalue()):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(buffer.getvalue())
+    return dict(BUNDLED)
+
+
 def config(tflite: Path, samples: list[dict]) -> dict:
     """What the page needs to feed the model a photo and read its answer (``config.json``)."""
     sides = level_sides(tflite)
@@ -194,7 +216,7 @@ def prepare(out: Path = OUT, data_root: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _copy_if_changed(tflite, out / MODEL_NAME)
     root = data_root or (Path(os.environ["LRN_DATA"]) if os.environ.get("LRN_DATA") else None)
-    samples = []
+    samples = [bundled_sample(out)]
     for label, photo in sample_ids(root) if root is not None else []:
         name = f"{photo.parts[-3]}-{photo.stem}{photo.suffix.lower()}"
         _copy_if_changed(photo, out / "samples" / name)  # unchanged files keep their time: no full rebuild

@@ -207,7 +207,7 @@ def coarse_to_fine_explorer(
         PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR)
     )
     truth_disp = _nearest_resize(truth, height_px, width_px)
-    truth_rgb = np.where(truth_disp[..., None], np.uint8(255), np.uint8(0)).repeat(3, axis=2)
+    truth_rgb = framed(np.where(truth_disp[..., None], np.uint8(255), np.uint8(0)).repeat(3, axis=2))
 
     def panel(rgb: np.ndarray) -> w.Image:
         return w.Image(
@@ -270,16 +270,30 @@ def colour_bar_html(cmap: str = CMAP, width_px: int = 240) -> str:
     """A horizontal colour bar for probability maps: a CSS gradient (no image, no request) with its ends named."""
     stops = ", ".join(f"rgb{tuple(int(v) for v in probability_to_rgb(np.array([[t]]), cmap)[0, 0])} {100 * t:.0f}%"
                       for t in np.linspace(0, 1, 9))
-    return (f'<div class="lrn-colour-bar" style="display:flex;align-items:center;gap:6px;font-size:0.9em">'
-            f'<span>0 (background)</span><span style="display:inline-block;width:{width_px}px;height:12px;'
-            f'background:linear-gradient(to right, {stops})"></span><span>1 (person)</span>'
-            f'<span style="margin-left:12px;color:rgb{TRUTH_OUTLINE}">&#9473; outline of the truth</span></div>')
+    return (f'<div class="lrn-colour-bar" style="display:flex;flex-wrap:wrap;align-items:center;gap:2px 6px;'
+            f'font-size:0.9em"><span style="display:flex;align-items:center;gap:6px"><span>0 (background)</span>'
+            f'<span style="display:inline-block;width:{width_px}px;max-width:30vw;height:12px;'
+            f'background:linear-gradient(to right, {stops})"></span><span>1 (person)</span></span>'
+            f'<span style="margin-left:6px;color:rgb{TRUTH_OUTLINE}">&#9473; outline of the truth</span></div>')
 
 
 def level_picture(level: np.ndarray, truth: np.ndarray, height_px: int, width_px: int, cmap: str = CMAP) -> np.ndarray:
     """One label map as shown: blocky upsampling to the panel, colour map, the truth's outline on top (uint8 RGB)."""
     rgb = probability_to_rgb(_nearest_resize(np.asarray(level, np.float64), height_px, width_px), cmap)
     return with_outline(rgb, _nearest_resize(truth, height_px, width_px))
+
+
+FRAME = (128, 128, 128)
+"""The grey of the one-pixel frame drawn round a truth panel: a white person at its edge would
+otherwise melt into the white page."""
+
+
+def framed(rgb: np.ndarray) -> np.ndarray:
+    """A copy of an ``(H, W, 3)`` uint8 picture with a one-pixel :data:`FRAME` round it."""
+    out = np.array(rgb, copy=True)
+    out[[0, -1], :] = FRAME
+    out[:, [0, -1]] = FRAME
+    return out
 
 
 def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP):
@@ -326,8 +340,8 @@ def levels_explorer(items: Sequence[dict], width_px: int = 150, cmap: str = CMAP
                            layout=w.Layout(width=f"{width_px}px", height=f"{height_px}px"))
 
         photo_disp = np.asarray(PILImage.fromarray(photo).resize((width_px, height_px), PILImage.Resampling.BILINEAR))
-        truth_rgb = np.where(_nearest_resize(truth, height_px, width_px)[..., None], np.uint8(255),
-                             np.uint8(0)).repeat(3, axis=2)
+        truth_rgb = framed(np.where(_nearest_resize(truth, height_px, width_px)[..., None], np.uint8(255),
+                                    np.uint8(0)).repeat(3, axis=2))
         panels = [w.VBox([w.HTML("<b>photo</b>"), panel(photo_disp)]), w.VBox([w.HTML("<b>truth</b>"), panel(truth_rgb)])]
         for run, levels in item["runs"].items():
             _, _, arrays = _check_inputs(photo, truth, levels)

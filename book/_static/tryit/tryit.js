@@ -177,8 +177,10 @@ async function segment(photo) {
   const t3 = performance.now();
   const result = { box, square, levels, prob };
   result.opacity = opacityOf(photo, result);
+  result.refinedEdges = $("refine").checked;
   const t4 = performance.now();
   result.timings = { letterbox: t1 - t0, model: t2 - t1, back: t3 - t2, edges: t4 - t3, total: t4 - t0 };
+  if (result.refinedEdges) result.refinedMs = t4 - t3;
   return result;
 }
 
@@ -300,6 +302,15 @@ function save(canvasId, button) {
 
 // ------------------------------------------------------------------ wiring
 
+/* The line above the pictures: the photo, and how long each step took; the last step names
+ * what made the cut-out's edge (the guided filter, or the soft ramp when "refine" is unticked). */
+function statusLine(name, photo, result) {
+  const t = result.timings;
+  const edge = result.refinedEdges ? `edges refined with the photo ${ms(t.edges)}` : `soft edge ramp ${ms(t.edges)}, not refined`;
+  return `${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
+    `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
+}
+
 async function run(blob, name) {
   setState("busy");
   say(`Reading ${name} ...`);
@@ -312,10 +323,7 @@ async function run(blob, name) {
     state.result = await segment(photo);
     state.result.name = name;
     drawResult(name);
-    const t = state.result.timings;
-    say(`${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
-      `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ` +
-      `edges ${ms(t.edges)}).`, "ok");
+    say(statusLine(name, photo, state.result), "ok");
     notes(said);
     setState("done");
   } catch (error) {
@@ -365,7 +373,7 @@ async function start() {
     });
     samples.append(button);
   }
-  if (!state.config.samples.length) samples.append("(this build has no sample photos: it was built without the data folder)");
+  if (!state.config.samples.length) samples.append("(this build has no sample photos)");
   say(`Ready: LiteRT.js and the model loaded in ${ms(state.loadMs)}. Choose a photo.`, "ok");
   setState("ready");
 }
@@ -376,8 +384,18 @@ $("file").addEventListener("change", (event) => {
 });
 $("refine").addEventListener("change", () => {
   if (!state.result) return;
-  state.result.opacity = opacityOf(state.photo, state.result);
+  const result = state.result, t = result.timings;
+  const started = performance.now();
+  result.opacity = opacityOf(state.photo, result);
+  const elapsed = performance.now() - started;
+  result.refinedEdges = $("refine").checked;
+  // A refined matte is computed once and kept: report the time it took then, not the lookup.
+  const edges = result.refinedEdges ? (result.refinedMs ?? elapsed) : elapsed;
+  if (result.refinedEdges && result.refinedMs === undefined) result.refinedMs = elapsed;
+  t.total += edges - t.edges;  // the total holds the edge step now shown
+  t.edges = edges;
   drawCutOut();
+  say(statusLine(result.name, state.photo, result), "ok");
 });
 $("level-slider").addEventListener("input", (event) => showLevel(Number(event.target.value)));
 $("save-white").addEventListener("click", (event) => save("white", event.currentTarget));
