@@ -119,9 +119,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "width1_speed.json"))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent / "bookkit"))
-    from lrnbook import speed
+    from lrnbook import sgemm, speed
 
-    peak = speed.sgemm_gflops()
+    peak = sgemm.gflops()
     print(f"sgemm peak {peak:.0f} GFLOP/s", file=sys.stderr, flush=True)
     rows = []
     cells = {tuple(c.split(":")): args.options or CELLS.get(tuple(c.split(":")), list(OPTIONS))

@@ -225,3 +225,14 @@ def test_a_cutout_block_must_be_complete(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "PARAMS", tmp_path)
     with pytest.raises(InputError, match="candidates without them: \\['a'\\]"):
         plan.load_profile("odd")
+
+
+def test_the_fits_code_holds_no_page_code():
+    """A fit is keyed by the code it imports: the book's page helpers must stay out of it, so that
+    rewording a page never makes hours of training stale."""
+    from lrnbook import keys
+
+    book_side = {m for m in keys.closure(["lrnbook.fit"]) if m.split(".")[0] == "lrnbook"}
+    assert book_side == {"lrnbook", "lrnbook.fit", "lrnbook.parking", "lrnbook.runner", "lrnbook.sgemm"}
+    cutout = {m for m in keys.closure(["lrnbook.cutoutfit"]) if m.split(".")[0] == "lrnbook"}
+    assert cutout == book_side | {"lrnbook.cutoutfit"}

@@ -14,7 +14,7 @@ and nothing is trained. Otherwise training starts, or goes on from the cache's b
 from a parked first stage, :mod:`lrnbook.parking`), until the run is finished or the deadline
 comes (it stops at an epoch boundary). Each training process adds a line to
 ``model_dir/stints.json``: when it started, how long it ran, the epochs it trained and the
-machine's float32 sgemm rate (:func:`lrnbook.speed.sgemm_gflops`).
+machine's float32 sgemm rate (:func:`lrnbook.sgemm.gflops`).
 
 Outputs in ``out_dir``, all moved in at the end (:func:`lrnbook.runner.staged`):
 
@@ -79,10 +79,10 @@ def train_stint(config, settings: dict, model_dir: Path, parked: Path | None, de
     """
     from lrn import data, predict, train
     from lrn.cache import BACKUPS, cache_dir
-    from lrnbook import parking, speed
+    from lrnbook import parking, sgemm
 
     started, logged = time.time(), len(stage_logs(model_dir))
-    rate = speed.sgemm_gflops()
+    rate = sgemm.gflops()
     splits = data.eg1800(protocol=settings["protocol"], size=config.size, seed=settings["split_seed"], progress=False)
     backups = cache_dir() / BACKUPS / train.run_key(config, splits.train, splits.val)
     unparked = False

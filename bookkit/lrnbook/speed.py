@@ -2,29 +2,13 @@
 
 A run's ``history.csv`` gives each epoch's wall time (``seconds``, including its validation
 pass; :class:`lrn.callbacks.EpochSeconds`); its provenance gives the float32 sgemm rate that
-each training process measured on its machine when it started (:func:`sgemm_gflops`).
+each training process measured on its machine when it started (:func:`lrnbook.sgemm.gflops`).
 """
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import pandas as pd
 
 from lrn.variants import architecture, is_imagenet
-
-
-def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """The best float32 ``n x n`` matrix product rate of NumPy's BLAS here, in GFLOP/s (``2 n^3`` per product)."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), np.float32), rng.random((n, n), np.float32)
-    a @ b  # warm up the threads
-    best = np.inf
-    for _ in range(repeats):
-        started = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - started)
-    return 2 * n ** 3 / best / 1e9
 
 
 def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, float] | None = None,
@@ -37,7 +21,7 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
         logged, ``seconds``: one epoch's wall time including validation).
     n_train : training photos per epoch.
     gflop_per_image : ``{stage: training GFLOP per image}`` (:func:`training_gflop`).
-    peak_gflops : the machine's sgemm rate (:func:`sgemm_gflops`); the share is the achieved
+    peak_gflops : the machine's sgemm rate (:func:`lrnbook.sgemm.gflops`); the share is the achieved
         training GFLOP/s divided by it.
     """
     rows = []
@@ -116,9 +100,14 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     shown = table.round({"best val loss": 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
                          "training GFLOP/s": 1, "share of sgemm peak": 3})
     items = [("table", "stages", shown)]
-    peak_text = (f" The sgemm peak is NumPy's float32 matrix product on this machine's 2 cores, the highest of the "
-                 f"{len(rates)} rate{'s' if len(rates) != 1 else ''} measured by the training processes, {peak:.0f} "
-                 "GFLOP/s." if peak else "")
+    if not peak:
+        peak_text = ""
+    elif len(rates) == 1:
+        peak_text = (f" The sgemm peak is NumPy's float32 matrix product as the training process measured it when "
+                     f"it started, {peak:.0f} GFLOP/s.")
+    else:
+        peak_text = (f" The sgemm peak is NumPy's float32 matrix product, the highest of the {len(rates)} rates the "
+                     f"training processes measured when they started, {peak:.0f} GFLOP/s.")
     size = settings.get("size", 224)
     passes = (" (three passes where gradients flow, one through the frozen encoder)" if vgg
               else " (three forward passes: forward, gradient of the input, gradient of the weights)")
