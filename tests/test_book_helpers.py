@@ -260,7 +260,7 @@ def _notebook(*cells):
 
 
 def test_staged_pages_fold_their_code_and_drop_sections_with_nothing_to_show():
-    from lrnbook import staging
+    from lrnbook import booksource
 
     notebook = _notebook(("md", "# Training\n## Overview\ntext", []), ("code", "x = 1", []),
                          ("md", "## Settings\nthe table", []), ("code", "show()", ["still training"]),
@@ -268,17 +268,17 @@ def test_staged_pages_fold_their_code_and_drop_sections_with_nothing_to_show():
                          ("md", "more words, no heading", []),
                          ("md", "## Summary\n- words only", []))
     notebook.cells[1].metadata["tags"] = ["remove-cell"]
-    assert staging.drop_empty_sections(notebook)
+    assert booksource.drop_empty_sections(notebook)
     assert [c.source.split("\n")[0] for c in notebook.cells] == ["# Training", "x = 1", "## Settings", "show()",
                                                                  "## Summary"]
-    assert not staging.drop_empty_sections(notebook)
-    assert staging.fold_code_cells(notebook)
+    assert not booksource.drop_empty_sections(notebook)
+    assert booksource.fold_code_cells(notebook)
     assert [c.metadata.get("tags") for c in notebook.cells if c.cell_type == "code"] == [["remove-cell"], ["hide-input"]]
-    assert not staging.fold_code_cells(notebook)
+    assert not booksource.fold_code_cells(notebook)
 
 
 def test_staged_pages_keep_only_the_widget_models_a_view_reaches():
-    from lrnbook import staging
+    from lrnbook import stages
 
     def model(name, **state):
         return {"model_name": name, "state": state}
@@ -290,14 +290,14 @@ def test_staged_pages_keep_only_the_widget_models_a_view_reaches():
              "bar": model("HBoxModel", children=["IPY_MODEL_progress"]), "progress": model("FloatProgressModel")}
     notebook = _notebook(("code", "explorer", []))
     notebook.cells[0].outputs = [{"output_type": "display_data", "metadata": {},
-                                  "data": {staging.WIDGET_VIEW: {"model_id": "box"}, "text/plain": "VBox()"}}]
-    notebook.metadata["widgets"] = {staging.WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
-    assert staging.drop_unused_widget_state(notebook)
-    kept = notebook.metadata["widgets"][staging.WIDGET_STATE]["state"]
+                                  "data": {stages.WIDGET_VIEW: {"model_id": "box"}, "text/plain": "VBox()"}}]
+    notebook.metadata["widgets"] = {stages.WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
+    assert stages.drop_unused_widget_state(notebook)
+    kept = notebook.metadata["widgets"][stages.WIDGET_STATE]["state"]
     assert set(kept) == {"slider", "l1", "stack", "img", "box", "link"}  # the link refers to them: kept
-    assert not staging.drop_unused_widget_state(notebook)
+    assert not stages.drop_unused_widget_state(notebook)
     notebook.cells[0].outputs = []
-    assert staging.drop_unused_widget_state(notebook) and "widgets" not in notebook.metadata
+    assert stages.drop_unused_widget_state(notebook) and "widgets" not in notebook.metadata
 
 
 def test_departures_by_run_show_each_run_its_own_settings():

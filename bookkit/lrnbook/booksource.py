@@ -50,7 +50,7 @@ def copy_sources(profile: str) -> Path:
         changed = hide_parameter_cells(notebook) or changed
         changed = fold_code_cells(notebook) or changed
         changed = drop_empty_sections(notebook) or changed
-        changed = drop_unused_widget_state(notebook) or changed
+        changed = stages.drop_unused_widget_state(notebook) or changed
         if state.state == "stale":
             notice = STALE_NOTICE.format(why=state.why, profile=profile)
             notebook.cells.insert(0, nbformat.v4.new_markdown_cell(notice))
@@ -118,56 +118,6 @@ def drop_empty_sections(notebook) -> bool:
         k = end
     notebook.cells = kept
     return changed
-
-
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def drop_unused_widget_state(notebook) -> bool:
-    """Keep only the saved widget models connected to a shown widget view (the models it refers
-    to, and those that refer to them, such as the links between a slider and its pictures); drop
-    the rest (e.g. progress bars whose views were cleaned away), and the whole state when no view
-    is left, so that a page without widgets ships none."""
-    widgets = notebook.metadata.get("widgets", {})
-    state = widgets.get(WIDGET_STATE, {}).get("state")
-    if state is None:
-        return False
-    neighbours = {k: set() for k in state}
-    for model, saved in state.items():
-        for ref in _model_refs(saved.get("state", {})):
-            if ref in state:
-                neighbours[model].add(ref)
-                neighbours[ref].add(model)
-    todo = [output["data"][WIDGET_VIEW]["model_id"] for cell in notebook.cells for output in cell.get("outputs", [])
-            if WIDGET_VIEW in output.get("data", {})]
-    reached = set()
-    while todo:
-        model = todo.pop()
-        if model in reached or model not in state:
-            continue
-        reached.add(model)
-        todo += neighbours[model]
-    if reached == set(state):
-        return False
-    if reached:
-        widgets[WIDGET_STATE]["state"] = {k: v for k, v in state.items() if k in reached}
-    else:
-        del widgets[WIDGET_STATE]
-        if not widgets:
-            del notebook.metadata["widgets"]
-    return True
-
-
-def _model_refs(value) -> list[str]:
-    """Model ids a widget's saved state refers to (``"IPY_MODEL_<id>"`` strings, at any depth)."""
-    if isinstance(value, str):
-        return [value[len("IPY_MODEL_"):]] if value.startswith("IPY_MODEL_") else []
-    if isinstance(value, dict):
-        return [m for v in value.values() for m in _model_refs(v)]
-    if isinstance(value, list):
-        return [m for v in value for m in _model_refs(v)]
-    return []
 
 
 def name_the_variant(notebook, stage: stages.Stage) -> bool:
