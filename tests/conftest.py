@@ -46,3 +46,12 @@ def private_cache(tmp_path_factory):
     if "LRN_CACHE" not in os.environ:
         os.environ["LRN_CACHE"] = str(tmp_path_factory.mktemp("lrn_cache"))
     yield
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The folder holding CCP's mirror (``LRN_DATA``); the test is skipped without it."""
+    root = Path(os.environ.get("LRN_DATA", "."))
+    if not (root / "ccp" / "label_list.mat").exists():
+        pytest.skip(f"CCP mirror not found under {root}: set LRN_DATA to a folder holding ccp/")
+    return root

@@ -1,7 +1,6 @@
 """lrn.data.ccp: the head-and-torso box rule, the fixed split, small fake folders and the real mirror."""
 import hashlib
 import io
-import os
 import warnings
 from pathlib import Path
 
@@ -238,14 +237,6 @@ def test_bad_arguments(tmp_path, kwargs, named):
 
 
 # ----------------------------------------------------------------------------- the real mirror
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    root = Path(os.environ.get("LRN_DATA", "."))
-    if not (root / "ccp" / "label_list.mat").exists():
-        pytest.skip(f"CCP mirror not found under {root}: set LRN_DATA to a folder holding ccp/")
-    return root
-
-
 @pytest.fixture(scope="module")
 def real_test(mirror):
     return {protocol: ccp.load(protocol, 224, mirror, splits=("test",)) for protocol in ccp.PROTOCOLS}

@@ -1,6 +1,4 @@
 """lrn.data.small_people: a person cut out, scaled down and pasted onto another photo's background."""
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,14 +52,6 @@ def test_made_sets_are_deterministic_small_and_never_paste_a_person_on_its_own_p
     assert sp.make(pairs, ids, n=8, seed=4).ids != made.ids
     with pytest.raises(InputError, match="two photos"):
         sp.make(pairs[:1], ids[:1], n=1, seed=0)
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    root = Path(os.environ.get("LRN_DATA", "."))
-    if not (root / "ccp" / "label_list.mat").exists():
-        pytest.skip(f"CCP mirror not found under {root}: set LRN_DATA to a folder holding ccp/")
-    return root
 
 
 def test_the_real_validation_set_comes_from_ccp_validation_photos_only(mirror):
