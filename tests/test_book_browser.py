@@ -448,6 +448,10 @@ def test_widget_slider_changes_image(open_page, tmp_path_factory):
     bp = open_page(WIDGET_PAGE)
     bp.check_all()
     page = bp.page
+    if page.locator(".lrn-coarse-to-fine").count() == 0:  # no LRN run has finished yet: the page says so
+        text = page.locator("main").inner_text()
+        assert "still training" in text or "queued" in text, "no explorer and no word of why"
+        pytest.skip("no LRN run of this profile has finished: the page shows no explorer yet")
     explorer = page.locator(".lrn-coarse-to-fine").first
     explorer.wait_for(state="visible")
     explorer.scroll_into_view_if_needed()

@@ -66,6 +66,11 @@ def mean_of(cell: str) -> float:
     return float(cell.split("±")[0])
 
 
+def finished(variants) -> list[str]:
+    """The Table 1 runs of the committed cpu profile that have test predictions (the others are training or queued)."""
+    return [v for v in variants if (REPO / "notebooks" / "runs" / "cpu" / "results" / v / "predictions.npz").is_file()]
+
+
 def test_table1_sentences_name_the_right_direction_and_size():
     found = outputs("results")
     html = next(text for kind, text in found if 'id="table1"' in text)
@@ -83,7 +88,8 @@ def test_table1_sentences_name_the_right_direction_and_size():
         assert (j_word == "better") == (ja > jb) and float(j) == pytest.approx(abs(ja - jb), abs=0.011), sentence
         assert (h_word == "better") == (ha < hb) and float(h) == pytest.approx(abs(ha - hb), abs=0.011), sentence
         checked += 1
-    assert checked >= 3, f"expected the pairwise sentences under Table 1, checked {checked}"
+    n = len(finished(("lrn", "lrn_vgg", "unet", "unet_vgg")))
+    assert checked >= n * (n - 1) // 2, f"expected a pairwise sentence for every two of {n} finished runs, checked {checked}"
 
 
 def test_per_level_sentences_agree_with_their_tables():
@@ -109,7 +115,7 @@ def test_per_level_sentences_agree_with_their_tables():
         if "makes the outline worse" in text:
             assert dh > 0
         checked += 1
-    assert checked >= 1
+    assert checked >= len(finished(("lrn", "lrn_vgg"))), "expected a per-level sentence for every finished LRN run"
 
 
 def test_cutout_summary_words_follow_its_arrows():

@@ -108,13 +108,13 @@ def test_a_change_to_the_code_writing_predictions_makes_every_reader_of_them_sta
 
 
 def test_an_edited_result_file_makes_its_producer_and_readers_stale(scratch):
-    path = scratch / "notebooks" / "runs" / PROFILE / "results" / "unet" / "test_per_image.csv"
+    path = scratch / "notebooks" / "runs" / PROFILE / "results" / "unet_small_seed0" / "test_per_image.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-1]))  # drop the last image's row
     states = status(scratch)
-    assert "outputs changed" in states["score/unet"][1]
-    assert states["page/train_unet"][0] == states["page/results"][0] == "stale"
-    assert states["score/lrn"][0] == states["fit/unet"][0] == "current"
+    assert "outputs changed" in states["score/unet_small_seed0"][1]
+    assert states["page/train_unet_small_seed0"][0] == states["page/claims"][0] == "stale"
+    assert states["score/lrn_small_seed0"][0] == states["fit/unet_small_seed0"][0] == "current"
 
 
 def test_a_markdown_edit_makes_only_its_own_page_stale_and_rerendering_keeps_the_outputs(scratch):
@@ -166,7 +166,7 @@ def test_a_parked_fit_is_current_unfinished_and_goes_on_only_when_stale_stages_r
     state, why, unfinished = states["fit/unet_vgg"]
     assert (state, unfinished) == ("current", True) and why == "r"
     assert states["picked"] == ["fit/unet_vgg"]  # once: by the stale run, not by the missing-only one
-    assert states["fit/unet"][2] is False
+    assert states["fit/unet_small_seed0"][2] is False  # a finished fit
     edit(scratch / "notebooks" / "runs" / PROFILE / "parked" / "unet_vgg" / "parked.json", '"stage1": 3', '"stage1": 4')
     state, why, _ = status(scratch)["fit/unet_vgg"]
     assert state == "stale" and "reads" in why
