@@ -228,6 +228,8 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
     assert book.last_unit_finding(summary(87.0, 88.0, 30.0, 40.0)).endswith("improves one measure and worsens the other.")
     training = book.last_unit_finding({"status": "not run", "in_progress": True, "reason": "r"})
     assert training.startswith("LRN has no test scores yet (still training")
+    queued = book.last_unit_finding({"status": "not run", "in_progress": True, "queued": True, "reason": "r"})
+    assert queued.startswith("LRN has no test scores yet (queued (not started yet))")
     assert book.last_unit_finding(None).startswith("LRN has no test scores yet (missing")
 
 

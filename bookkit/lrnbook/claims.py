@@ -75,6 +75,8 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
     def absent_why(variant):
         """Why a variant has no scores, as a clause: still training, not run (and why), no results."""
         summary, name = summaries.get(variant) or {}, DISPLAY_NAMES[variant]
+        if summary.get("queued"):
+            return f"{name} has not started training yet"
         if summary.get("in_progress"):
             return f"{name} is still training"
         if summary.get("status") == "not run":

@@ -102,8 +102,10 @@ def cell_text(summary: dict | None, metric: str) -> str:
     """A measured Table 1 cell: ``"mean ± std"``, or why there is no number."""
     if summary is None:
         return "missing: training notebook not executed"
+    if summary.get("queued"):
+        return "queued (not started yet)"
     if summary.get("in_progress"):
-        return "still training" + (" (progress parked)" if summary.get("parked", True) else " (not yet finished)")
+        return "still training (not yet finished)"
     if summary.get("status") == "not run":
         return NOT_RUN_NO_WEIGHTS if "ImageNet" in summary.get("reason", "") else f"not run: {summary['reason']}"
     return summary[metric]["text"]
@@ -284,9 +286,13 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
 
 def not_run_text(display_name: str, summary: dict) -> str:
     """What a page says in place of a run that has no scores: still training, or not run and why."""
+    if summary.get("queued"):
+        return (f"**{display_name} has not started training yet**: it is queued behind the other runs. Its losses "
+                "and scores appear here once it has finished; nothing stands in for them meanwhile.")
     if summary.get("in_progress"):
-        return (f"**{display_name} is still training.** {summary['reason']} Its losses and scores "
-                "appear here once it has finished; nothing stands in for them meanwhile.")
+        reason = summary["reason"]
+        return (f"**{display_name} is still training:** {reason[len('still training: '):] if reason.startswith('still training: ') else reason} "
+                "Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
