@@ -31,7 +31,7 @@ def test_scores_means_choice_and_texts(tmp_path):
     stored(tmp_path, "new", shift_pad=2, shift_squash=25)
     found = page.read_candidates(["old", "new", "missing"], tmp_path)
     assert list(found) == ["old", "new"]
-    assert "Not trained yet (no validation predictions): missing" in page.availability_text(["old", "new", "missing"], found, {})
+    assert "Not finished training yet (no validation predictions): missing" in page.availability_text(["old", "new", "missing"], found, {})
     scores = page.score_candidates(found)
     assert len(scores) == 2 * 3 * 2 * 2 * 4
     choice = page.choose(scores)

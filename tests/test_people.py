@@ -1,4 +1,6 @@
 """lrn.data.people and lrnbook.cutoutfit on arrays: photos entering the model either way, scored in one frame."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,14 @@ from lrn import letterbox
 from lrn.cutout_model import FEEDS
 from lrn.data import people
 from lrn.errors import InputError
+
+
+class FakeIds(list):
+    """A split as far as :func:`lrn.data.people.people` reads it: its ids and its length."""
+
+    @property
+    def ids(self):
+        return list(self)
 
 
 def person(shape, top, left, h, w):
@@ -92,3 +102,60 @@ def test_the_model_card_refuses_a_test_photo_seen_in_training():
     for leak in ("ccp/0007@1", "ccp_head_torso/0007", "eg1800/00017", "00017"):
         with pytest.raises(InputError, match="used in training"):
             card_sets.check_unseen({**clean, "train_ids": clean["train_ids"] + [leak]}, sets)
+
+
+def test_small_people_join_training_and_validation_from_their_own_ccp_ids(mirror, monkeypatch):
+    # EG1800 stands in as two fake portraits: reading its 1300 real photos would take a minute.
+    monkeypatch.setattr(people, "load_eg1800", lambda *a, **k: SimpleNamespace(
+        manifest_sha256="e" * 64, train=FakeIds(["00001"]), val=FakeIds(["00002"])))
+    monkeypatch.setattr(people, "eg1800_originals", lambda ids, root=None: [person((80, 60), 10, 10, 60, 40)] * len(ids))
+    data = people.people(64, "pad", (), root=mirror, progress=False, small_people=12)
+    assert list(data.val_sets) == list(people.SETS)
+    small_train = [i for i in data.train.ids if i.startswith("small/")]
+    assert len(small_train) == 12 and data.counts["train_small_people"] == 12 and data.counts["train_ccp"] == 0
+    small_val = data.val_sets["Small people"]
+    assert len(small_val) == people.SMALL_PEOPLE_VAL
+    assert sum(i.startswith("small/") for i in data.val.ids) == people.SMALL_PEOPLE_VAL
+    # Persons and backgrounds of training photos are CCP training ids, of validation photos validation ids.
+    train_ccp = {part for i in small_train for part in i[len("small/"):].split("@")}
+    val_ccp = {part for i in small_val.ids for part in i.split("@")}
+    assert train_ccp and val_ccp and not train_ccp & val_ccp
+    assert val_ccp <= set(data.val_sets["CCP full frame"].ids)
+    assert small_val.truths.mean() < 0.06, "the pasted people are small"
+    with pytest.raises(InputError, match="small_people"):
+        people.people(64, "pad", (), root=mirror, small_people=-1)
+
+
+def test_a_vgg_candidate_keeps_its_first_stage_model_as_a_candidate(tmp_path):
+    from lrn import predict, train
+    from lrn.cache import BACKUPS, cache_dir
+    from lrn.data.split import Split
+    from lrnbook import cutout_page, cutoutfit, parking
+    from lrnbook.candidate_files import STAGE1_OUTPUTS, STAGE1_SUFFIX
+
+    pairs = [person((96, 64), 20, 16, 50, 30), person((64, 96), 10, 40, 40, 20)]
+    sets = {"EG1800": people.eval_set("EG1800", ["00001", "00002"], pairs, 32)}
+    split = Split("val", sets["EG1800"].padded, sets["EG1800"].padded_masks, ["a", "b"], "f" * 64)
+    data = people.PeopleData(split, split, sets, "pad", (), 0, "f" * 64, {"train": 2})
+    config = train.TrainConfig(variant="lrn", size=32, width=0.0625, epochs=1)
+    model_dir = tmp_path / "model"
+    assert not cutoutfit.keep_stage1(config, data, model_dir), "nothing to keep before the first stage ends"
+    done = cache_dir() / BACKUPS / train.run_key(config, data.train, data.val) / parking.STAGE1_DONE
+    done.parent.mkdir(parents=True)
+    model = train.build(config)
+    model.save_weights(done)
+    assert cutoutfit.keep_stage1(config, data, model_dir)
+    done.unlink()  # the run is over and its backups gone: what was kept stays
+    assert cutoutfit.keep_stage1(config, data, model_dir)
+    (model_dir / "history_stage1.csv").write_text("epoch,loss,val_loss\n0,0.5,0.4\n")
+    out = tmp_path / "results" / "cutout_vgg"
+    out.mkdir(parents=True)
+    cutoutfit.write_stage1(model_dir, out, {}, {"train": 2})
+    assert all((out / name).is_file() for name in STAGE1_OUTPUTS)
+    found = cutout_page.read_candidates(["vgg"], root=tmp_path)
+    assert list(found) == ["vgg" + STAGE1_SUFFIX], "the first-stage model is a candidate before the whole run is"
+    kept = cutoutfit.read_predictions(out / STAGE1_OUTPUTS[0])
+    finest = predict.predict_levels(model, sets["EG1800"].padded)[-1]
+    np.testing.assert_array_equal(kept["EG1800"]["pad"], sets["EG1800"].to_eval_frame(finest, "pad") > 0.5)
+    labels = cutout_page.candidate_labels({"vgg": "ImageNet"}, found)
+    assert labels["vgg" + STAGE1_SUFFIX] == "ImageNet, first stage only (encoder frozen)"

@@ -213,7 +213,11 @@ def test_cutout_candidates_are_fit_stages_read_by_the_choosing_page():
         fit = stages[f"fit/cutout_{name}"]
         assert fit.runner == "lrnbook.cutoutfit" and "@lrn/data/ccp.SHA256SUMS" in fit.reads
         assert f"results/cutout_{name}/predictions.npz" in page.reads
-        assert fit.settings["data"] == {"fit": changes["fit"], "ccp_framings": [float(t) for t in changes["ccp_framings"]]}
+        assert fit.settings["data"] == {"fit": changes["fit"], "ccp_framings": [float(t) for t in changes["ccp_framings"]],
+                                        **({"small_people": changes["small_people"]} if changes.get("small_people") else {})}
+        two_stages = plan.two_stage_candidate(plan.load_profile("cpu")["cutout"], name)
+        assert (f"results/cutout_{name}/stage1_predictions.npz" in page.reads) == two_stages
+        assert two_stages == (fit.settings["config"].get("variant") == "lrn_vgg")
         assert "label" not in fit.settings["config"], "a label is for pages: it must not key a training"
         if changes.get("model_file"):  # a model trained before is keyed by its file, never trained
             assert changes["model_file"] in fit.reads and set(fit.settings["config"]) == {"size"}
@@ -235,4 +239,4 @@ def test_the_fits_code_holds_no_page_code():
     book_side = {m for m in keys.closure(["lrnbook.fit"]) if m.split(".")[0] == "lrnbook"}
     assert book_side == {"lrnbook", "lrnbook.fit", "lrnbook.parking", "lrnbook.runner", "lrnbook.sgemm"}
     cutout = {m for m in keys.closure(["lrnbook.cutoutfit"]) if m.split(".")[0] == "lrnbook"}
-    assert cutout == book_side | {"lrnbook.cutoutfit"}
+    assert cutout == book_side | {"lrnbook.cutoutfit", "lrnbook.candidate_files"}

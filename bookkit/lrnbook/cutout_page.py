@@ -1,10 +1,12 @@
 """The page that chooses the cut-out model: every candidate and lever scored on validation photos.
 
 The candidates' fit stages (:mod:`lrnbook.cutoutfit`) store the finest map of every
-validation photo of the three kinds (:data:`lrn.data.people.SETS`), fed both ways
+validation photo of the four kinds (:data:`lrn.data.people.SETS`), fed both ways
 (``pad``, ``squash``), with the truths. Here they are scored (raw and cleaned), tabled and
 compared; the choice is made by :func:`choose` and nothing else. Functions take the stored
-arrays and return tables, figures or sentences computed from them.
+arrays and return tables, figures or sentences computed from them. A -VGG candidate's
+first-stage model (encoder frozen) is a candidate of its own, ``<name>@stage1``
+(:data:`lrnbook.candidate_files.STAGE1_OUTPUTS`).
 """
 from __future__ import annotations
 
@@ -18,23 +20,37 @@ import pandas as pd
 from lrn import evaluate
 from lrn.cutout_model import FEEDS
 from lrn.data.people import SETS
+from lrnbook.candidate_files import STAGE1_OUTPUTS, STAGE1_SUFFIX
 from lrnbook.cutoutfit import read_predictions
 from lrnbook.plots import TEXT_WIDTH_IN
 from lrnbook.stats import paired_difference
 
 CHOICE_RULE = ("the candidate, way of feeding photos (pad or squash) and cleaning (on or off) with the "
-               "highest mean, over the three kinds of validation photos, of the mean Jaccard index")
+               "highest mean, over the four kinds of validation photos, of the mean Jaccard index")
 """How the shipped model and its inference settings are chosen (validation photos only)."""
 
 
 def read_candidates(names: list[str], root=".") -> dict[str, dict]:
-    """Stored validation predictions by candidate (``results/cutout_<name>/predictions.npz``); missing ones are left out."""
+    """Stored validation predictions by candidate (``results/cutout_<name>/predictions.npz``, and
+    ``<name>@stage1`` from ``stage1_predictions.npz``); missing ones are left out."""
     found = {}
     for name in names:
-        path = Path(root) / "results" / f"cutout_{name}" / "predictions.npz"
-        if path.is_file():
-            found[name] = read_predictions(path)
+        folder = Path(root) / "results" / f"cutout_{name}"
+        if (folder / STAGE1_OUTPUTS[0]).is_file():
+            found[name + STAGE1_SUFFIX] = read_predictions(folder / STAGE1_OUTPUTS[0])
+        if (folder / "predictions.npz").is_file():
+            found[name] = read_predictions(folder / "predictions.npz")
     return found
+
+
+def candidate_labels(labels: dict[str, str], found) -> dict[str, str]:
+    """``labels`` with one for each first-stage candidate among ``found``."""
+    out = dict(labels)
+    for name in found:
+        if name.endswith(STAGE1_SUFFIX):
+            base = name[:-len(STAGE1_SUFFIX)]
+            out[name] = f"{labels.get(base, base)}, first stage only (encoder frozen)"
+    return out
 
 
 def score_candidates(candidates: dict[str, dict]) -> pd.DataFrame:
@@ -184,11 +200,11 @@ def distribution_caption(scores: pd.DataFrame, settings: list[tuple[str, str, bo
 def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> str:
     """Which candidates have stored validation predictions, and which are still to train."""
     missing = [labels.get(n, n) for n in names if n not in found]
-    have = ", ".join(labels.get(n, n) for n in names if n in found) or "none"
+    have = ", ".join(labels.get(n, n) for n in found) or "none"
     text = f"Candidates scored here: {have}."
     if missing:
-        text += (f" Not trained yet (no validation predictions): {', '.join(missing)}; "
-                 "`python -m lrnbook execute --profile cpu --only 'fit/cutout_*'` trains them.")
+        text += (f" Not finished training yet (no validation predictions): {', '.join(missing)}; "
+                 "`make train` trains them in their turn.")
     return text
 
 
@@ -234,7 +250,7 @@ def choice_text(choice: dict, labels: dict[str, str]) -> str:
     """The rule and what it chose."""
     return (f"The rule: {CHOICE_RULE}. It chooses **{labels.get(choice['candidate'], choice['candidate'])}**, "
             f"photos {'letterboxed' if choice['fit'] == 'pad' else 'squashed'}, cleaning "
-            f"{'on' if choice['clean'] else 'off'}: mean over the three kinds of validation photos "
+            f"{'on' if choice['clean'] else 'off'}: mean over the four kinds of validation photos "
             f"{choice['jaccard']:.2f} % Jaccard, {choice['hausdorff']:.2f} px Hausdorff.")
 
 

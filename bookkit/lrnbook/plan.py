@@ -21,6 +21,7 @@ from lrn.errors import InputError
 from lrn.shipped import NAME as SHIPPED_NAME
 from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet
 from lrn.vgg_weights import MEMBER as TORCHVISION_MEMBER
+from lrnbook.candidate_files import STAGE1_OUTPUTS
 from lrnbook.parking import PARKED_JSON
 from lrnbook.runner import TORCHVISION
 
@@ -45,9 +46,11 @@ CUTOUT_SETTINGS = ("config", "candidates")
 """The cut-out model's candidates (``cutout:`` in a profile): the training settings they share
 (:class:`lrn.train.TrainConfig` fields) and, by name, what each changes: ``fit`` (``pad`` or
 ``squash``), ``ccp_framings`` (framings of each CCP training photo, :mod:`lrn.data.people`),
+optionally ``small_people`` (small-people training photos, :mod:`lrn.data.people`),
 ``label`` (the name a page shows) and any ``TrainConfig`` field. A ``*_vgg`` variant trains from torchvision's ImageNet weights;
 a ``model_file`` (relative to the profile folder) is a model trained before, only predicted."""
 CUTOUT_DATA = ("fit", "ccp_framings")
+CUTOUT_OPTIONAL_DATA = ("small_people",)
 TORCHVISION_ENCODER = {"weights": TORCHVISION, "member_sha256": TORCHVISION_MEMBER.sha256}
 """The ``encoder`` setting of a fit that trains from torchvision's ImageNet weights."""
 
@@ -157,9 +160,10 @@ def cutout_candidates(cutout: dict) -> list[Stage]:
     stages = []
     for name, changes in cutout["candidates"].items():
         data = {k: changes[k] for k in CUTOUT_DATA}
-        own = {k: v for k, v in changes.items() if k not in CUTOUT_DATA + ("model_file", "label")}
+        own = {k: v for k, v in changes.items() if k not in CUTOUT_DATA + CUTOUT_OPTIONAL_DATA + ("model_file", "label")}
         config = {**cutout["config"], **own}
-        settings = {"data": {"fit": data["fit"], "ccp_framings": [float(t) for t in data["ccp_framings"]]},
+        settings = {"data": {"fit": data["fit"], "ccp_framings": [float(t) for t in data["ccp_framings"]],
+                             **{k: changes[k] for k in CUTOUT_OPTIONAL_DATA if changes.get(k)}},
                     "config": config}
         reads = ["@lrn/data/ccp.SHA256SUMS"]
         if changes.get("model_file"):
@@ -173,6 +177,12 @@ def cutout_candidates(cutout: dict) -> list[Stage]:
                             outputs=results(f"cutout_{name}", "predictions.npz", "history.csv"),
                             roots=("lrnbook.cutoutfit",), runner="lrnbook.cutoutfit", title=f"cut-out candidate {name}"))
     return stages
+
+
+def two_stage_candidate(cutout: dict, name: str) -> bool:
+    """Whether the cut-out candidate ``name`` trains a -VGG model here (and so has a first-stage model too)."""
+    changes = cutout["candidates"][name]
+    return not changes.get("model_file") and is_imagenet(changes.get("variant", cutout["config"].get("variant", "lrn")))
 
 
 def plan(profile: str) -> list[Stage]:
@@ -207,7 +217,8 @@ def plan(profile: str) -> list[Stage]:
         names = list(settings["cutout"]["candidates"])
         labels = {n: c.get("label", n) for n, c in settings["cutout"]["candidates"].items()}
         stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels},
-                            reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz")],
+                            reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", *(
+                                STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))],
                             outputs=["results/cutout/choice.json"], notebook="cutout.ipynb"))
     split = {k: common[k] for k in ("protocol", "seed") if k in common}
     peer = settings.get("peer", True)

@@ -19,6 +19,7 @@ from lrn import provenance, shipped
 from lrn.cache import MODELS, cache_dir
 from lrn.errors import InputError
 from lrnbook import plan, stages
+from lrnbook.candidate_files import STAGE1, STAGE1_OUTPUTS, STAGE1_SUFFIX
 
 
 def chosen(profile: str) -> dict:
@@ -39,13 +40,17 @@ def ship(profile: str = "cpu") -> Path:
     stages.execute(profile, only="fit/cutout_*")
     stages.execute(profile, only="page/cutout")
     choice = chosen(profile)
-    name = f"fit/cutout_{choice['candidate']}"
+    candidate = choice["candidate"]
+    first_stage = candidate.endswith(STAGE1_SUFFIX)  # a -VGG candidate's first-stage model
+    base = candidate[:-len(STAGE1_SUFFIX)] if first_stage else candidate
+    name = f"fit/cutout_{base}"
     stage = next(s for s in plan.plan(profile) if s.name == name)
     given = stage.settings.get("model_file")
-    folder = None if given else model_folder(profile, stage)
+    folder = None if given else model_folder(profile, stage) / (STAGE1 if first_stage else "")
     if folder is not None and not (folder / "model.keras").is_file():
         stages.execute(profile, only=name, force=True)  # the cache lost it: train it again
-    history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{choice['candidate']}" / "history.csv")
+    log = STAGE1_OUTPUTS[1] if first_stage else "history.csv"
+    history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{base}" / log)
     facts = {"candidate": choice["candidate"], "choice": choice, "data": stage.settings.get("data"),
              "counts": record.get("counts")}
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,11 +6,15 @@ assembles what it is trained and chosen on:
 * training: EG1800's ``full``-protocol training ids (split seed 0) and CCP's training ids,
   each CCP photo cut at the framings ``ccp_framings`` (:func:`lrn.framing.windows`: 0 =
   head-and-torso box, 1 = whole frame);
-* validation, three sets kept apart (:data:`SETS`) so that a model is judged on each:
-  EG1800's ``full``-protocol validation ids, and CCP's validation ids as head-and-torso
-  crops and as whole frames. Their concatenation is the validation split of training
-  (early stopping).
-* test: the same three kinds of photos on the test ids (EG1800: every official test id).
+  and, when asked (``small_people=n``), ``n`` photos in which a CCP training person fills
+  0.5-5 % of the frame, pasted onto another CCP training photo with its own person cut out
+  (:mod:`lrn.data.small_people`): the zoomed-out framing no crop of a CCP photo gives;
+* validation, four sets kept apart (:data:`SETS`) so that a model is judged on each:
+  EG1800's ``full``-protocol validation ids, CCP's validation ids as head-and-torso crops
+  and as whole frames, and :data:`SMALL_PEOPLE_VAL` small-people photos made from CCP's
+  validation ids alone. Their concatenation is the validation split of training (early
+  stopping).
+* test: the same four kinds of photos on the test ids (EG1800: every official test id).
 
 ``feed="pad"`` letterboxes every photo into the square input (:mod:`lrn.letterbox`: aspect
 ratio kept, pad marked background); ``feed="squash"`` resizes it ignoring the aspect ratio,
@@ -29,13 +33,17 @@ import numpy as np
 from lrn import framing, imageops, letterbox
 from lrn.cache import sha256_text
 from lrn.cutout_model import FEEDS, check_feed
-from lrn.data import ccp
+from lrn.data import ccp, small_people as small
 from lrn.data.eg1800 import eg1800 as load_eg1800, originals as eg1800_originals
 from lrn.data.split import Split, check_size
 from lrn.errors import InputError
 
-SETS = ("EG1800", "CCP head-and-torso", "CCP full frame")
-"""The three kinds of photos a cut-out model is judged on."""
+SETS = ("EG1800", "CCP head-and-torso", "CCP full frame", "Small people")
+"""The four kinds of photos a cut-out model is judged on."""
+SMALL_PEOPLE_VAL = 100
+"""Small-people validation photos (:func:`lrn.data.small_people.make`, seed :data:`SMALL_PEOPLE_SEED`)."""
+SMALL_PEOPLE_SEED = 0
+"""Seed of every small-people set made here (training and validation differ by their CCP ids)."""
 FITS = FEEDS
 """The older name of :data:`lrn.cutout_model.FEEDS` (how a photo enters the square input), which
 :mod:`lrnbook.cutoutfit` reads."""
@@ -109,6 +117,8 @@ class PeopleData:
         ``"pad"`` or ``"squash"``.
     ccp_framings : tuple of float
         Framings of each CCP training photo (empty: no CCP photo in training).
+    small_people : int
+        Small-people photos among the training photos.
     manifest_sha256 : str
         sha256 naming both datasets' manifests.
     counts : dict of str to int
@@ -120,6 +130,7 @@ class PeopleData:
     val_sets: dict[str, EvalSet]
     feed: str
     ccp_framings: tuple[float, ...]
+    small_people: int
     manifest_sha256: str
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -169,7 +180,7 @@ def combined_manifest(*shas: str) -> str:
 
 
 def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
-           root: str | Path | None = None, progress: bool = True) -> PeopleData:
+           root: str | Path | None = None, progress: bool = True, small_people: int = 0) -> PeopleData:
     """Load the cut-out model's training and validation data (about a minute of reading and resizing).
 
     Parameters
@@ -184,6 +195,8 @@ def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = f
         Folder holding ``eg1800/`` and ``ccp/`` (default: ``$LRN_DATA``).
     progress : bool
         Show the loaders' progress bars (``False`` in rendered pages and other logs).
+    small_people : int
+        Small-people training photos made from CCP's training ids (0: none).
 
     Raises
     ------
@@ -195,29 +208,39 @@ def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = f
     framings = tuple(float(t) for t in ccp_framings)
     if any(not 0.0 <= t <= 1.0 for t in framings) or len(set(framings)) != len(framings):
         raise InputError(f"ccp_framings={ccp_framings!r}; expected distinct numbers in [0, 1]")
+    if not isinstance(small_people, int) or small_people < 0:
+        raise InputError(f"small_people={small_people!r}; expected a count of photos, 0 or more")
     portraits = load_eg1800(root, protocol="full", size=size, seed=0, progress=progress)
-    street = ccp.load("full", size, root, splits=("train", "val") if framings else ("val",), progress=progress)
+    street = ccp.load("full", size, root, splits=("train", "val") if framings or small_people else ("val",),
+                      progress=progress)
     manifest = combined_manifest(portraits.manifest_sha256, street.manifest_sha256)
 
     train = [(f"eg1800/{i}", *enter(p, m, size, feed))
              for i, (p, m) in zip(portraits.train.ids, eg1800_originals(portraits.train.ids, root))]
-    if framings:
+    if framings or small_people:
         ids = street.train.ids
-        for k, t, photo, mask in framed_pairs(ccp.originals(ids, "full", root, progress=progress), framings):
+        full = ccp.originals(ids, "full", root, progress=progress)
+        for k, t, photo, mask in framed_pairs(full, framings):
             train.append((f"ccp/{ids[k]}@{t:g}", *enter(photo, mask, size, feed)))
+        if small_people:
+            made = small.make(full, ids, small_people, SMALL_PEOPLE_SEED)
+            train += [(f"small/{i}", *enter(photo, mask, size, feed)) for i, (photo, mask) in zip(made.ids, made.pairs)]
 
     val_full = ccp.originals(street.val.ids, "full", root, progress=progress)
     val_ht = [(framing.crop(p, b), framing.crop(m, b)) for p, m in val_full for b in framing.windows(m, (0.0,))]
+    val_small = small.make(val_full, street.val.ids, SMALL_PEOPLE_VAL, SMALL_PEOPLE_SEED)
     val_sets = {
         SETS[0]: eval_set(SETS[0], portraits.val.ids, eg1800_originals(portraits.val.ids, root), size),
         SETS[1]: eval_set(SETS[1], street.val.ids, val_ht, size),
         SETS[2]: eval_set(SETS[2], street.val.ids, val_full, size),
+        SETS[3]: eval_set(SETS[3], val_small.ids, val_small.pairs, size),
     }
-    prefixes = {SETS[0]: "eg1800/", SETS[1]: "ccp_head_torso/", SETS[2]: "ccp_full/"}
+    prefixes = {SETS[0]: "eg1800/", SETS[1]: "ccp_head_torso/", SETS[2]: "ccp_full/", SETS[3]: "small/"}
     val = [(prefixes[name] + i, image, mask)
            for name, s in val_sets.items() for i, image, mask in zip(s.ids, s.inputs(feed), s.masks(feed))]
-    counts = {"train": len(train), "train_eg1800": len(portraits.train), "train_ccp": len(train) - len(portraits.train),
+    counts = {"train": len(train), "train_eg1800": len(portraits.train),
+              "train_ccp": len(train) - len(portraits.train) - small_people, "train_small_people": small_people,
               **{f"val {name}": len(s) for name, s in val_sets.items()}}
     return PeopleData(_split("train", train, manifest), _split("val", val, manifest), val_sets, feed, framings,
-                      manifest, counts)
+                      small_people, manifest, counts)
 
