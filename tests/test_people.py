@@ -102,6 +102,11 @@ def test_the_model_card_refuses_a_test_photo_seen_in_training():
     for leak in ("ccp/0007@1", "ccp_head_torso/0007", "eg1800/00017", "00017"):
         with pytest.raises(InputError, match="used in training"):
             card_sets.check_unseen({**clean, "train_ids": clean["train_ids"] + [leak]}, sets)
+    small = {"Small-people test": (people.eval_set("Small-people test", ["0007@0011"], pairs, 32), pairs)}
+    assert "1 Small-people test" in card_sets.check_unseen({**clean, "train_ids": ["small/0003@0004"]}, small)
+    for leak in ("ccp_full/0011", "small/0011@0003", "small/0003@0007"):  # its person or its street seen before
+        with pytest.raises(InputError, match="used in training"):
+            card_sets.check_unseen({**clean, "train_ids": [leak]}, small)
 
 
 def test_small_people_join_training_and_validation_from_their_own_ccp_ids(mirror, monkeypatch):

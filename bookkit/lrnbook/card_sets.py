@@ -1,7 +1,9 @@
 """The model card's test photos: every set the project has, both models, raw and cleaned, worst photos.
 
-Three sets, none seen in training or in the choice of the model: all usable official EG1800
-test photos, and CCP's test photos as head-and-torso crops and as whole frames. Each is an
+Four sets, none seen in training or in the choice of the model: all usable official EG1800
+test photos, CCP's test photos as head-and-torso crops and as whole frames, and small-people
+photos made from CCP's test photos alone (:mod:`lrn.data.small_people`: a test person pasted
+small onto another test photo's street). Each is an
 :class:`lrn.data.people.EvalSet` (the shipped model is fed as it was trained, letterboxed or
 squashed) kept with its photos at their own resolution (MediaPipe's selfie model is fed
 those). Every map is scored at 224x224 in the squashed frame, like the rest of the book.
@@ -14,14 +16,16 @@ import pandas as pd
 
 from lrn import evaluate, metrics, postprocess, predict
 from lrn.cutout import as_cutout_model
-from lrn.data import ccp, people
+from lrn.data import ccp, people, small_people
 from lrn.data.eg1800 import originals
 from lrn.errors import InputError
 from lrn.shapes import EVAL_SIZE
 from lrnbook import pages, plots
 from lrnbook.stats import error_rates, paired_difference
 
-SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test")
+SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test", "Small-people test")
+SMALL_PEOPLE_TEST = 100
+"""Photos of the small-people test set (seed :data:`lrn.data.people.SMALL_PEOPLE_SEED`)."""
 
 
 def load_test_sets(official_ids) -> dict[str, tuple[people.EvalSet, list]]:
@@ -37,7 +41,16 @@ def load_test_sets(official_ids) -> dict[str, tuple[people.EvalSet, list]]:
     for name, (ids, read) in sources.items():
         pairs = read(ids)
         sets[name] = (people.eval_set(name, ids, pairs, EVAL_SIZE), pairs)
+    made = small_people.make(sets[SET_NAMES[2]][1], ccp_ids, SMALL_PEOPLE_TEST, people.SMALL_PEOPLE_SEED)
+    sets[SET_NAMES[3]] = (people.eval_set(SET_NAMES[3], made.ids, made.pairs, EVAL_SIZE), made.pairs)
     return sets
+
+
+def share_text(s: people.EvalSet) -> str:
+    """How much of the frame the person covers in a set's photos (truths at 224x224): range and median, in %."""
+    shares = 100 * s.truths.reshape(len(s), -1).mean(axis=1)
+    return (f"In the {len(s)} photos of *{s.name}*, the person covers {shares.min():.1f} to {shares.max():.1f} % "
+            f"of the frame (median {np.median(shares):.1f} %).")
 
 
 def rows_of(ids, subset) -> np.ndarray:
@@ -142,13 +155,24 @@ def seen_ids(settings: dict) -> dict[str, set[str]]:
     """The EG1800 and CCP ids a model was trained or validated on, from its provenance settings.
 
     Ids are ``"00017"`` or ``"eg1800/00017"`` (EG1800), ``"ccp/0001@0.5"``, ``"ccp_head_torso/0001"``
-    or ``"ccp_full/0001"`` (CCP; :mod:`lrn.data.people`).
+    or ``"ccp_full/0001"`` (CCP; :mod:`lrn.data.people`), and ``"small/0001@0002"`` (a small-people
+    photo: CCP person ``0001`` on CCP photo ``0002``'s street).
     """
     seen = {"EG1800": set(), "CCP": set()}
     for i in [*settings["train_ids"], *settings["val_ids"]]:
         source, _, rest = i.rpartition("/")
-        seen["CCP" if source.startswith("ccp") else "EG1800"].add(rest.split("@")[0])
+        if source == "small":
+            seen["CCP"].update(rest.split("@"))
+        else:
+            seen["CCP" if source.startswith("ccp") else "EG1800"].add(rest.split("@")[0])
     return seen
+
+
+def source_ids(set_name: str, ids) -> set[str]:
+    """The dataset ids behind a test set's photos (a small-people photo is made of two CCP photos)."""
+    if set_name == SET_NAMES[3]:
+        return {part for i in ids for part in str(i).split("@")}
+    return {str(i) for i in ids}
 
 
 def check_unseen(settings: dict, test_sets: dict) -> str:
@@ -156,7 +180,7 @@ def check_unseen(settings: dict, test_sets: dict) -> str:
     seen = seen_ids(settings)
     counts = []
     for name, (s, _) in test_sets.items():
-        overlap = seen["CCP" if name.startswith("CCP") else "EG1800"] & set(s.ids)
+        overlap = seen["EG1800" if name.startswith("EG1800") else "CCP"] & source_ids(name, s.ids)
         if overlap:
             raise InputError(f"{len(overlap)} photos of {name} were used in training or validation, e.g. {min(overlap)}")
         counts.append(f"{len(s)} {name}")
