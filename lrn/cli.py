@@ -199,7 +199,7 @@ def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
 def run_whiten(args) -> None:
     from tqdm.auto import tqdm
 
-    from lrn import cutout, imageops, shipped  # numpy, scipy, Pillow only for lrn whiten
+    from lrn import cutout, imageops, native_stderr, shipped  # numpy, scipy, Pillow only for lrn whiten
 
     photos = photo_inputs(args.photos)
     mode, colour = whiten_mode(args)
@@ -212,7 +212,8 @@ def run_whiten(args) -> None:
         raise InputError(f"need 0 <= --low < --high <= 1, got {args.low} and {args.high}")
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
-    model, _ = cutout.load(args.model, trust=args.trust_model)
+    with native_stderr.filtered():  # the interpreter's "Created ... XNNPACK delegate" line
+        model, _ = cutout.load(args.model, trust=args.trust_model)
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
                    low=args.low, high=args.high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)

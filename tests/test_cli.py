@@ -47,3 +47,15 @@ def test_size_not_a_multiple_of_32_is_named(tmp_path, capsys, eg1800_root):
     code = cli.main(["train", "--variant", "lrn", "--data", str(eg1800_root), "--size", "100", "-o", str(tmp_path)])
     assert code == 2
     assert "100" in capsys.readouterr().err
+
+
+def test_native_lines_are_filtered_and_real_errors_kept(capfd):
+    import os
+
+    from lrn import native_stderr
+
+    with native_stderr.filtered():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"E0000 something real went wrong\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err.splitlines() == ["E0000 something real went wrong", "after"]

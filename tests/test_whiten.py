@@ -67,6 +67,15 @@ def test_a_folder_gives_every_photo_in_it(photo_file, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_white.png", "b_white.png"]
 
 
+def test_a_call_prints_only_the_licence_on_stderr(photo_file, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "lrn.cli", "whiten", str(photo_file), "-o", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "XNNPACK" not in done.stderr
+    assert done.stderr.splitlines() == [f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}"]
+    assert done.stdout.splitlines() == [str(tmp_path / "person_white.png")]
+
+
 def test_an_exif_rotated_phone_photo_comes_out_upright(photo_file, tmp_path):
     stored = np.asarray(Image.open(photo_file).convert("RGB"))  # 150 x 120 as stored
     image = Image.fromarray(np.ascontiguousarray(np.swapaxes(stored, 0, 1)[::-1]))  # lying on its side
