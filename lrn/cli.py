@@ -1,6 +1,8 @@
 """``lrn`` on the command line: ``lrn train``, ``lrn evaluate``, ``lrn whiten``.
 
-Bad input ends with one line ``lrn: error: ...`` naming the file or value, and exit code 2.
+Bad input ends with one line ``lrn: error: ...`` naming the file or value, and exit code 2,
+before anything is computed. ``lrn whiten`` goes on past a photo it cannot cut out: it names
+that photo and why, writes the others, and ends with exit code 1.
 """
 from __future__ import annotations
 
@@ -59,6 +61,11 @@ output names:
   whole file name instead: a.jpg_white.png and a.png_white.png; the same file name in two
   folders is numbered in the order given: a.jpg_white.png, a.jpg-2_white.png. A photo named
   twice (alone and in its folder) is cut out once.
+
+photos that fail:
+  a photo that cannot be read or written is named on standard error with the reason and
+  skipped; the others are still written, a summary line follows, and the exit status is 1.
+  Bad arguments stop the command before any photo is read, with exit status 2.
 """
 
 
@@ -280,7 +287,8 @@ def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
     return "colour", cutout.parse_colour(args.background)
 
 
-def run_whiten(args) -> None:
+def run_whiten(args) -> int:
+    """Cut out every photo it can; 0 when all were written, 1 when one or more failed."""
     from tqdm.auto import tqdm
 
     from lrn import cutout, native_stderr, shipped  # numpy, scipy, Pillow only for lrn whiten
@@ -299,10 +307,21 @@ def run_whiten(args) -> None:
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
                    low=args.low, high=args.high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)
-    for source, target in tqdm(list(zip(photos, targets)), desc="whiten", unit="photo", disable=len(photos) < 2):
-        whiten_one(model, source, target, mode, colour, options)
+    failed = []
+    bar = tqdm(list(zip(photos, targets)), desc="whiten", unit="photo",
+               disable=True if len(photos) < 2 else None)  # None: a bar only in a terminal
+    for source, target in bar:
+        try:
+            whiten_one(model, source, target, mode, colour, options)
+        except Exception as error:  # noqa: BLE001 - one photo's failure must not cost the others
+            failed.append(source)
+            report_failure(source, error, batch=len(photos) > 1)
+            continue
         if target is not None:
             tqdm.write(str(target))
+    if failed and len(photos) > 1:
+        print(batch_summary(len(photos), failed, args.out), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def whiten_targets(photos: list[str | Path], out: str | None, mode: str) -> list[Path | None]:
@@ -334,14 +353,40 @@ def whiten_one(model, source: str | Path, target: Path | None, mode: str, colour
         cutout.save_png(image, target)
 
 
+def failure_reason(error: Exception) -> str:
+    """What went wrong, for people: an InputError's message names the file and what was
+    expected already; anything else is named by its type."""
+    return str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+
+
+def report_failure(source: str | Path, error: Exception, batch: bool) -> None:
+    """One line on standard error: ``lrn whiten: skipped <photo>: <reason>`` in a batch (above
+    the progress bar), ``lrn: error: <reason>`` for a lone photo."""
+    from tqdm.auto import tqdm
+
+    if batch:
+        tqdm.write(f"lrn whiten: skipped {source}: {failure_reason(error)}", file=sys.stderr)
+    else:
+        print(f"lrn: error: {failure_reason(error)}", file=sys.stderr)
+
+
+def batch_summary(total: int, failed: list, out: str, listed: int = 5) -> str:
+    """``lrn whiten: 9 of 10 photos written to OUT; 1 failed (broken.jpg)``, the failed ones
+    listed up to ``listed``."""
+    names = ", ".join(map(str, failed[:listed]))
+    if len(failed) > listed:
+        names += f" and {len(failed) - listed} more"  # each was named on its own line already
+    return f"lrn whiten: {total - len(failed)} of {total} photos written to {out}; {len(failed)} failed ({names})"
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"train": run_train, "evaluate": run_evaluate, "whiten": run_whiten}[args.command](args)
+        code = {"train": run_train, "evaluate": run_evaluate, "whiten": run_whiten}[args.command](args)
     except InputError as error:
         print(f"lrn: error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

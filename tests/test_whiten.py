@@ -101,6 +101,29 @@ def test_a_photo_named_twice_is_cut_out_once(photo_file, tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["person_white.png"]
 
 
+def test_a_broken_photo_in_a_folder_is_named_and_the_others_are_written(photo_file, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(photo_file).save(folder / "a.png")
+    (folder / "b.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")  # sorted between the two good ones
+    other_photo(photo_file, 1).save(folder / "c.png")
+    out = tmp_path / "out"
+    assert whiten(folder, "-o", out) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a_white.png", "c_white.png"]
+    err = capsys.readouterr().err.splitlines()
+    skipped = [line for line in err if line.startswith(f"lrn whiten: skipped {folder / 'b.jpg'}: cannot decode")]
+    assert len(skipped) == 1, err
+    assert err[-1] == f"lrn whiten: 2 of 3 photos written to {out}; 1 failed ({folder / 'b.jpg'})"
+
+
+def test_a_lone_broken_photo_fails_with_its_name(tmp_path, capsys):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    assert whiten(tmp_path / "broken.jpg", "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"lrn: error: cannot decode photo {tmp_path / 'broken.jpg'}")
+    assert not list((tmp_path / "out").iterdir())
+
+
 def test_a_call_prints_only_the_licence_on_stderr(photo_file, tmp_path):
     done = subprocess.run([sys.executable, "-m", "lrn.cli", "whiten", str(photo_file), "-o", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
