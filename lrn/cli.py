@@ -1,12 +1,15 @@
 """``lrn`` on the command line: ``lrn train``, ``lrn evaluate``, ``lrn whiten``.
 
-Bad input ends with one line ``lrn: error: ...`` naming the file or value, and exit code 2.
+Bad input ends with one line ``lrn: error: ...`` naming the file or value, and exit code 2,
+before anything is computed. ``lrn whiten`` goes on past a photo it cannot cut out: it names
+that photo and why, writes the others, and ends with exit code 1.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from lrn.cutout_model import FEEDS, SOFT_EDGE
@@ -51,6 +54,21 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split draw and of training")
 
 
+WHITEN_RULES = """\
+output names:
+  a.jpg gives a_white.png (_bg, _cutout, _mask for the other modes). Photos of one call
+  that would get the same name, letter case aside (a.jpg and a.png), are named after their
+  whole file name instead: a.jpg_white.png and a.png_white.png; the same file name in two
+  folders is numbered in the order given: a.jpg_white.png, a.jpg-2_white.png. A photo named
+  twice (alone and in its folder) is cut out once.
+
+photos that fail:
+  a photo that cannot be read or written is named on standard error with the reason and
+  skipped; the others are still written, a summary line follows, and the exit status is 1.
+  Bad arguments stop the command before any photo is read, with exit status 2.
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="lrn", description=__doc__.splitlines()[0])
     commands = main.add_subparsers(dest="command", required=True)
@@ -84,8 +102,9 @@ def parser() -> argparse.ArgumentParser:
 
     whiten = commands.add_parser(
         "whiten", help="put the person of each photo on plain white (or a colour, or transparency)",
-        description="Cut the person out of each photo: on white (default), on a colour, on transparency "
-                    "(RGBA PNG) or as a mask, at the photo's own (upright) size.")
+        description="Cut the person out of each photo: on white (default), on a colour, on transparency\n"
+                    "(RGBA PNG) or as a mask, at the photo's own (upright) size.",
+        epilog=WHITEN_RULES, formatter_class=argparse.RawDescriptionHelpFormatter)
     whiten.add_argument("photos", nargs="+",
                         help="photos (JPEG, PNG, ...) of any size, folders of photos, or - to read one photo "
                              "from standard input")
@@ -165,7 +184,8 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".g
 
 def photo_inputs(items: list[str]) -> list[str | Path]:
     """The photos named on the command line: files, every photo in a folder (sorted, not
-    recursive), or ``-`` (standard input, alone)."""
+    recursive), or ``-`` (standard input, alone). A file named twice (alone and in its folder)
+    is given once, where it first appears."""
     if "-" in items:
         if len(items) > 1:
             raise InputError("- (standard input) must be the only photo")
@@ -181,7 +201,78 @@ def photo_inputs(items: list[str]) -> list[str | Path]:
             photos.append(item)
         else:
             raise InputError(f"{item}: no such file or folder")
-    return photos
+    return once_each(photos)
+
+
+def once_each(photos: list[Path]) -> list[Path]:
+    """``photos`` without the repeats of a file (the same file reached by another path)."""
+    seen, kept = set(), []
+    for photo in photos:
+        real = photo.resolve()
+        if real not in seen:
+            seen.add(real)
+            kept.append(photo)
+    return kept
+
+
+def output_names(photos: list[str | Path], mode: str) -> list[str]:
+    """A distinct output file name for each photo, for one output folder.
+
+    A photo's output is :func:`lrn.cutout.output_name` (``a.jpg`` -> ``a_white.png``) unless
+    another photo of the list would get the same name, letter case aside (some file systems
+    ignore it). Those photos are named after their whole file name instead (``a.jpg_white.png``,
+    ``a.png_white.png``); a name still shared (the same file name in two folders) gets ``-2``,
+    ``-3``, ... after its first use, in the order of ``photos`` (``a.jpg-2_white.png``).
+
+    Parameters
+    ----------
+    photos : list of str or Path
+        Photo files, or ``-`` (standard input, named ``stdin``).
+    mode : str
+        One of :data:`lrn.cutout.MODES` (it gives the ending: ``_white``, ``_bg``, ...).
+
+    Returns
+    -------
+    list of str
+        File names, in the order of ``photos``, no two equal when letter case is ignored.
+    """
+    from lrn import cutout
+
+    files = [Path("stdin" if photo == "-" else photo) for photo in photos]
+    stems = Counter(f.stem.casefold() for f in files)
+    bases = [f.name if stems[f.stem.casefold()] > 1 else f.stem for f in files]
+    return [f"{base}{cutout.SUFFIXES[mode]}.png" for base in numbered(bases)]
+
+
+def numbered(bases: list[str]) -> list[str]:
+    """``bases`` with ``-2``, ``-3``, ... added to each repeat of an earlier one (letter case
+    aside), skipping names that another base of the list already has."""
+    taken = {base.casefold() for base in bases}
+    used, names = set(), []
+    for base in bases:
+        name, k = base, 1
+        while name.casefold() in used or (k > 1 and name.casefold() in taken):
+            k += 1
+            name = f"{base}-{k}"
+        used.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def output_folder(out: str) -> Path:
+    """The output folder ``out``, not created yet; :class:`InputError` if it is a file."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"-o {folder} is a file; name an output folder")
+    return folder
+
+
+def create_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if needed; :class:`InputError` if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create the output folder {folder}: {error.strerror or error}") from None
 
 
 def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
@@ -196,49 +287,106 @@ def whiten_mode(args) -> tuple[str, tuple[int, int, int]]:
     return "colour", cutout.parse_colour(args.background)
 
 
-def run_whiten(args) -> None:
+def run_whiten(args) -> int:
+    """Cut out every photo it can; 0 when all were written, 1 when one or more failed."""
     from tqdm.auto import tqdm
 
-    from lrn import cutout, imageops, shipped  # numpy, scipy, Pillow only for lrn whiten
+    from lrn import cutout, native_stderr, shipped  # numpy, scipy, Pillow only for lrn whiten
 
     photos = photo_inputs(args.photos)
     mode, colour = whiten_mode(args)
-    to_stdout = args.out == "-" or (args.out is None and photos == ["-"])
-    if to_stdout and len(photos) > 1:
-        raise InputError(f"-o - writes one PNG to standard output, but {len(photos)} photos were given")
-    if args.out is None and not to_stdout:
-        raise InputError("name an output folder with -o (or -o - for standard output)")
     if not 0 <= args.low < args.high <= 1:
         raise InputError(f"need 0 <= --low < --high <= 1, got {args.low} and {args.high}")
+    targets = whiten_targets(photos, args.out, mode)
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
-    model, _ = cutout.load(args.model, trust=args.trust_model)
+    with native_stderr.filtered():  # the interpreter's "Created ... XNNPACK delegate" line
+        model, _ = cutout.load(args.model, trust=args.trust_model)
+    if targets != [None]:
+        create_folder(targets[0].parent)  # once the model is there: a refused model leaves no folder behind
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
                    low=args.low, high=args.high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)
-    for source in tqdm(photos, desc="whiten", unit="photo", disable=len(photos) < 2):
-        if source != "-" and not to_stdout:  # the usual case: a file in, a file out
-            tqdm.write(str(cutout.whiten_file(model, source, args.out, mode, colour, **options)))
+    failed = []
+    bar = tqdm(list(zip(photos, targets)), desc="whiten", unit="photo",
+               disable=True if len(photos) < 2 else None)  # None: a bar only in a terminal
+    for source, target in bar:
+        try:
+            whiten_one(model, source, target, mode, colour, options)
+        except Exception as error:  # noqa: BLE001 - one photo's failure must not cost the others
+            failed.append(source)
+            report_failure(source, error, batch=len(photos) > 1)
             continue
-        data = sys.stdin.buffer.read() if source == "-" else None  # a pipe: the photo's bytes on stdin
-        photo = imageops.read_photo("standard input" if source == "-" else source, data=data)
-        image = cutout.cut_out(model, photo, mode, colour, **options)
-        if to_stdout:
-            cutout.save_png(image, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        else:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            cutout.save_png(image, Path(args.out) / cutout.output_name("stdin", mode))
+        if target is not None:
+            tqdm.write(str(target))
+    if failed and len(photos) > 1:
+        print(batch_summary(len(photos), failed, args.out), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def whiten_targets(photos: list[str | Path], out: str | None, mode: str) -> list[Path | None]:
+    """Where each photo's cut-out goes (``None``: standard output), all chosen before any is
+    written (:func:`output_names`); :class:`InputError` for an ``-o`` that cannot be used."""
+    to_stdout = out == "-" or (out is None and photos == ["-"])
+    if to_stdout and len(photos) > 1:
+        raise InputError(f"-o - writes one PNG to standard output, but {len(photos)} photos were given")
+    if to_stdout:
+        return [None]
+    if out is None:
+        raise InputError("name an output folder with -o (or -o - for standard output)")
+    folder = output_folder(out)
+    return [folder / name for name in output_names(photos, mode)]
+
+
+def whiten_one(model, source: str | Path, target: Path | None, mode: str, colour, options: dict) -> None:
+    """Cut out one photo (a file, or ``-``: standard input) into ``target`` (``None``:
+    standard output)."""
+    from lrn import cutout, imageops
+
+    data = sys.stdin.buffer.read() if source == "-" else None  # a pipe: the photo's bytes on stdin
+    photo = imageops.read_photo("standard input" if source == "-" else source, data=data)
+    image = cutout.cut_out(model, photo, mode, colour, **options)
+    if target is None:
+        cutout.save_png(image, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        cutout.save_png(image, target)
+
+
+def failure_reason(error: Exception) -> str:
+    """What went wrong, for people: an InputError's message names the file and what was
+    expected already; anything else is named by its type."""
+    return str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+
+
+def report_failure(source: str | Path, error: Exception, batch: bool) -> None:
+    """One line on standard error: ``lrn whiten: skipped <photo>: <reason>`` in a batch (above
+    the progress bar), ``lrn: error: <reason>`` for a lone photo."""
+    from tqdm.auto import tqdm
+
+    if batch:
+        tqdm.write(f"lrn whiten: skipped {source}: {failure_reason(error)}", file=sys.stderr)
+    else:
+        print(f"lrn: error: {failure_reason(error)}", file=sys.stderr)
+
+
+def batch_summary(total: int, failed: list, out: str, listed: int = 5) -> str:
+    """``lrn whiten: 9 of 10 photos written to OUT; 1 failed (broken.jpg)``, the failed ones
+    listed up to ``listed``."""
+    names = ", ".join(map(str, failed[:listed]))
+    if len(failed) > listed:
+        names += f" and {len(failed) - listed} more"  # each was named on its own line already
+    return f"lrn whiten: {total - len(failed)} of {total} photos written to {out}; {len(failed)} failed ({names})"
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"train": run_train, "evaluate": run_evaluate, "whiten": run_whiten}[args.command](args)
+        code = {"train": run_train, "evaluate": run_evaluate, "whiten": run_whiten}[args.command](args)
     except InputError as error:
         print(f"lrn: error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -47,3 +47,29 @@ def test_size_not_a_multiple_of_32_is_named(tmp_path, capsys, eg1800_root):
     code = cli.main(["train", "--variant", "lrn", "--data", str(eg1800_root), "--size", "100", "-o", str(tmp_path)])
     assert code == 2
     assert "100" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("photos, names", [
+    (["x/a.jpg", "x/b.png"], ["a_white.png", "b_white.png"]),  # no clash: the usual names
+    (["x/a.jpg", "x/a.png", "x/b.png"], ["a.jpg_white.png", "a.png_white.png", "b_white.png"]),
+    (["x/a.jpg", "y/a.jpg"], ["a.jpg_white.png", "a.jpg-2_white.png"]),  # the same name in two folders
+    (["x/A.jpg", "x/a.png"], ["A.jpg_white.png", "a.png_white.png"]),  # letter case aside
+    (["x/a.jpg", "x/a.png", "x/a.jpg.png"], ["a.jpg_white.png", "a.png_white.png", "a.jpg-2_white.png"]),
+    (["x/a.jpg", "y/a.jpg", "x/a.jpg-2.png"], ["a.jpg_white.png", "a.jpg-3_white.png", "a.jpg-2_white.png"]),
+    (["-"], ["stdin_white.png"]),
+])
+def test_output_names_are_distinct_and_usual_where_they_can_be(photos, names):
+    assert cli.output_names(photos, "white") == names
+    assert cli.output_names(photos, "mask") == [n.replace("_white", "_mask") for n in names]
+
+
+def test_native_lines_are_filtered_and_real_errors_kept(capfd):
+    import os
+
+    from lrn import native_stderr
+
+    with native_stderr.filtered():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"E0000 something real went wrong\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err.splitlines() == ["E0000 something real went wrong", "after"]

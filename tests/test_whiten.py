@@ -67,6 +67,72 @@ def test_a_folder_gives_every_photo_in_it(photo_file, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_white.png", "b_white.png"]
 
 
+def other_photo(photo_file, seed):
+    """``photo_file``'s photo with its background drawn again: a different photo of the same size."""
+    photo = np.asarray(Image.open(photo_file).convert("RGB")).copy()
+    background = np.all(photo != (210, 170, 150), axis=2)
+    photo[background] = np.random.default_rng(seed).integers(0, 90, (int(background.sum()), 3), dtype=np.uint8)
+    return Image.fromarray(photo)
+
+
+def test_photos_that_would_share_an_output_name_each_get_their_own(photo_file, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    Image.open(photo_file).convert("RGB").save(first / "a.jpg", quality=95)
+    other_photo(photo_file, 1).save(first / "a.png")
+    other_photo(photo_file, 2).save(second / "a.jpg", quality=95)
+    other_photo(photo_file, 3).save(first / "b.png")
+    out = tmp_path / "out"
+    assert whiten(first, second, "-o", out) == 0
+    written = {"a.jpg_white.png": first / "a.jpg", "a.png_white.png": first / "a.png",
+               "a.jpg-2_white.png": second / "a.jpg", "b_white.png": first / "b.png"}  # b: no clash, usual name
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)
+    model, _ = cutout.load()
+    images = {name: np.asarray(Image.open(out / name)) for name in written}
+    for name, source in written.items():  # each output is its own photo's cut-out
+        np.testing.assert_array_equal(images[name], cutout.cut_out(model, imageops.read_photo(source)))
+    assert not np.array_equal(images["a.jpg_white.png"], images["a.png_white.png"])
+    assert not np.array_equal(images["a.jpg_white.png"], images["a.jpg-2_white.png"])
+
+
+def test_a_photo_named_twice_is_cut_out_once(photo_file, tmp_path):
+    assert whiten(photo_file, photo_file.parent, "-o", tmp_path / "out") == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["person_white.png"]
+
+
+def test_a_broken_photo_in_a_folder_is_named_and_the_others_are_written(photo_file, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(photo_file).save(folder / "a.png")
+    (folder / "b.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")  # sorted between the two good ones
+    other_photo(photo_file, 1).save(folder / "c.png")
+    out = tmp_path / "out"
+    assert whiten(folder, "-o", out) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a_white.png", "c_white.png"]
+    err = capsys.readouterr().err.splitlines()
+    skipped = [line for line in err if line.startswith(f"lrn whiten: skipped {folder / 'b.jpg'}: cannot decode")]
+    assert len(skipped) == 1, err
+    assert err[-1] == f"lrn whiten: 2 of 3 photos written to {out}; 1 failed ({folder / 'b.jpg'})"
+
+
+def test_a_lone_broken_photo_fails_with_its_name(tmp_path, capsys):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    assert whiten(tmp_path / "broken.jpg", "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"lrn: error: cannot decode photo {tmp_path / 'broken.jpg'}")
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_a_call_prints_only_the_licence_on_stderr(photo_file, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "lrn.cli", "whiten", str(photo_file), "-o", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "XNNPACK" not in done.stderr
+    assert done.stderr.splitlines() == [f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}"]
+    assert done.stdout.splitlines() == [str(tmp_path / "person_white.png")]
+
+
 def test_an_exif_rotated_phone_photo_comes_out_upright(photo_file, tmp_path):
     stored = np.asarray(Image.open(photo_file).convert("RGB"))  # 150 x 120 as stored
     image = Image.fromarray(np.ascontiguousarray(np.swapaxes(stored, 0, 1)[::-1]))  # lying on its side
@@ -92,16 +158,21 @@ def test_a_pipe_reads_standard_input_and_writes_standard_output_without_tensorfl
 
 @pytest.mark.parametrize("args, needle", [
     (["-", "x.png"], "must be the only photo"),
-    (["{photo}", "{photo}", "-o", "-"], "2 photos were given"),
+    (["{photo}", "{tmp}/second/copy.png", "-o", "-"], "2 photos were given"),
     (["{photo}"], "name an output folder with -o"),
-    (["{photo}", "-o", "{tmp}", "--background", "chartreuse-ish"], "cannot read the colour"),
-    (["{tmp}/missing.jpg", "-o", "{tmp}"], "missing.jpg: no such file"),
+    (["{photo}", "-o", "{tmp}/out", "--background", "chartreuse-ish"], "cannot read the colour"),
+    (["{photo}", "-o", "{tmp}/out", "--low", "0.8", "--high", "0.2"], "--low < --high"),
+    (["{photo}", "-o", "{tmp}/second/copy.png"], "is a file"),
+    (["{tmp}/missing.jpg", "-o", "{tmp}/out"], "missing.jpg: no such file"),
     (["{tmp}", "-o", "{tmp}/out"], "is a folder with no photos"),
 ])
-def test_bad_inputs_are_named(args, needle, photo_file, tmp_path, capsys):
+def test_bad_inputs_are_named_before_anything_is_written(args, needle, photo_file, tmp_path, capsys):
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "copy.png").write_bytes(photo_file.read_bytes())
     argv = [a.format(photo=photo_file, tmp=tmp_path) for a in args]
     assert whiten(*argv) == 2
     assert needle in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_shipped_conversion_is_the_shipped_model_and_a_stale_one_is_not_used(tmp_path):
