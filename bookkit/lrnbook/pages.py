@@ -353,7 +353,8 @@ def html_table(table: pd.DataFrame, table_id: str):
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
                   "augment": True, "patience": "until convergence", "epochs": "until convergence",
                   "supervision": "all", "squeeze_skip": False, "backgrounds": False,
-                  "encoder_weights": "imagenet (Keras: Oxford VGG, Caffe order)", "preprocessing": "caffe"}
+                  "encoder_weights": "imagenet (Keras: Oxford VGG, Caffe order)", "preprocessing": "caffe",
+                  "precision": "float32"}
 
 
 NOT_A_SETTING = {"run_key", "train_ids", "val_ids"}
@@ -370,7 +371,8 @@ SETTING_LABELS = {"size": "input size (px)", "width": "width multiplier", "learn
                   "epochs": "epochs (at most)", "supervision": "supervised levels",
                   "squeeze_skip": "1-channel skip squeeze", "backgrounds": "dynamic backgrounds",
                   "encoder_weights": "encoder weights", "preprocessing": "input preprocessing",
-                  "batch_size": "batch size", "seed": "training seed", "variant": "network"}
+                  "batch_size": "batch size", "seed": "training seed", "variant": "network",
+                  "precision": "arithmetic (Keras dtype policy)"}
 """A training setting's name as a reader reads it (the key itself where none is given)."""
 
 
