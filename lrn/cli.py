@@ -291,7 +291,7 @@ def run_whiten(args) -> int:
     """Cut out every photo it can; 0 when all were written, 1 when one or more failed."""
     from tqdm.auto import tqdm
 
-    from lrn import cutout, native_stderr, shipped  # numpy, scipy, Pillow only for lrn whiten
+    from lrn import cutout, shipped  # numpy, scipy, Pillow only for lrn whiten
 
     photos = photo_inputs(args.photos)
     mode, colour = whiten_mode(args)
@@ -300,8 +300,7 @@ def run_whiten(args) -> int:
     targets = whiten_targets(photos, args.out, mode)
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
-    with native_stderr.filtered():  # the interpreter's "Created ... XNNPACK delegate" line
-        model, _ = cutout.load(args.model, trust=args.trust_model)
+    model, _ = cutout.load(args.model, trust=args.trust_model)  # quiet: no interpreter's INFO line
     if targets != [None]:
         create_folder(targets[0].parent)  # once the model is there: a refused model leaves no folder behind
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned

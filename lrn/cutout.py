@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lrn import fastforward, imageops, letterbox, lite, metrics, postprocess, refine, shipped
+from lrn import fastforward, imageops, letterbox, lite, metrics, native_stderr, postprocess, refine, shipped
 from lrn.cutout_model import SOFT_EDGE, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
@@ -276,7 +276,8 @@ def _load(path: Path, trust: bool, verbose: bool):
     converted = lite.cached_conversion(path)
     if converted is not None:
         try:
-            model = lite.LiteModel.from_file(converted)
+            with native_stderr.filtered():  # the interpreter's "Created ... XNNPACK delegate" line
+                model = lite.LiteModel.from_file(converted)
             return model, f"{model.runtime} (XNNPACK), converted file {converted.name}"
         except Exception as error:  # noqa: BLE001 - an unreadable conversion: start again from the .keras file
             if verbose:

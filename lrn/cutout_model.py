@@ -11,12 +11,9 @@ from its ``config.json`` (:mod:`lrnbook.tryit`).
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
 from dataclasses import dataclass
 
+from lrn import native_stderr
 from lrn.errors import InputError
 
 FEEDS = ("pad", "squash")
@@ -91,27 +88,14 @@ def keras_forward(model):
 
 HARMLESS_START_UP = ("All log messages before absl::InitializeLog", "Could not find cuda drivers",
                      "failed call to cuInit", "cpu_feature_guard", "To enable the following instructions",
-                     "oneDNN custom operations are on")
+                     "oneDNN custom operations are on", *native_stderr.LITERT_START_UP)
 """What TensorFlow's native code prints on stderr when it starts on a machine without a GPU:
-nothing a user of the cut-out can act on (the cuInit line is even at error level)."""
+nothing a user of the cut-out can act on (the cuInit line is even at error level), and the
+LiteRT interpreter's line when a converted model is made."""
 
 
-@contextlib.contextmanager
 def tensorflow_start_up_filtered():
-    """Run TensorFlow code with its native start-up lines (:data:`HARMLESS_START_UP`) held
-    back; Python's own messages still appear at once, and every other native line is passed
-    on when the block ends."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held, open(os.dup(saved), "w", buffering=1) as terminal:
-        os.dup2(held.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(terminal):  # Python's own messages go straight to the terminal
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            for line in held.read().decode(errors="replace").splitlines():
-                if not any(mark in line for mark in HARMLESS_START_UP):
-                    print(line, file=sys.stderr)
+    """A context in which TensorFlow code runs with its native start-up lines (:data:`HARMLESS_START_UP`)
+    held back; Python's own messages still appear at once, and every other native line is passed
+    on when the block ends (:func:`lrn.native_stderr.filtered`)."""
+    return native_stderr.filtered(HARMLESS_START_UP, python_live=True)

@@ -18,7 +18,7 @@ user of the cut-out can act on."""
 
 
 @contextlib.contextmanager
-def filtered(harmless: tuple[str, ...] = LITERT_START_UP):
+def filtered(harmless: tuple[str, ...] = LITERT_START_UP, python_live: bool = False):
     """Run a block with the standard-error lines that contain one of ``harmless`` dropped.
 
     Everything written to descriptor 2 in the block (native code's lines, and Python's own
@@ -29,6 +29,10 @@ def filtered(harmless: tuple[str, ...] = LITERT_START_UP):
     ----------
     harmless : tuple of str
         Parts of the lines to drop: a line containing any of them is dropped.
+    python_live : bool
+        Let Python's own messages (``sys.stderr``: warnings, progress) reach the terminal at
+        once instead of holding them back with the native lines: for long blocks, such as
+        loading TensorFlow and a model.
     """
     sys.stderr.flush()
     try:
@@ -36,7 +40,10 @@ def filtered(harmless: tuple[str, ...] = LITERT_START_UP):
     except OSError:  # no descriptor 2 (a detached process): nothing to hold back
         yield
         return
-    with tempfile.TemporaryFile() as held:
+    with tempfile.TemporaryFile() as held, contextlib.ExitStack() as live:
+        if python_live:
+            terminal = live.enter_context(open(os.dup(saved), "w", buffering=1))
+            live.enter_context(contextlib.redirect_stderr(terminal))
         os.dup2(held.fileno(), 2)
         try:
             yield

@@ -73,3 +73,28 @@ def test_native_lines_are_filtered_and_real_errors_kept(capfd):
         os.write(2, b"E0000 something real went wrong\n")
     os.write(2, b"after\n")
     assert capfd.readouterr().err.splitlines() == ["E0000 something real went wrong", "after"]
+
+
+def test_python_lines_can_go_live_while_native_ones_are_held(capfd):
+    import os
+    import sys
+
+    from lrn import native_stderr
+
+    with native_stderr.filtered(("harmless",), python_live=True):
+        os.write(2, b"native harmless line\n")
+        os.write(2, b"native real line\n")
+        print("python progress", file=sys.stderr, flush=True)
+    assert capfd.readouterr().err.splitlines() == ["python progress", "native real line"], \
+        "Python's line comes at once, the native real one when the block ends, the harmless one never"
+
+
+def test_loading_a_converted_model_from_python_is_quiet(tmp_path):
+    """lrn.cutout.load from Python, not only the command, holds back the interpreter's INFO line."""
+    import subprocess
+    import sys
+
+    code = "from lrn import cutout; cutout.load(); cutout.load(); print('loaded')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "loaded", done.stderr
+    assert "XNNPACK" not in done.stderr and "cuInit" not in done.stderr, done.stderr
