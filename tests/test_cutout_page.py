@@ -63,3 +63,36 @@ def test_effect_text_says_no_clear_change_when_the_interval_holds_zero():
 def test_pack_round_trip(n):
     masks = np.random.default_rng(n).random((n, 224, 224)) > 0.5
     np.testing.assert_array_equal(cutoutfit.unpack(cutoutfit.pack(masks)), masks)
+
+
+class ExactPeer:
+    """A stand-in for MediaPipe that returns each photo's own truth (its photos encode their masks)."""
+
+    def predict_batch(self, images):
+        from lrn import imageops
+
+        return np.stack([imageops.resize_prob((image[..., 0] > 127).astype(np.float32), (224, 224)) for image in images])
+
+
+def test_the_chosen_setting_is_set_beside_mediapipe_photo_by_photo(tmp_path):
+    from lrn.data import people
+    from lrn.errors import InputError
+    from lrnbook import card_sets
+
+    stored(tmp_path, "only", shift_pad=30, shift_squash=10)
+    found = page.read_candidates(["only"], tmp_path)
+    val_sets = {}
+    for set_name, kept in found["only"].items():
+        pairs = [(np.repeat(np.where(t, 255, 0).astype(np.uint8)[..., None], 3, axis=2), t) for t in kept["truths"]]
+        val_sets[set_name] = (people.eval_set(set_name, kept["ids"], pairs, 224), pairs)
+    choice = {"candidate": "only", "fit": "squash", "clean": True}
+    versus = page.versus_peer(found, choice, val_sets, ExactPeer())
+    assert list(versus) == list(val_sets)
+    for tables in versus.values():
+        assert tables["MediaPipe"]["jaccard"].min() > 99 and tables["chosen"]["jaccard_clean"].max() < 95
+    text = card_sets.versus_text(versus, "chosen", "MediaPipe", clean=True)
+    assert text.count("better: MediaPipe") == 2 * len(val_sets) and "cleaned, chosen vs MediaPipe" in text
+    assert "raw, chosen vs MediaPipe" in card_sets.versus_text(versus, "chosen", "MediaPipe", clean=False)
+    other = {**val_sets, "EG1800": (people.eval_set("EG1800", ["x"] * 4, val_sets["EG1800"][1], 224), val_sets["EG1800"][1])}
+    with pytest.raises(InputError, match="EG1800: the stored predictions"):
+        page.versus_peer(found, choice, other, ExactPeer())

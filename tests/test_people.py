@@ -114,6 +114,14 @@ def test_small_people_join_training_and_validation_from_their_own_ccp_ids(mirror
     monkeypatch.setattr(people, "load_eg1800", lambda *a, **k: SimpleNamespace(
         manifest_sha256="e" * 64, train=FakeIds(["00001"]), val=FakeIds(["00002"])))
     monkeypatch.setattr(people, "eg1800_originals", lambda ids, root=None: [person((80, 60), 10, 10, 60, 40)] * len(ids))
+    real_load = people.ccp.load
+
+    def fewer_training_photos(*args, **kwargs):  # 20 of CCP's 601 training photos are enough to paste from
+        street = real_load(*args, **kwargs)
+        return SimpleNamespace(manifest_sha256=street.manifest_sha256, val=street.val,
+                               train=FakeIds(street.train.ids[:20]) if street.train is not None else None)
+
+    monkeypatch.setattr(people.ccp, "load", fewer_training_photos)
     data = people.people(64, "pad", (), root=mirror, progress=False, small_people=12)
     assert list(data.val_sets) == list(people.SETS)
     small_train = [i for i in data.train.ids if i.startswith("small/")]
@@ -127,6 +135,11 @@ def test_small_people_join_training_and_validation_from_their_own_ccp_ids(mirror
     assert train_ccp and val_ccp and not train_ccp & val_ccp
     assert val_ccp <= set(data.val_sets["CCP full frame"].ids)
     assert small_val.truths.mean() < 0.06, "the pasted people are small"
+    alone = people.validation_sets(64, root=mirror, progress=False)  # for a peer: the same photos, own resolution
+    assert list(alone) == list(data.val_sets)
+    for name, (s, pairs) in alone.items():
+        assert s.ids == data.val_sets[name].ids and len(pairs) == len(s), name
+        np.testing.assert_array_equal(s.truths, data.val_sets[name].truths)
     with pytest.raises(InputError, match="small_people"):
         people.people(64, "pad", (), root=mirror, small_people=-1)
 

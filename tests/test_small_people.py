@@ -52,6 +52,10 @@ def test_made_sets_are_deterministic_small_and_never_paste_a_person_on_its_own_p
     assert sp.make(pairs, ids, n=8, seed=4).ids != made.ids
     with pytest.raises(InputError, match="two photos"):
         sp.make(pairs[:1], ids[:1], n=1, seed=0)
+    every = sp.make(pairs, ids, n=20, seed=0)  # 5 backgrounds x 4 other persons: each pair once
+    assert len(set(every.ids)) == 20
+    with pytest.raises(InputError, match="more photos than"):
+        sp.make(pairs, ids, n=21, seed=0)
 
 
 def test_the_real_validation_set_comes_from_ccp_validation_photos_only(mirror):

@@ -111,13 +111,15 @@ def sets_table(tables: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str) -> str:
-    """Per set, cleaned Jaccard and Hausdorff: which model the paired 95 % interval favours, with the numbers."""
+def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str, clean: bool = True) -> str:
+    """Per set, cleaned (or raw) Jaccard and Hausdorff: which model the paired 95 % interval favours, with the numbers."""
     lines = []
+    suffix = "_clean" if clean else ""
     for set_name, by_model in tables.items():
         a, b = by_model[ours], by_model[theirs]
         parts = []
-        for column, unit, higher_better in (("jaccard_clean", "% Jaccard", True), ("hausdorff_clean", "px Hausdorff", False)):
+        for column, unit, higher_better in ((f"jaccard{suffix}", "% Jaccard", True),
+                                            (f"hausdorff{suffix}", "px Hausdorff", False)):
             d = paired_difference(a[column].to_numpy(), b[column].to_numpy())
             if d["ci_low"] > 0 or d["ci_high"] < 0:
                 winner = ours if (d["mean_diff"] > 0) == higher_better else theirs
@@ -125,7 +127,7 @@ def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: s
                 winner = "neither (the interval includes 0)"
             parts.append(f"{a[column].mean():.2f} vs {b[column].mean():.2f} {unit}, better: {winner} "
                          f"(difference {d['mean_diff']:+.2f}, 95 % interval {d['ci_low']:+.2f} to {d['ci_high']:+.2f})")
-        lines.append(f"- *{set_name}*, cleaned, {ours} vs {theirs}: " + "; ".join(parts) + ".")
+        lines.append(f"- *{set_name}*, {'cleaned' if clean else 'raw'}, {ours} vs {theirs}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 

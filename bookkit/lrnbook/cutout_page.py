@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from lrn import evaluate
+from lrn.errors import InputError
 from lrn.cutout_model import FEEDS
 from lrn.data.people import SETS
 from lrnbook.candidate_files import STAGE1_OUTPUTS, STAGE1_SUFFIX
+from lrnbook import card_sets
 from lrnbook.cutoutfit import read_predictions
 from lrnbook.plots import TEXT_WIDTH_IN
 from lrnbook.stats import paired_difference
@@ -281,3 +283,23 @@ def summary_text(scores: pd.DataFrame, choice: dict, labels: dict[str, str], bas
                          "model shipped before (squashed, cleaned).")
     lines.append("- The test photos are scored once, for the chosen model, on the model card.")
     return "\n".join(lines)
+
+
+def versus_peer(found: dict, choice: dict, val_sets: dict, segmenter) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per kind of validation photo, the per-photo scores of the chosen setting and of MediaPipe.
+
+    ``found``: :func:`read_candidates`; ``val_sets``: :func:`lrn.data.people.validation_sets`
+    (MediaPipe takes the photos at their own resolution); ``segmenter``: a
+    :class:`lrnbook.peer.SelfieSegmenter`. Returns ``{kind: {"chosen": scores, "MediaPipe": scores}}``
+    (:func:`lrnbook.card_sets.scores`, raw and cleaned), the photos in the same order.
+    """
+    stored = found[choice["candidate"]]
+    tables = {}
+    for name, (s, pairs) in val_sets.items():
+        mine = stored[name]
+        if list(mine["ids"]) != list(s.ids) or not np.array_equal(mine["truths"], s.truths):
+            raise InputError(f"{name}: the stored predictions of {choice['candidate']} hold other photos or truths "
+                             "than the validation photos read now")
+        tables[name] = {"chosen": card_sets.scores(s, mine[choice["fit"]].astype(np.float32)),
+                        "MediaPipe": card_sets.scores(s, card_sets.peer_maps(segmenter, pairs))}
+    return tables

@@ -179,6 +179,30 @@ def combined_manifest(*shas: str) -> str:
     return sha256_text(":".join(shas))
 
 
+def _validation_sets(eg1800_ids, ccp_ids, size: int, root, progress: bool) -> dict[str, tuple[EvalSet, list]]:
+    """``{kind: (EvalSet, [(photo, mask) at own resolution])}`` for the validation ids given (see :func:`validation_sets`)."""
+    full = ccp.originals(ccp_ids, "full", root, progress=progress)
+    head_torso = [(framing.crop(p, b), framing.crop(m, b)) for p, m in full for b in framing.windows(m, (0.0,))]
+    made = small.make(full, ccp_ids, SMALL_PEOPLE_VAL, SMALL_PEOPLE_SEED)
+    sources = {SETS[0]: (eg1800_ids, eg1800_originals(eg1800_ids, root)), SETS[1]: (ccp_ids, head_torso),
+               SETS[2]: (ccp_ids, full), SETS[3]: (made.ids, made.pairs)}
+    return {name: (eval_set(name, list(ids), pairs, size), pairs) for name, (ids, pairs) in sources.items()}
+
+
+def validation_sets(size: int = 224, root: str | Path | None = None,
+                    progress: bool = True) -> dict[str, tuple[EvalSet, list]]:
+    """The cut-out model's validation photos of every kind (:data:`SETS`), as :func:`people` judges on them.
+
+    Returns ``{kind: (EvalSet, [(photo uint8 (H, W, 3), mask bool (H, W)) at the photo's own
+    resolution])}``, the photos in the order of ``people(...).val_sets`` (so that scores pair
+    photo by photo): for a model that takes photos at their own resolution, such as a peer.
+    """
+    size = check_size(size)
+    portraits = load_eg1800(root, protocol="full", size=size, seed=0, progress=progress)
+    street = ccp.load("full", size, root, splits=("val",), progress=progress)  # its ids, checked as people() checks them
+    return _validation_sets(portraits.val.ids, street.val.ids, size, root, progress)
+
+
 def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = framing.STEPS,
            root: str | Path | None = None, progress: bool = True, small_people: int = 0) -> PeopleData:
     """Load the cut-out model's training and validation data (about a minute of reading and resizing).
@@ -226,15 +250,8 @@ def people(size: int = 224, feed: str = "pad", ccp_framings: Sequence[float] = f
             made = small.make(full, ids, small_people, SMALL_PEOPLE_SEED)
             train += [(f"small/{i}", *enter(photo, mask, size, feed)) for i, (photo, mask) in zip(made.ids, made.pairs)]
 
-    val_full = ccp.originals(street.val.ids, "full", root, progress=progress)
-    val_ht = [(framing.crop(p, b), framing.crop(m, b)) for p, m in val_full for b in framing.windows(m, (0.0,))]
-    val_small = small.make(val_full, street.val.ids, SMALL_PEOPLE_VAL, SMALL_PEOPLE_SEED)
-    val_sets = {
-        SETS[0]: eval_set(SETS[0], portraits.val.ids, eg1800_originals(portraits.val.ids, root), size),
-        SETS[1]: eval_set(SETS[1], street.val.ids, val_ht, size),
-        SETS[2]: eval_set(SETS[2], street.val.ids, val_full, size),
-        SETS[3]: eval_set(SETS[3], val_small.ids, val_small.pairs, size),
-    }
+    val_sets = {name: s for name, (s, _) in
+                _validation_sets(portraits.val.ids, street.val.ids, size, root, progress).items()}
     prefixes = {SETS[0]: "eg1800/", SETS[1]: "ccp_head_torso/", SETS[2]: "ccp_full/", SETS[3]: "small/"}
     val = [(prefixes[name] + i, image, mask)
            for name, s in val_sets.items() for i, image, mask in zip(s.ids, s.inputs(feed), s.masks(feed))]

@@ -129,8 +129,9 @@ def make(pairs: Sequence[tuple[np.ndarray, np.ndarray]], ids: Sequence[str], n: 
          frame: tuple[int, int] = FRAME) -> SmallPeople:
     """``n`` small-people photos from full-frame CCP ``pairs`` (person and background from different photos).
 
-    Deterministic in ``seed``. Photos whose sides join to fewer than
-    :data:`MIN_BACKGROUND_WIDTH` columns serve as persons only.
+    Deterministic in ``seed``. No two made photos share both person and background, so ids are
+    distinct. Photos whose sides join to fewer than :data:`MIN_BACKGROUND_WIDTH` columns serve as
+    persons only.
     """
     if len(pairs) != len(ids) or len(pairs) < 2:
         raise InputError(f"need at least two photos with as many ids, got {len(pairs)} photos and {len(ids)} ids")
@@ -139,11 +140,18 @@ def make(pairs: Sequence[tuple[np.ndarray, np.ndarray]], ids: Sequence[str], n: 
                    if background_without_person(p, m).shape[1] >= MIN_BACKGROUND_WIDTH]
     if not backgrounds:
         raise InputError("no photo leaves a background wide enough once its person is cut out")
+    if n > len(backgrounds) * (len(pairs) - 1):
+        raise InputError(f"n={n}: more photos than {len(backgrounds)} backgrounds with one of the "
+                         f"{len(pairs) - 1} other persons each can make")
     made = SmallPeople([], [], [])
-    for _ in range(n):
+    used = set()
+    while len(made.ids) < n:
         person_index = int(rng.integers(len(pairs)))
         choices = [k for k in backgrounds if k != person_index]
         bg_index = choices[int(rng.integers(len(choices)))]
+        if (person_index, bg_index) in used:  # every made photo its own pair, so that ids stay distinct
+            continue
+        used.add((person_index, bg_index))
         background = frame_crop(background_without_person(*pairs[bg_index]), rng, frame)
         photo, truth = paste(background, *cut_person(*pairs[person_index]), float(rng.uniform(*AREA_RANGE)), rng)
         made.ids.append(f"{ids[person_index]}@{ids[bg_index]}")
