@@ -22,14 +22,14 @@ def disk_photo(h=120, w=90):
 
 
 @pytest.mark.skipif(not shipped.TFLITE_FILE.is_file(), reason="the shipped model's .tflite is missing")
-def test_the_default_pipeline_is_what_lrn_whiten_writes():
+def test_the_pipeline_lrn_whiten_runs_is_the_one_the_page_names():
     photo, _, _ = disk_photo()
     model, _ = cutout.load()
+    assert hc.WHITEN in hc.PIPELINES
+    assert hc.whiten_pipeline(model, [photo]) == hc.WHITEN
     raw = cutout.segment(model, photo)
-    written = cutout.cut_out(model, photo, "mask")
-    if model.clean or cutout.DEFAULT_REFINEMENT is None:
-        pytest.skip("the shipped model's defaults are not the page's 'today'")
-    alpha = hc.pipeline_alpha(hc.PIPELINES[hc.DEFAULT], photo, raw)
+    written = cutout.cut_out(model, photo, "mask", clean=False)  # lrn whiten --raw
+    alpha = hc.pipeline_alpha(hc.PIPELINES["refine, ramp 0.3/0.7"], photo, raw)
     np.testing.assert_array_equal(np.rint(alpha * 255).astype(np.uint8), written)
 
 
@@ -114,3 +114,10 @@ def test_subsample_spreads_evenly_and_keeps_short_lists():
     assert hc.subsample(["a", "b"], 5) == ["a", "b"]
     settings = {"val_ids": ["eg1800/00003", "ccp_head_torso/0003", "ccp_full/0003", "ccp/0004@0.5"]}
     assert hc.validation_ids(settings) == {"EG1800": ["00003"], "CCP": ["0003"]}
+
+
+def test_the_opaque_lower_bound_is_reached_when_the_rest_sits_at_the_threshold():
+    # 20 % of the background at opacity 0.9, the rest at 0.05: mean 0.18 + 0.04 = 0.22
+    assert hc.opaque_lower_bound(22.0, 20.0) == pytest.approx(90.0)
+    assert hc.opaque_lower_bound(1.0, 50.0) == 0.0  # a mean that low says nothing
+    assert np.isnan(hc.opaque_lower_bound(1.0, 0.0))

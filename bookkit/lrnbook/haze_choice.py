@@ -11,8 +11,10 @@ each a function ``(photo, map) -> map`` at the photo's resolution:
   ``estimate_alpha_cf``) on a trimap made from the map (:func:`closed_form_matte`).
 
 The result is clipped to [0, 1] and is the opacity ``lrn whiten --mask`` writes (times 255).
-Today's default is ``("refine",)``: the shipped model's card says its map is not cleaned, and a
-refined matte is used as the opacity as it is, without the ramp (:func:`lrn.cutout.alpha`).
+The old default (:data:`DEFAULT`) is ``("refine",)``: the shipped model's card says its map is
+not cleaned, and the refined matte was used as the opacity as it is, without the ramp
+(:func:`lrn.cutout.alpha`). The page chose ``refine, clean, ramp 0.3/0.7``, which
+:func:`lrn.cutout.opacity` now does (:data:`WHITEN`).
 
 :func:`score_pipelines` scores every pipeline on every photo of a set: Jaccard (%) and
 Hausdorff (px) at 224x224 like the rest of the book (the opacity resized bilinearly and
@@ -39,7 +41,7 @@ PER_SET = 60
 """Photos per set: validation photos spread evenly over each set's ids (small people: made
 photos), so that the page's whole evaluation takes a few minutes on two cores."""
 
-DEFAULT = "today: refine"
+DEFAULT = "refine (old default)"
 PIPELINES = {
     DEFAULT: ("refine",),
     "clean, refine": ("clean", "refine"),
@@ -54,7 +56,7 @@ PIPELINES = {
     "clean, ramp 0.3/0.7 (no refinement)": ("clean", "ramp 0.3/0.7"),
     "clean, matting": ("clean", "matting"),
 }
-"""Candidate pipelines by name: today's default, cleaning on, the order of cleaning, refinement
+"""Candidate pipelines by name: the old default, cleaning on, the order of cleaning, refinement
 and ramp varied, steeper ramps, no refinement (``lrn whiten --refine none``, with and without
 cleaning), and closed-form matting."""
 
@@ -289,8 +291,8 @@ def choice_text(means: pd.DataFrame, chosen: str, default: str = DEFAULT) -> str
             f"opacity, at a mean Jaccard of {c['jaccard']:.2f} % and a mean Hausdorff distance of "
             f"{c['hausdorff']:.2f} px.")
     if chosen == default:
-        return text + " That is today's default: it stays."
-    return text + (f" Today's default (*{default}*) leaves {d['background_alpha']:.2f} % and "
+        return text + " That is the old default: it stays."
+    return text + (f" The old default (*{default}*) leaves {d['background_alpha']:.2f} % and "
                    f"{d['hazy_share']:.2f} % at a mean Jaccard of {d['jaccard']:.2f} % and a mean Hausdorff "
                    f"distance of {d['hausdorff']:.2f} px: the choice replaces it.")
 
@@ -365,3 +367,33 @@ def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.
         ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+WHITEN = "refine, clean, ramp 0.3/0.7"
+"""The pipeline ``lrn whiten`` runs with its default options (:func:`lrn.cutout.opacity`): the
+page's choice; with ``--raw`` (no cleaning) it is ``refine, ramp 0.3/0.7``."""
+TRYIT_PIPELINE = DEFAULT
+"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the map
+refined with the photo as guide and used as it is, no cleaning and no ramp."""
+
+
+def whiten_pipeline(model, photos, pipelines: dict | None = None) -> str | None:
+    """The pipeline whose opacity is exactly what ``lrn whiten --mask`` writes with its default
+    options (:func:`lrn.cutout.cut_out`, 8-bit) on every photo of ``photos``; ``None`` if none is."""
+    pipelines = PIPELINES if pipelines is None else pipelines
+    matching = list(pipelines)
+    for photo in photos:
+        raw, written, done = cutout.segment(model, photo), cutout.cut_out(model, photo, "mask"), {}
+        matching = [name for name in matching if np.array_equal(
+            np.rint(pipeline_alpha(pipelines[name], photo, raw, done) * 255).astype(np.uint8), written)]
+    return matching[0] if matching else None
+
+
+def opaque_lower_bound(background_alpha: float, hazy_share: float, threshold: float = haze.HAZE_ALPHA) -> float:
+    """Least possible mean opacity (%) of the hazy background pixels, given the mean opacity over the
+    whole background (%) and the share of it above ``threshold`` (%): the other pixels carry at most
+    ``threshold`` each. NaN when no pixel is hazy."""
+    share, mean = hazy_share / 100.0, background_alpha / 100.0
+    if share <= 0:
+        return float("nan")
+    return 100.0 * max(0.0, mean - threshold * (1.0 - share)) / share
