@@ -95,7 +95,7 @@ def test_the_rule_takes_the_least_haze_among_the_near_best_jaccards():
     assert hc.choose(means, margin=1.0) == "far, cleanest"
     assert hc.choose(means, margin=0.0) == "best J"
     tie = means_table({"a": [(90.0, 1.0)], "b": [(90.2, 1.0)]})
-    assert hc.choose(tie) == "b"  # equal haze: the higher Jaccard
+    assert hc.choose(tie) == "b"  # equal haze: the larger Jaccard
     assert "0.5 points" in hc.RULE
     text = hc.choice_text(means, "near, clean", "best J")
     assert "*near, clean*" in text and "replaces" in text and "1.00 %" in text

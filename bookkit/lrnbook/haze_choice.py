@@ -74,7 +74,7 @@ on one core)."""
 JACCARD_MARGIN = 0.5
 RULE = ("Among the pipelines whose Jaccard index, averaged over the four validation sets (each set's "
         f"mean over its photos), is within {JACCARD_MARGIN} points of the best pipeline's, choose the one "
-        "with the lowest mean background opacity averaged over the four sets; a tie goes to the higher "
+        "with the lowest mean background opacity averaged over the four sets; a tie goes to the larger "
         "mean Jaccard.")
 """How the pipeline is chosen (:func:`choose`), written before any score was computed."""
 
