@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from lrn import cli, cutout, imageops, models
 from lrn.errors import InputError
@@ -133,3 +134,48 @@ def test_colours_are_read_by_pillow_and_in_the_two_forms_it_lacks():
     for bad in ("chartreuse-ish", "1,2", "300,0,0", "#12345"):
         with pytest.raises(InputError, match="cannot read the colour"):
             cutout.parse_colour(bad)
+
+
+class MapModel:
+    """A network that returns a fixed 224x224 map whatever the photo (what CutoutModel needs of one)."""
+
+    input_size = (224, 224)
+
+    def __init__(self, prob):
+        self.prob = prob.astype(np.float32)
+
+    def __call__(self, x):
+        return self.prob[np.newaxis, ..., np.newaxis]
+
+
+def person_haze_and_blob():
+    """A photo and a map: a person (bright disk, map 0.95), a faint haze (map 0.2) and a stray
+    confident blob (map 0.9, bright in the photo too) far from the person."""
+    yy, xx = np.mgrid[:224, :224]
+    person = ((yy - 140) / 70) ** 2 + ((xx - 112) / 50) ** 2 < 1
+    blob = (yy < 40) & (xx > 170)
+    haze = (yy < 60) & (xx < 60)
+    prob = np.where(person, 0.95, np.where(blob, 0.9, np.where(haze, 0.2, 0.0)))
+    photo = np.full((224, 224, 3), 40, np.uint8)
+    photo[person | blob] = 220
+    return photo, prob, person, blob, haze
+
+
+def test_the_default_opacity_is_refined_then_cleaned_then_ramped():
+    from lrn.cutout_model import CutoutModel
+
+    photo, prob, person, blob, haze = person_haze_and_blob()
+    model = CutoutModel(MapModel(prob), "squash", clean=False)  # the model says: not cleaned
+    default = cutout.opacity(model, photo)
+    chain = cutout.edge_alpha(cutout.clean_probability(
+        cutout.DEFAULT_REFINEMENT.apply(photo, cutout.segment(model, photo))))
+    np.testing.assert_allclose(default, chain, atol=1e-6)
+    inner = ndimage.binary_erosion(person, iterations=10)
+    assert default[inner].min() > 0.99 and default[haze].max() == 0 and default[blob].max() == 0
+    kept = cutout.opacity(model, photo, clean=False)  # lrn whiten --raw: the blob stays, the haze goes
+    assert kept[ndimage.binary_erosion(blob, iterations=6)].min() > 0.9 and kept[haze].max() == 0
+    old = cutout.alpha(cutout.segment(model, photo, refinement=cutout.DEFAULT_REFINEMENT), refined=True)
+    assert old[haze].mean() > 0.1, "the refined matte used as it is: the haze the new default removes"
+    np.testing.assert_array_equal(cutout.cut_out(model, photo, "mask"), np.rint(default * 255).astype(np.uint8))
+    no_refinement = cutout.opacity(model, photo, refinement=None)  # --refine none: the model's cleaning, ramp
+    np.testing.assert_allclose(no_refinement, cutout.edge_alpha(cutout.segment(model, photo)), atol=1e-6)

@@ -105,8 +105,9 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
         if os.environ.get("LRN_SCREENSHOTS"):
             bp.page.screenshot(path=os.path.join(os.environ["LRN_SCREENSHOTS"], f"tryit_s{level}.png"), full_page=True)
 
-    # the cut-out is lrn whiten's: the map refined with the photo as guide (its default), then
-    # composed on white; float rounding may move a pixel by a grey level
+    # the page's cut-out: the map refined with the photo as guide and composed on white as it is
+    # (lrn whiten's old default; lrn whiten now cleans and ramps the refined matte too);
+    # float rounding may move a pixel by a grey level
     matte = array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.opacity.data); }"),
                   np.float32, prob.shape)
     assert np.abs(matte - cutout.DEFAULT_REFINEMENT.apply(photo, prob)).max() <= MATTE_TOLERANCE
@@ -114,7 +115,7 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
         bp.page.click("#tryit-save-white")
     assert download.value.suggested_filename == f"{PHOTO_ID}_white.png"
     saved = np.asarray(Image.open(download.value.path()).convert("RGB"))
-    expected = cutout.cut_out(shipped_model, photo, "white")
+    expected = cutout.compose(photo, cutout.alpha(cutout.DEFAULT_REFINEMENT.apply(photo, prob), refined=True))
     assert saved.shape == photo.shape and np.abs(saved.astype(int) - expected).max() <= 1
     if os.environ.get("LRN_SCREENSHOTS"):
         Image.fromarray(saved).save(os.path.join(os.environ["LRN_SCREENSHOTS"], "tryit_saved_white.png"))

@@ -192,6 +192,9 @@ def test_lrn_segment_gives_the_mask_the_command_writes(photo_file, tmp_path):
 
     assert whiten(photo_file, "-o", tmp_path, "--mask") == 0
     model, _ = cutout.load()
-    matte = lrn.segment(model, imageops.read_photo(photo_file), clean=model.clean, refinement=cutout.DEFAULT_REFINEMENT)
+    photo = imageops.read_photo(photo_file)
+    matte = lrn.segment(model, photo, refinement=cutout.DEFAULT_REFINEMENT)  # refined, then cleaned and ramped
+    expected = cutout.edge_alpha(cutout.clean_probability(matte))
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "person_mask.png")),
-                                  np.rint(matte * 255).astype(np.uint8))
+                                  np.rint(expected * 255).astype(np.uint8))
+    np.testing.assert_array_equal(cutout.opacity(model, photo), expected.astype(np.float32))

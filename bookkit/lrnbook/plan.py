@@ -249,6 +249,10 @@ def plan(profile: str) -> list[Stage]:
                             reads=(peer_files if peer else []) + [f"@lrn/pretrained/{SHIPPED_NAME}.keras",
                                                                   f"@lrn/pretrained/{SHIPPED_NAME}.json"],
                             notebook="model_card.ipynb"))
+        stages.append(Stage("page/haze", "page", {"profile": profile},
+                            reads=[f"@lrn/pretrained/{SHIPPED_NAME}.tflite", f"@lrn/pretrained/{SHIPPED_NAME}.json",
+                                   "@lrn/data/ccp.SHA256SUMS"],
+                            notebook="haze.ipynb"))
     if "lrn" in variants:
         lrns = [v for v in ("lrn", "lrn_vgg") if v in variants]
         stages.append(Stage("page/coarse_to_fine", "page", {"profile": profile, "runs": lrns, **split},

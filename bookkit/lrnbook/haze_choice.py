@@ -1,0 +1,399 @@
+"""The page *Cut-outs without haze*: post-processing pipelines of the cut-out, scored on validation photos.
+
+``lrn whiten`` turns the shipped model's map (at the photo's own resolution) into an opacity
+and composes the photo on white with it. A *pipeline* is the sequence of steps that does it,
+each a function ``(photo, map) -> map`` at the photo's resolution:
+
+* ``clean``: one person, holes filled (:func:`lrn.cutout.clean_probability`);
+* ``refine``: the guided filter with the photo as guide (:data:`lrn.cutout.DEFAULT_REFINEMENT`);
+* ``ramp L/H``: the soft-edge ramp (:func:`lrn.cutout.edge_alpha`), 0 below ``L``, 1 above ``H``;
+* ``matting``: closed-form matting (Levin, Lischinski and Weiss 2008; pymatting's
+  ``estimate_alpha_cf``) on a trimap made from the map (:func:`closed_form_matte`).
+
+The result is clipped to [0, 1] and is the opacity ``lrn whiten --mask`` writes (times 255).
+The old default (:data:`DEFAULT`) is ``("refine",)``: the shipped model's card says its map is
+not cleaned, and the refined matte was used as the opacity as it is, without the ramp
+(:func:`lrn.cutout.alpha`). The page chose ``refine, clean, ramp 0.3/0.7``, which
+:func:`lrn.cutout.opacity` now does (:data:`WHITEN`).
+
+:func:`score_pipelines` scores every pipeline on every photo of a set: Jaccard (%) and
+Hausdorff (px) at 224x224 like the rest of the book (the opacity resized bilinearly and
+thresholded at 0.5, :mod:`lrn.metrics`), and the haze measures (:mod:`lrn.haze`) at the
+photo's own resolution. :func:`choose` applies :data:`RULE`, fixed before any score was seen.
+"""
+from __future__ import annotations
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from lrn import cutout, haze, imageops, metrics
+from lrn.errors import InputError
+from lrn.shapes import EVAL_SIZE
+from lrnbook import plots
+
+SET_NAMES = ("EG1800 validation", "CCP head-and-torso validation", "CCP full-frame validation",
+             "small people validation")
+PER_SET = 60
+"""Photos per set: validation photos spread evenly over each set's ids (small people: made
+photos), so that the page's whole evaluation takes a few minutes on two cores."""
+
+DEFAULT = "refine (old default)"
+PIPELINES = {
+    DEFAULT: ("refine",),
+    "clean, refine": ("clean", "refine"),
+    "refine, ramp 0.3/0.7": ("refine", "ramp 0.3/0.7"),
+    "clean, refine, ramp 0.3/0.7": ("clean", "refine", "ramp 0.3/0.7"),
+    "refine, clean, ramp 0.3/0.7": ("refine", "clean", "ramp 0.3/0.7"),
+    "clean, ramp 0.3/0.7, refine": ("clean", "ramp 0.3/0.7", "refine"),
+    "clean, refine, ramp 0.4/0.8": ("clean", "refine", "ramp 0.4/0.8"),
+    "clean, refine, ramp 0.5/0.9": ("clean", "refine", "ramp 0.5/0.9"),
+    "refine, ramp 0.5/0.9": ("refine", "ramp 0.5/0.9"),
+    "ramp 0.3/0.7 (no refinement)": ("ramp 0.3/0.7",),
+    "clean, ramp 0.3/0.7 (no refinement)": ("clean", "ramp 0.3/0.7"),
+    "clean, matting": ("clean", "matting"),
+}
+"""Candidate pipelines by name: the old default, cleaning on, the order of cleaning, refinement
+and ramp varied, steeper ramps, no refinement (``lrn whiten --refine none``, with and without
+cleaning), and closed-form matting."""
+
+TRIMAP = (0.3, 0.7)
+"""Closed-form matting's trimap: sure background where the map is below the first value, sure
+person above the second, unknown between; :data:`lrn.cutout.SOFT_EDGE`, the ramp's own band."""
+TRIMAP_BAND = 0.01
+"""Both sure regions are eroded by this share of the photo's diagonal, so that the unknown band
+covers the map's blurred edge (a 224x224 map stretched to the photo)."""
+MATTING_SIDE = 300
+"""Closed-form matting runs on the photo shrunk to this shorter side (the alpha is resized back
+bilinearly): at 600x800 it takes about five times as long as at 300x400 (1.8 s against 0.35 s
+on one core)."""
+
+JACCARD_MARGIN = 0.5
+RULE = ("Among the pipelines whose Jaccard index, averaged over the four validation sets (each set's "
+        f"mean over its photos), is within {JACCARD_MARGIN} points of the best pipeline's, choose the one "
+        "with the lowest mean background opacity averaged over the four sets; a tie goes to the larger "
+        "mean Jaccard.")
+"""How the pipeline is chosen (:func:`choose`), written before any score was computed."""
+
+
+def ramp_band(step: str) -> tuple[float, float]:
+    """``"ramp 0.3/0.7"`` -> ``(0.3, 0.7)``."""
+    try:
+        low, high = (float(v) for v in step.removeprefix("ramp ").split("/"))
+    except ValueError:
+        raise InputError(f"cannot read the ramp step {step!r}: expected e.g. 'ramp 0.3/0.7'") from None
+    return low, high
+
+
+def closed_form_matte(photo: np.ndarray, prob: np.ndarray, trimap=TRIMAP, band: float = TRIMAP_BAND,
+                      side: int = MATTING_SIDE) -> np.ndarray:
+    """Closed-form matting of ``photo`` on a trimap made from ``prob``.
+
+    Parameters
+    ----------
+    photo : uint8 array (H, W, 3)
+    prob : float array (H, W) in [0, 1]
+        The map at the photo's resolution.
+    trimap : (float, float)
+        Sure background below the first, sure person above the second (:data:`TRIMAP`).
+    band : float
+        Both sure regions eroded by this share of the diagonal (:data:`TRIMAP_BAND`).
+    side : int
+        Matting runs at this shorter side (:data:`MATTING_SIDE`); the alpha comes back bilinearly.
+
+    Returns
+    -------
+    float32 array (H, W) in [0, 1]. Where the trimap has no sure person or no sure
+    background, the ramp of the map (:func:`lrn.cutout.edge_alpha`) instead: matting needs both.
+    """
+    from pymatting import estimate_alpha_cf  # optional (lrn[matting]): numba compiles on first import
+
+    h, w = prob.shape
+    scale = min(1.0, side / min(h, w))
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    small_photo = imageops.resize_photo(photo, shape) if shape != (h, w) else photo
+    small = imageops.resize_prob(prob.astype(np.float32), shape) if shape != (h, w) else prob
+    erode = max(1, int(round(band * np.hypot(*shape))))
+    person = ndimage.binary_erosion(small > trimap[1], iterations=erode)
+    background = ndimage.binary_erosion(small < trimap[0], iterations=erode)
+    if not person.any() or not background.any():
+        return cutout.edge_alpha(prob, *trimap).astype(np.float32)
+    tri = np.full(shape, 0.5)
+    tri[person], tri[background] = 1.0, 0.0
+    matte = estimate_alpha_cf(small_photo.astype(np.float64) / 255.0, tri)
+    back = imageops.resize_prob(matte.astype(np.float32), (h, w)) if shape != (h, w) else matte
+    return np.clip(back, 0.0, 1.0).astype(np.float32)
+
+
+def apply_step(step: str, photo: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """One step (see the module's docstring) on a map ``(H, W)`` at the photo's resolution."""
+    if step == "clean":
+        return cutout.clean_probability(prob)
+    if step == "refine":
+        return cutout.DEFAULT_REFINEMENT.apply(photo, prob)
+    if step == "matting":
+        return closed_form_matte(photo, prob)
+    if step.startswith("ramp "):
+        return cutout.edge_alpha(prob, *ramp_band(step)).astype(np.float32)
+    raise InputError(f"unknown step {step!r}: expected clean, refine, matting or 'ramp L/H'")
+
+
+def pipeline_alpha(steps, photo: np.ndarray, prob: np.ndarray, done: dict | None = None) -> np.ndarray:
+    """The opacity of a pipeline: its steps in order on the raw map, clipped to [0, 1].
+
+    Parameters
+    ----------
+    steps : sequence of str
+        E.g. ``("clean", "refine", "ramp 0.3/0.7")``.
+    photo : uint8 array (H, W, 3)
+    prob : float array (H, W) in [0, 1]
+        The model's raw map at the photo's resolution (``lrn.cutout.segment(model, photo)``).
+    done : dict, optional
+        Results of step prefixes already computed for this photo (filled in): pipelines that
+        share a prefix compute it once. Each entry is ``(map, seconds)``, the seconds summed
+        along the prefix.
+
+    Returns
+    -------
+    float32 array (H, W) in [0, 1].
+    """
+    done = {} if done is None else done
+    current, seconds = prob, 0.0
+    for k in range(1, len(steps) + 1):
+        prefix = tuple(steps[:k])
+        if prefix not in done:
+            start = time.perf_counter()
+            out = apply_step(prefix[-1], photo, current)
+            done[prefix] = (out, seconds + time.perf_counter() - start)
+        current, seconds = done[prefix]
+    return np.clip(current, 0.0, 1.0).astype(np.float32)
+
+
+def pipeline_seconds(steps, done: dict) -> float:
+    """The work of a pipeline already run with ``done`` (:func:`pipeline_alpha`), in seconds."""
+    return done[tuple(steps)][1] if steps else 0.0
+
+
+def photo_scores(alpha: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Scores of one opacity ``(H, W)`` against the true mask ``(H, W)`` (bool) at the photo's resolution.
+
+    Returns ``jaccard`` (%) and ``hausdorff`` (px), both at 224x224 (the opacity resized
+    bilinearly and thresholded at 0.5, the truth resized nearest), ``background_alpha`` and
+    ``hazy_share`` (both in %, at the photo's resolution, :mod:`lrn.haze`).
+    """
+    truth = np.asarray(truth, bool)
+    pred = metrics.threshold_prob(imageops.resize_prob(alpha, (EVAL_SIZE, EVAL_SIZE)))
+    small_truth = imageops.resize_mask(truth, EVAL_SIZE)
+    return {"jaccard": metrics.jaccard(small_truth, pred), "hausdorff": metrics.hausdorff(small_truth, pred),
+            "background_alpha": 100.0 * haze.background_alpha(alpha, truth),
+            "hazy_share": 100.0 * haze.hazy_share(alpha, truth)}
+
+
+def score_pipelines(predict, ids, pairs, pipelines: dict | None = None) -> pd.DataFrame:
+    """Per photo and pipeline: the scores of :func:`photo_scores` and the pipeline's seconds.
+
+    Parameters
+    ----------
+    predict : callable
+        ``photo uint8 (H, W, 3) -> raw map (H, W)`` at the photo's resolution, e.g.
+        ``lambda photo: lrn.cutout.segment(model, photo)`` (no cleaning, no refinement).
+    ids : list of str
+    pairs : list of (photo uint8 (H, W, 3), mask bool (H, W))
+        Photos and true masks at their own resolution.
+    pipelines : dict of str to tuple of str, optional
+        Default :data:`PIPELINES`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format: ``id``, ``pipeline``, ``jaccard``, ``hausdorff``, ``background_alpha``,
+        ``hazy_share``, ``seconds`` (the pipeline's own work, not the model's).
+    """
+    pipelines = PIPELINES if pipelines is None else pipelines
+    if len(ids) != len(pairs):
+        raise InputError(f"{len(ids)} ids but {len(pairs)} photo/mask pairs")
+    rows = []
+    for i, (photo, truth) in zip(ids, pairs):
+        raw, done = predict(photo), {}
+        for name, steps in pipelines.items():
+            alpha = pipeline_alpha(steps, photo, raw, done)
+            rows.append({"id": str(i), "pipeline": name, **photo_scores(alpha, truth),
+                         "seconds": pipeline_seconds(steps, done)})
+    return pd.DataFrame(rows)
+
+
+MEASURES = ("jaccard", "hausdorff", "background_alpha", "hazy_share")
+
+
+def set_means(scored: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``{set: long table}`` -> one row per set and pipeline: the means of :data:`MEASURES` and ms
+    per photo (photos without background pixels are left out of the haze means)."""
+    rows = []
+    for set_name, table in scored.items():
+        grouped = table.groupby("pipeline", sort=False)
+        for name, group in grouped:
+            rows.append({"set": set_name, "pipeline": name, "photos": len(group),
+                         **{m: float(np.nanmean(group[m])) for m in MEASURES},
+                         "ms_per_photo": 1000.0 * float(group["seconds"].mean())})
+    return pd.DataFrame(rows)
+
+
+def overall(means: pd.DataFrame) -> pd.DataFrame:
+    """One row per pipeline: each measure averaged over the sets (every set counts once), in
+    the order the pipelines first appear."""
+    order = list(dict.fromkeys(means["pipeline"]))
+    table = means.groupby("pipeline", sort=False)[[*MEASURES, "ms_per_photo"]].mean()
+    return table.loc[order].reset_index()
+
+
+def choose(means: pd.DataFrame, margin: float = JACCARD_MARGIN) -> str:
+    """The pipeline :data:`RULE` picks from the per-set means (:func:`set_means`)."""
+    table = overall(means)
+    if table.empty:
+        raise InputError("no pipeline to choose from")
+    near = table[table["jaccard"] >= table["jaccard"].max() - margin]
+    ranked = near.sort_values(["background_alpha", "jaccard"], ascending=[True, False], kind="stable")
+    return str(ranked["pipeline"].iloc[0])
+
+
+def results_table(means: pd.DataFrame, pipelines=None) -> pd.DataFrame:
+    """The page's table: one row per pipeline and set (and over the sets), measures rounded for reading."""
+    over = overall(means).assign(set="mean over the sets")
+    table = pd.concat([means, over], ignore_index=True)
+    if pipelines is not None:
+        table = table[table["pipeline"].isin(list(pipelines))]
+    order = list(dict.fromkeys(means["pipeline"]))
+    table = table.assign(rank=table["pipeline"].map({p: k for k, p in enumerate(order)}))
+    table = table.sort_values(["rank"], kind="stable")
+    return pd.DataFrame({
+        "pipeline": table["pipeline"], "set": table["set"],
+        "Jaccard (%)": table["jaccard"].map("{:.2f}".format),
+        "Hausdorff (px)": table["hausdorff"].map("{:.2f}".format),
+        "background opacity (%)": table["background_alpha"].map("{:.2f}".format),
+        "background > 5 % (%)": table["hazy_share"].map("{:.2f}".format),
+        "ms per photo": table["ms_per_photo"].map("{:.0f}".format),
+    }).reset_index(drop=True)
+
+
+def choice_text(means: pd.DataFrame, chosen: str, default: str = DEFAULT) -> str:
+    """A paragraph: the best Jaccard, who was within the margin, the choice and how it compares with today's."""
+    table = overall(means).set_index("pipeline")
+    best = table["jaccard"].idxmax()
+    near = table[table["jaccard"] >= table["jaccard"].max() - JACCARD_MARGIN]
+    c, d = table.loc[chosen], table.loc[default]
+    text = (f"The best mean Jaccard over the sets is {table.loc[best, 'jaccard']:.2f} % (*{best}*); "
+            f"{len(near)} of {len(table)} pipelines are within {JACCARD_MARGIN} points of it. Among them, "
+            f"*{chosen}* leaves the least opacity on the true background: {c['background_alpha']:.2f} % on "
+            f"average, with {c['hazy_share']:.2f} % of the background above {100 * haze.HAZE_ALPHA:.0f} % "
+            f"opacity, at a mean Jaccard of {c['jaccard']:.2f} % and a mean Hausdorff distance of "
+            f"{c['hausdorff']:.2f} px.")
+    if chosen == default:
+        return text + " That is the old default: it stays."
+    return text + (f" The old default (*{default}*) leaves {d['background_alpha']:.2f} % and "
+                   f"{d['hazy_share']:.2f} % at a mean Jaccard of {d['jaccard']:.2f} % and a mean Hausdorff "
+                   f"distance of {d['hausdorff']:.2f} px: the choice replaces it.")
+
+
+def subsample(ids, n: int) -> list:
+    """``n`` ids spread evenly over ``ids`` (all of them when there are no more than ``n``), in order."""
+    ids = list(ids)
+    if n >= len(ids):
+        return ids
+    return [ids[k] for k in np.linspace(0, len(ids) - 1, n).round().astype(int)]
+
+
+def validation_ids(settings: dict) -> dict[str, list[str]]:
+    """The shipped model's own validation ids, from its card's provenance ``settings``:
+    ``{"EG1800": [...], "CCP": [...]}`` (EG1800 ids as ``"00003"``, CCP ids as ``"0003"``)."""
+    ids = {"EG1800": [], "CCP": []}
+    for i in settings["val_ids"]:
+        source, _, rest = i.rpartition("/")
+        if source == "eg1800":
+            ids["EG1800"].append(rest)
+        elif source == "ccp_head_torso":  # the same ids as ccp_full/
+            ids["CCP"].append(rest)
+    return ids
+
+
+def load_sets(settings: dict, n: int = PER_SET, seed: int = 0) -> dict[str, tuple[list[str], list]]:
+    """``{set name: (ids, [(photo, mask) at own resolution])}`` for :data:`SET_NAMES`, ``n`` photos each.
+
+    EG1800 and CCP: ``n`` of the shipped model's validation ids (:func:`validation_ids`,
+    :func:`subsample`); small people: ``n`` photos made from CCP's validation split
+    (:func:`lrn.data.small_people.small_people`, ``seed``). No test photo is read.
+    """
+    from lrn.data import ccp
+    from lrn.data.eg1800 import originals
+    from lrn.data.small_people import small_people
+
+    ids = validation_ids(settings)
+    if sorted(ids["CCP"]) != sorted(ccp.split_ids(ccp.manifest_ids())["val"]):
+        raise InputError("the card's CCP validation ids are not CCP's validation split")
+    eg, cp = subsample(ids["EG1800"], n), subsample(ids["CCP"], n)
+    small = small_people("val", n=n, seed=seed)
+    return {SET_NAMES[0]: (eg, originals(eg)),
+            SET_NAMES[1]: (cp, ccp.originals(cp, "head_torso", progress=False)),
+            SET_NAMES[2]: (cp, ccp.originals(cp, "full", progress=False)),
+            SET_NAMES[3]: (list(small.ids), list(small.pairs))}
+
+
+def hazy_photos(table: pd.DataFrame, pipeline: str = DEFAULT, n: int = 3) -> list[str]:
+    """Ids of the ``n`` photos of a long table on which ``pipeline`` leaves the most background opacity."""
+    rows = table[table["pipeline"] == pipeline].sort_values("background_alpha", ascending=False, kind="stable")
+    return [str(i) for i in rows["id"].head(n)]
+
+
+def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.Figure:
+    """One row per photo: the photo, then what each pipeline puts on white (:func:`lrn.cutout.compose`).
+
+    ``alphas``: pipeline name -> the photos' opacities ``(H, W)`` in [0, 1]; ``titles``: one per photo.
+    """
+    n, columns = len(photos), 1 + len(alphas)
+    tallest = max(photo.shape[0] / photo.shape[1] for photo in photos)
+    side = plots.TEXT_WIDTH_IN / columns
+    fig, axes = plt.subplots(n, columns, figsize=(plots.TEXT_WIDTH_IN, n * (side * tallest + 0.3) + 0.3),
+                             squeeze=False)
+    for r, (photo, title) in enumerate(zip(photos, titles)):
+        axes[r, 0].imshow(photo)
+        axes[r, 0].set_title(title, fontsize=9)
+        for c, (name, maps) in enumerate(alphas.items(), start=1):
+            axes[r, c].imshow(cutout.compose(photo, maps[r]))
+            axes[r, c].set_title(name, fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+WHITEN = "refine, clean, ramp 0.3/0.7"
+"""The pipeline ``lrn whiten`` runs with its default options (:func:`lrn.cutout.opacity`): the
+page's choice; with ``--raw`` (no cleaning) it is ``refine, ramp 0.3/0.7``."""
+TRYIT_PIPELINE = DEFAULT
+"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the map
+refined with the photo as guide and used as it is, no cleaning and no ramp."""
+
+
+def whiten_pipeline(model, photos, pipelines: dict | None = None) -> str | None:
+    """The pipeline whose opacity is exactly what ``lrn whiten --mask`` writes with its default
+    options (:func:`lrn.cutout.cut_out`, 8-bit) on every photo of ``photos``; ``None`` if none is."""
+    pipelines = PIPELINES if pipelines is None else pipelines
+    matching = list(pipelines)
+    for photo in photos:
+        raw, written, done = cutout.segment(model, photo), cutout.cut_out(model, photo, "mask"), {}
+        matching = [name for name in matching if np.array_equal(
+            np.rint(pipeline_alpha(pipelines[name], photo, raw, done) * 255).astype(np.uint8), written)]
+    return matching[0] if matching else None
+
+
+def opaque_lower_bound(background_alpha: float, hazy_share: float, threshold: float = haze.HAZE_ALPHA) -> float:
+    """Least possible mean opacity (%) of the hazy background pixels, given the mean opacity over the
+    whole background (%) and the share of it above ``threshold`` (%): the other pixels carry at most
+    ``threshold`` each. NaN when no pixel is hazy."""
+    share, mean = hazy_share / 100.0, background_alpha / 100.0
+    if share <= 0:
+        return float("nan")
+    return 100.0 * max(0.0, mean - threshold * (1.0 - share)) / share
