@@ -119,8 +119,8 @@ def parser() -> argparse.ArgumentParser:
                         help="refine the edges at the photo's resolution with the photo as guide "
                              "(default: guided; chosen on the validation split, see the model card)")
     whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: only the largest, holes filled, unless "
-                             "the shipped model's card says its maps are better raw)")
+                        help="keep every predicted region (default: only the largest, holes filled, after the "
+                             "refinement; with --refine none, as the model's card says)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
@@ -129,9 +129,10 @@ def parser() -> argparse.ArgumentParser:
                              "(default: the way the model was trained; squash for a model of lrn train). "
                              "--fit is its deprecated name")
     whiten.add_argument("--low", type=float, default=SOFT_EDGE[0],
-                        help="without refinement: probability at or below which the pixel is background")
+                        help="soft edge: opacity (of the refined matte, or of the map with --refine none) at or "
+                             "below which the pixel is background")
     whiten.add_argument("--high", type=float, default=SOFT_EDGE[1],
-                        help="without refinement: probability at or above which the pixel is the photo")
+                        help="soft edge: opacity at or above which the pixel is the photo")
     whiten.add_argument("--trust-model", action="store_true",
                         help="allow a model file that carries code (Lambda layers): only for files you trust")
     return main
