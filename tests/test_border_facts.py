@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrn import cutout, letterbox, shipped
+from lrn import cutout, letterbox, metrics, shipped
 from lrn.cutout_model import FEEDS, SOFT_EDGE
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "book" / "_static" / "tryit"
@@ -52,3 +52,31 @@ def test_levels_and_colours_are_the_models_and_the_books(config):
     table = np.array(config["colours"], np.uint8)
     probs = (np.arange(256) + 0.5) / 256  # the page's colour bar samples each entry's middle
     np.testing.assert_array_equal(widgets.probability_to_rgb(probs[None, :])[0], table)
+
+
+def test_cleaning_is_pythons_and_the_scripts_have_no_copy_of_it(config):
+    """The page cleans as lrn.cutout.clean_probability does, with lrn's numbers: the band
+    (EDGE_FRACTION), the threshold of the person's mask and whether the unrefined map of the
+    shipped model is cleaned (its card), all from config.json."""
+    assert config["clean"] == {"default": shipped.clean(), "edge_fraction": cutout.EDGE_FRACTION,
+                               "threshold": metrics.threshold_prob.__defaults__[0]}
+    assert isinstance(config["clean"]["default"], bool)
+    imaging, page = script("imaging.js"), script("tryit.js")
+    signature = re.search(r"export function cleanProbability\(([^)]*)\)", imaging).group(1)
+    assert "=" not in signature and "edgeFraction" in signature and "threshold" in signature
+    assert "state.config.clean.edge_fraction, state.config.clean.threshold" in page
+    assert "state.config.clean.default ?" in page
+    assert not re.search(r"\b0\.02\b|[<>]=?\s*0\.5\b", imaging + page), "a copy of the band or the threshold"
+
+
+def test_the_page_composes_what_lrn_whiten_composes():
+    """tryit.js's opacityOf follows lrn.cutout.opacity: refined, cleaned, ramped; or, unrefined,
+    the map cleaned as the card says and ramped."""
+    page = script("tryit.js")
+    body = page[page.index("function opacityOf"):page.index("state.forward = forward;")]
+    steps = [body.index(step) for step in ("result.refined = im.guidedFilter(", "ramp(clean(result.refined.data))")]
+    assert steps == sorted(steps), "refine, then clean, then ramp"
+    assert "ramp(state.config.clean.default ? clean(result.prob.data) : result.prob.data)" in body
+    from lrnbook import haze_choice
+
+    assert haze_choice.TRYIT_PIPELINE == haze_choice.WHITEN, "the haze page says what the Try-it page composes"

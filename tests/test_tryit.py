@@ -14,10 +14,11 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from test_book_browser import BUILD, book_html, book_server, browser, open_page  # noqa: F401
 
-from lrn import cutout, imageops, letterbox
+from lrn import cutout, imageops, letterbox, postprocess
 
 PAGE = "book/tryit.html"
 PHOTO_ID = "00002"  # an EG1800 official test photo (600 x 800)
@@ -27,6 +28,9 @@ TOLERANCE = 1e-5
 MATTE_TOLERANCE = 1e-4
 """Largest difference allowed between the page's guided-filter matte and lrn.refine's (double
 precision in JavaScript, float32 in NumPy)."""
+OPACITY_TOLERANCE = MATTE_TOLERANCE * 1.5 / (cutout.HIGH - cutout.LOW)
+"""Largest difference allowed between the page's opacity and lrn.cutout.opacity's: the matte's
+differences through the soft-edge ramp, whose slope is at most 1.5 / (high - low)."""
 WAIT_MS = 120_000
 FINISHED = "['done', 'error'].includes(document.getElementById('tryit-app').dataset.state)"
 
@@ -105,21 +109,125 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
         if os.environ.get("LRN_SCREENSHOTS"):
             bp.page.screenshot(path=os.path.join(os.environ["LRN_SCREENSHOTS"], f"tryit_s{level}.png"), full_page=True)
 
-    # the page's cut-out: the map refined with the photo as guide and composed on white as it is
-    # (lrn whiten's old default; lrn whiten now cleans and ramps the refined matte too);
-    # float rounding may move a pixel by a grey level
-    matte = array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.opacity.data); }"),
-                  np.float32, prob.shape)
-    assert np.abs(matte - cutout.DEFAULT_REFINEMENT.apply(photo, prob)).max() <= MATTE_TOLERANCE
+    # the page's cut-out: lrn whiten's opacity (refined, cleaned, ramped), composed on white as
+    # lrn.cutout.compose does it; float rounding may move a pixel by a grey level
+    assert np.abs(page_matte(bp, prob.shape) - cutout.DEFAULT_REFINEMENT.apply(photo, prob)).max() <= MATTE_TOLERANCE
+    opacity = page_opacity(bp, prob.shape)
+    want = cutout.opacity(shipped_model, photo)
+    assert np.abs(opacity - want).max() <= OPACITY_TOLERANCE
+    assert "largest region kept" in bp.page.inner_text("#tryit-message")
     with bp.page.expect_download() as download:
         bp.page.click("#tryit-save-white")
     assert download.value.suggested_filename == f"{PHOTO_ID}_white.png"
     saved = np.asarray(Image.open(download.value.path()).convert("RGB"))
-    expected = cutout.compose(photo, cutout.alpha(cutout.DEFAULT_REFINEMENT.apply(photo, prob), refined=True))
-    assert saved.shape == photo.shape and np.abs(saved.astype(int) - expected).max() <= 1
+    assert saved.shape == photo.shape and np.abs(saved.astype(int) - cutout.compose(photo, want)).max() <= 1
     if os.environ.get("LRN_SCREENSHOTS"):
         Image.fromarray(saved).save(os.path.join(os.environ["LRN_SCREENSHOTS"], "tryit_saved_white.png"))
+
+    # the box unticked: lrn whiten --refine none (the map, cleaned as the model's card says, ramped)
+    bp.page.uncheck("#tryit-refine")
+    unrefined = page_opacity(bp, prob.shape)
+    assert np.abs(unrefined - cutout.opacity(shipped_model, photo, refinement=None)).max() <= OPACITY_TOLERANCE
+    assert "not refined" in bp.page.inner_text("#tryit-message")
+    bp.page.check("#tryit-refine")
+    assert np.array_equal(page_opacity(bp, prob.shape), opacity)
     bp.check_all().assert_clean()
+
+
+def page_opacity(bp, shape) -> np.ndarray:
+    """The opacity the page composes with now."""
+    return array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.opacity.data); }"),
+                 np.float32, shape)
+
+
+def page_matte(bp, shape) -> np.ndarray:
+    """The page's refined matte before cleaning and the ramp."""
+    return array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.refined.data); }"),
+                 np.float32, shape)
+
+
+def test_sample_photo_is_cut_out_as_lrn_whiten_does(open_page, book_html, shipped_model):
+    """A sample button (the astronaut every build has): the page's opacity is lrn.cutout.opacity's,
+    refined or not, and the faint background of the refined matte (the haze) is made white."""
+    bp = opened(open_page)
+    bp.page.locator(".tryit-sample").first.click()
+    bp.page.wait_for_function(FINISHED, timeout=WAIT_MS)
+    assert bp.page.get_attribute("#tryit-app", "data-state") == "done", bp.page.inner_text("#tryit-message")
+    config = json.loads((book_html / "_static" / "tryit-model" / "config.json").read_text())
+    photo = imageops.read_photo(book_html / "_static" / "tryit-model" / config["samples"][0]["file"])
+    got = page_maps(bp)
+    assert np.array_equal(got["photo"], photo)
+    opacity = {}
+    for refined in (False, True):
+        bp.page.set_checked("#tryit-refine", refined)
+        want = cutout.opacity(shipped_model, photo, refinement=cutout.DEFAULT_REFINEMENT if refined else None)
+        opacity[refined] = page_opacity(bp, photo.shape[:2])
+        assert np.abs(opacity[refined] - want).max() <= OPACITY_TOLERANCE, f"refined={refined}"
+    # the haze: the refined matte is faint (0.05 up to the ramp's low end) over much of the flag
+    # behind the astronaut, a ghost of it on white when composed as it is; the page makes all of it
+    # white, but for the holes of the person, which cleaning fills
+    matte = page_matte(bp, photo.shape[:2])
+    faint = (matte > 0.05) & (matte <= config["edge"]["low"])
+    faint &= ~postprocess.largest_component_filled(matte > config["clean"]["threshold"])
+    assert faint.sum() > 1000, "this photo has no haze to remove"
+    assert not opacity[True][faint].any(), f"{int(np.count_nonzero(opacity[True][faint]))} faint pixels left"
+    if os.environ.get("LRN_SCREENSHOTS"):
+        bp.page.screenshot(path=os.path.join(os.environ["LRN_SCREENSHOTS"], "tryit_sample.png"), full_page=True)
+    bp.assert_clean()
+
+
+def _synthetic_map() -> np.ndarray:
+    """A 40 x 50 map: a large blob with a hole (and a background pocket reached from the border
+    only diagonally, which is a hole for a 4-connected flood), a smaller blob, a blob touching the
+    large one only at a corner, and a soft halo of low probabilities around everything."""
+    prob = np.full((40, 50), 0.1, np.float32)
+    prob[5:30, 5:25] = 0.9            # the large blob
+    prob[12:18, 10:16] = 0.3          # its hole
+    prob[27:29, 22:24] = 0.45         # a second hole, in the corner, ...
+    prob[29, 24] = 0.2                # ... linked to the background outside only diagonally
+    prob[4, 4] = 0.8                  # a pixel touching the large blob only at its corner: its own region
+    prob[33:38, 35:45] = 0.7          # a smaller blob
+    prob[0:3, 45:50] = 0.6            # a small blob on the border
+    prob[3:5, 5:25] = 0.25            # a halo above the large blob
+    return prob
+
+
+def test_cleaning_matches_python(open_page):
+    """imaging.js's largestComponentFilled, dilateCross and cleanProbability are
+    lrn.postprocess.largest_component_filled, scipy's binary_dilation and lrn.cutout.clean_probability."""
+    bp = opened(open_page)
+    rng = np.random.default_rng(2)
+    maps = [_synthetic_map(), np.zeros((9, 7), np.float32), np.full((6, 5), 0.9, np.float32)]
+    tie = np.zeros((8, 12), np.float32)
+    tie[1:4, 1:4] = tie[5:8, 6:9] = 0.9  # two regions of equal size: the first in raster order wins
+    maps.append(tie)
+    for _ in range(4):  # smooth random maps: many regions and holes
+        noise = ndimage.gaussian_filter(rng.random((61, 47)), 2.0)
+        maps.append(((noise - noise.min()) / np.ptp(noise)).astype(np.float32))
+    for prob in maps:
+        h, w = prob.shape
+        band = max(1, int(round(cutout.EDGE_FRACTION * np.hypot(h, w))))
+        got = bp.page.evaluate(
+            "async ([h, w, band, prob, fraction, threshold]) => { " + B64 + """
+                const im = await import('../_static/tryit/imaging.js');
+                const bytes = (t) => Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+                const p = new Float32Array(bytes(prob).buffer);
+                const mask = Uint8Array.from(p, (v) => (v > threshold ? 1 : 0));
+                const keep = im.largestComponentFilled(mask, h, w);
+                return [b64(keep), b64(im.dilateCross(keep, h, w, band)), b64(im.dilateCross(mask, h, w, 3)),
+                        b64(im.cleanProbability(p, h, w, fraction, threshold))]; }""",
+            [h, w, band, base64.b64encode(prob.tobytes()).decode(), cutout.EDGE_FRACTION, 0.5])
+        mask = prob > 0.5
+        keep = postprocess.largest_component_filled(mask)
+        assert np.array_equal(array(got[0], np.uint8, (h, w)).astype(bool), keep), f"largest region of {h}x{w}"
+        assert np.array_equal(array(got[1], np.uint8, (h, w)).astype(bool),
+                              ndimage.binary_dilation(keep, iterations=band)), f"band of {band} around {h}x{w}"
+        assert np.array_equal(array(got[2], np.uint8, (h, w)).astype(bool), ndimage.binary_dilation(mask, iterations=3))
+        assert np.array_equal(array(got[3], np.float32, (h, w)), cutout.clean_probability(prob)), f"cleaned {h}x{w}"
+    synthetic = postprocess.largest_component_filled(_synthetic_map() > 0.5)
+    assert synthetic[14, 12] and synthetic[28, 23], "both holes filled"
+    assert not (synthetic[29, 24] or synthetic[4, 4] or synthetic[35, 40]), "only the largest region kept"
+    bp.assert_clean()
 
 
 def test_exif_orientation_is_honoured(open_page, eg1800_root, tmp_path):

@@ -372,9 +372,10 @@ def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.
 WHITEN = "refine, clean, ramp 0.3/0.7"
 """The pipeline ``lrn whiten`` runs with its default options (:func:`lrn.cutout.opacity`): the
 page's choice; with ``--raw`` (no cleaning) it is ``refine, ramp 0.3/0.7``."""
-TRYIT_PIPELINE = DEFAULT
-"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the map
-refined with the photo as guide and used as it is, no cleaning and no ramp."""
+TRYIT_PIPELINE = WHITEN
+"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the same
+as ``lrn whiten``'s (:func:`lrn.cutout.opacity`: refine, clean, ramp), checked in Chromium by
+``tests/test_tryit.py``."""
 
 
 def whiten_pipeline(model, photos, pipelines: dict | None = None) -> str | None:

@@ -14,8 +14,8 @@ it into the book) before every build:
   shipped file's sha256.
 * ``config.json``: how the model takes a photo (:func:`config`): input size, feed (the page
   letterboxes, so it refuses any other), pad colour,
-  the side of every level s1 .. s6, the soft-edge ramp and the guided filter's settings
-  (``lrn whiten``'s defaults), input limits, the colour table
+  the side of every level s1 .. s6, the soft-edge ramp, the guided filter's settings and how
+  the map is cleaned (:func:`clean_facts`; ``lrn whiten``'s defaults), input limits, the colour table
   of the label maps (the coarse-to-fine chapter's), checksums and the sample photos' names.
 * ``samples/``: the astronaut portrait that scikit-image bundles (``skimage.data.astronaut()``,
   Eileen Collins, a NASA photo in the public domain), so that every build has a sample, and a
@@ -23,12 +23,14 @@ it into the book) before every build:
   folder (``LRN_DATA``) when it is there.
 
 The page itself (``book/tryit.md``, ``book/_static/tryit/*.js``) runs the model with LiteRT.js
-(vendored by ``tools/book_assets.py``); ``tests/test_tryit.py`` checks in Chromium that its
-s6 map equals :func:`lrn.segment`'s.
+(vendored by ``tools/book_assets.py``) and composes with the opacity ``lrn whiten`` composes
+with (:func:`lrn.cutout.opacity`: refined, cleaned, ramped); ``tests/test_tryit.py`` checks in
+Chromium that its s6 map equals :func:`lrn.segment`'s and its opacity :func:`lrn.cutout.opacity`'s.
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import shutil
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn import cutout, imageops, letterbox, lite, shipped
+from lrn import cutout, imageops, letterbox, lite, metrics, shipped
 from lrn.cache import cache_dir, read_sha256_line, sha256_file
 from lrn.cutout_model import SOFT_EDGE
 from lrn.data import ccp
@@ -178,6 +180,19 @@ def bundled_sample(out: Path) -> dict:
     return dict(BUNDLED)
 
 
+def clean_facts() -> dict:
+    """How ``lrn whiten`` keeps one person (:func:`lrn.cutout.clean_probability`), for the page.
+
+    ``default``: whether the shipped model's map is cleaned when it is not refined (its card,
+    :func:`lrn.shipped.clean`; a refined matte is always cleaned, :func:`lrn.cutout.opacity`);
+    ``edge_fraction``: the band of the map kept around the person, as a share of the photo's
+    diagonal (:data:`lrn.cutout.EDGE_FRACTION`); ``threshold``: the probability a pixel of the
+    person's mask is strictly above (:func:`lrn.metrics.threshold_prob`'s default).
+    """
+    threshold = inspect.signature(metrics.threshold_prob).parameters["threshold"].default
+    return {"default": shipped.clean(), "edge_fraction": cutout.EDGE_FRACTION, "threshold": threshold}
+
+
 def config(tflite: Path, samples: list[dict]) -> dict:
     """What the page needs to feed the model a photo and read its answer (``config.json``)."""
     sides = level_sides(tflite)
@@ -194,6 +209,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
         "edge": {"low": SOFT_EDGE[0], "high": SOFT_EDGE[1]},
         "refinement": dataclasses.asdict(cutout.DEFAULT_REFINEMENT),
+        "clean": clean_facts(),
         "min_side": imageops.MIN_SIDE,
         "max_pixels": MAX_PIXELS,
         "colours": colour_table(),

@@ -9,6 +9,9 @@
  *  - edgeAlpha / compose: lrn.cutout.edge_alpha and compose.
  *  - guidedFilter / refinementFor: lrn.refine.guided_filter with lrn.cutout.Refinement's settings
  *    (the edge refinement of `lrn whiten`).
+ *  - largestComponentFilled / dilateCross / cleanProbability: lrn.postprocess.largest_component_filled
+ *    and lrn.cutout.clean_probability (one person: the largest region, holes filled, a band of
+ *    the map kept around it), which `lrn whiten` applies to the refined matte before the ramp.
  *
  * An image is {width, height, data}: data row-major, 3 interleaved channels (Uint8Array) for
  * a photo, 1 channel (Float32Array) for a probability map.
@@ -370,4 +373,106 @@ export function refinementFor(height, width, settings) {
     subsample: Math.max(1, Math.floor(shorter / settings.coarse_side)),
     eps: settings.eps,
   };
+}
+
+// ------------------------------------------------------------------ one person (lrn.postprocess, lrn.cutout)
+
+/* The largest 4-connected region of a binary mask (Uint8Array, h x w, row-major, nonzero =
+ * person) with its holes filled, as a new Uint8Array of 0/1: lrn.postprocess.largest_component_filled.
+ * Regions are numbered in raster order of their first pixel, as skimage.measure.label numbers
+ * them, and a tie in size keeps the first. A hole is background that is not 4-connected to the
+ * image's border (scipy.ndimage.binary_fill_holes with its default cross). An empty mask stays empty. */
+export function largestComponentFilled(mask, h, w) {
+  const n = h * w;
+  if (mask.length !== n) throw new Error(`mask of ${mask.length} pixels is not ${h} x ${w}`);
+  const seen = new Uint8Array(n);
+  const stack = new Int32Array(n);  // every pixel enters once: marked when pushed
+  const flood = (start, inside) => {  // marks in `seen` the 4-connected pixels where inside(i); returns their count
+    let top = 0, count = 0;
+    seen[start] = 1;
+    stack[top++] = start;
+    while (top > 0) {
+      const i = stack[--top], x = i % w;
+      count++;
+      if (x > 0 && !seen[i - 1] && inside(i - 1)) { seen[i - 1] = 1; stack[top++] = i - 1; }
+      if (x < w - 1 && !seen[i + 1] && inside(i + 1)) { seen[i + 1] = 1; stack[top++] = i + 1; }
+      if (i >= w && !seen[i - w] && inside(i - w)) { seen[i - w] = 1; stack[top++] = i - w; }
+      if (i + w < n && !seen[i + w] && inside(i + w)) { seen[i + w] = 1; stack[top++] = i + w; }
+    }
+    return count;
+  };
+  const isPerson = (i) => mask[i] !== 0;
+  let best = -1, bestSize = 0;
+  for (let i = 0; i < n; i++) {
+    if (mask[i] && !seen[i]) {
+      const size = flood(i, isPerson);
+      if (size > bestSize) { best = i; bestSize = size; }  // strictly larger: ties keep the first
+    }
+  }
+  const keep = new Uint8Array(n);
+  if (best < 0) return keep;
+  seen.fill(0);
+  flood(best, isPerson);
+  const region = seen.slice();  // the largest region alone
+  // The background reached from the border through 4-connected non-region pixels is outside;
+  // everything else (the region and its holes) is kept.
+  seen.fill(0);
+  const outside = (i) => !region[i];
+  for (let x = 0; x < w; x++) {
+    for (const i of [x, (h - 1) * w + x]) if (!region[i] && !seen[i]) flood(i, outside);
+  }
+  for (let y = 0; y < h; y++) {
+    for (const i of [y * w, y * w + w - 1]) if (!region[i] && !seen[i]) flood(i, outside);
+  }
+  for (let i = 0; i < n; i++) keep[i] = seen[i] ? 0 : 1;
+  return keep;
+}
+
+/* The mask grown `band` times by the 3 x 3 cross (scipy.ndimage.binary_dilation with its default
+ * structure and iterations=band, nothing outside the image): the pixels within city-block (L1)
+ * distance `band` of the mask, from a two-pass distance transform whatever the band. */
+export function dilateCross(mask, h, w, band) {
+  const n = h * w, far = Math.min(band + 1, 65535);
+  const d = new Uint16Array(n);
+  for (let i = 0; i < n; i++) d[i] = mask[i] ? 0 : far;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      let v = d[i];
+      if (x > 0 && d[i - 1] + 1 < v) v = d[i - 1] + 1;
+      if (y > 0 && d[i - w] + 1 < v) v = d[i - w] + 1;
+      d[i] = v;
+    }
+  }
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = w - 1, i = y * w + w - 1; x >= 0; x--, i--) {
+      let v = d[i];
+      if (x < w - 1 && d[i + 1] + 1 < v) v = d[i + 1] + 1;
+      if (y < h - 1 && d[i + w] + 1 < v) v = d[i + w] + 1;
+      d[i] = v;
+    }
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = d[i] <= band ? 1 : 0;
+  return out;
+}
+
+/* One person in a probability map (Float32Array, h x w): lrn.cutout.clean_probability. The mask
+ * is the map above `threshold` (lrn.metrics.threshold_prob, strictly above); its largest region,
+ * holes filled, is kept; the map is kept within round(edgeFraction x the diagonal) pixels of that
+ * region (its soft edge) and is 0 beyond; holes inside become 1. An empty mask gives all zeros.
+ * edgeFraction and threshold are lrn's (config.json's "clean"): no defaults here. */
+export function cleanProbability(prob, h, w, edgeFraction, threshold) {
+  if (!(typeof edgeFraction === "number" && typeof threshold === "number")) {
+    throw new Error("cleanProbability needs the edge fraction and the threshold (config.json's \"clean\")");
+  }
+  const n = h * w;
+  const person = new Uint8Array(n);
+  for (let i = 0; i < n; i++) person[i] = prob[i] > threshold ? 1 : 0;
+  const keep = largestComponentFilled(person, h, w);
+  const out = new Float32Array(n);
+  if (!keep.includes(1)) return out;
+  const band = Math.max(1, roundHalfEven(edgeFraction * Math.hypot(h, w)));
+  const near = dilateCross(keep, h, w, band);
+  for (let i = 0; i < n; i++) out[i] = keep[i] && !person[i] ? 1 : near[i] ? prob[i] : 0;
+  return out;
 }

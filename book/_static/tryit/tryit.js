@@ -184,18 +184,25 @@ async function segment(photo) {
   return result;
 }
 
-/* The cut-out's opacity, as lrn whiten makes it: the map refined with the photo as guide
- * (lrn whiten's default; kept in result.refined), or, with the box unticked, the map with a
- * soft edge ramp (lrn whiten --refine none). */
+/* The cut-out's opacity, as lrn whiten makes it (lrn.cutout.opacity): the map refined with the
+ * photo as guide, cleaned (the largest person region kept, holes filled, the matte kept only in a
+ * band around it) and put through the soft-edge ramp (lrn whiten's default; kept in
+ * result.refinedOpacity, the matte before cleaning in result.refined); or, with the box
+ * unticked, the map, cleaned if the model's card says so, with the ramp (lrn whiten --refine none). */
 function opacityOf(photo, result) {
+  const { width: w, height: h } = photo;
+  const ramp = (data) => im.edgeAlpha({ width: w, height: h, data }, state.config.edge.low, state.config.edge.high);
+  const clean = (data) => im.cleanProbability(data, h, w, state.config.clean.edge_fraction, state.config.clean.threshold);
   if ($("refine").checked) {
-    if (!result.refined) {
-      const s = im.refinementFor(photo.height, photo.width, state.config.refinement);
+    if (!result.refinedOpacity) {
+      const s = im.refinementFor(h, w, state.config.refinement);
       result.refined = im.guidedFilter(photo, result.prob, s.radius, s.eps, s.subsample);
+      // cleaned after refinement, always: the filter would spread a cleaned map into the background again
+      result.refinedOpacity = ramp(clean(result.refined.data));
     }
-    return result.refined;
+    return result.refinedOpacity;
   }
-  return im.edgeAlpha(result.prob, state.config.edge.low, state.config.edge.high);
+  return ramp(state.config.clean.default ? clean(result.prob.data) : result.prob.data);
 }
 
 state.forward = forward;
@@ -303,10 +310,14 @@ function save(canvasId, button) {
 // ------------------------------------------------------------------ wiring
 
 /* The line above the pictures: the photo, and how long each step took; the last step names
- * what made the cut-out's edge (the guided filter, or the soft ramp when "refine" is unticked). */
+ * what made the cut-out's edge (the guided filter, the cleaning and the ramp, or the ramp alone
+ * when "refine" is unticked). */
 function statusLine(name, photo, result) {
   const t = result.timings;
-  const edge = result.refinedEdges ? `edges refined with the photo ${ms(t.edges)}` : `soft edge ramp ${ms(t.edges)}, not refined`;
+  const cleaned = state.config.clean.default ? "largest region kept, " : "";
+  const edge = result.refinedEdges
+    ? `edges refined with the photo, largest region kept and soft edge ramp ${ms(t.edges)}`
+    : `${cleaned}soft edge ramp ${ms(t.edges)}, not refined`;
   return `${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
     `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
 }
