@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import ndimage
 
 from lrn import cutout, haze, imageops, metrics
+from lrn.cutout_model import SOFT_EDGE
 from lrn.errors import InputError
 from lrn.shapes import EVAL_SIZE
 from lrnbook import plots
@@ -42,25 +43,27 @@ PER_SET = 60
 photos), so that the page's whole evaluation takes a few minutes on two cores."""
 
 DEFAULT = "refine (old default)"
+RAMP = "ramp {:g}/{:g}".format(*SOFT_EDGE)
+"""The soft-edge ramp of ``lrn whiten`` as a pipeline step (:data:`lrn.cutout_model.SOFT_EDGE`)."""
 PIPELINES = {
     DEFAULT: ("refine",),
     "clean, refine": ("clean", "refine"),
-    "refine, ramp 0.3/0.7": ("refine", "ramp 0.3/0.7"),
-    "clean, refine, ramp 0.3/0.7": ("clean", "refine", "ramp 0.3/0.7"),
-    "refine, clean, ramp 0.3/0.7": ("refine", "clean", "ramp 0.3/0.7"),
-    "clean, ramp 0.3/0.7, refine": ("clean", "ramp 0.3/0.7", "refine"),
+    f"refine, {RAMP}": ("refine", RAMP),
+    f"clean, refine, {RAMP}": ("clean", "refine", RAMP),
+    f"refine, clean, {RAMP}": ("refine", "clean", RAMP),
+    f"clean, {RAMP}, refine": ("clean", RAMP, "refine"),
     "clean, refine, ramp 0.4/0.8": ("clean", "refine", "ramp 0.4/0.8"),
     "clean, refine, ramp 0.5/0.9": ("clean", "refine", "ramp 0.5/0.9"),
     "refine, ramp 0.5/0.9": ("refine", "ramp 0.5/0.9"),
-    "ramp 0.3/0.7 (no refinement)": ("ramp 0.3/0.7",),
-    "clean, ramp 0.3/0.7 (no refinement)": ("clean", "ramp 0.3/0.7"),
+    f"{RAMP} (no refinement)": (RAMP,),
+    f"clean, {RAMP} (no refinement)": ("clean", RAMP),
     "clean, matting": ("clean", "matting"),
 }
 """Candidate pipelines by name: the old default, cleaning on, the order of cleaning, refinement
 and ramp varied, steeper ramps, no refinement (``lrn whiten --refine none``, with and without
 cleaning), and closed-form matting."""
 
-TRIMAP = (0.3, 0.7)
+TRIMAP = SOFT_EDGE
 """Closed-form matting's trimap: sure background where the map is below the first value, sure
 person above the second, unknown between; :data:`lrn.cutout.SOFT_EDGE`, the ramp's own band."""
 TRIMAP_BAND = 0.01
@@ -369,9 +372,9 @@ def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.
     return fig
 
 
-WHITEN = "refine, clean, ramp 0.3/0.7"
+WHITEN = f"refine, clean, {RAMP}"
 """The pipeline ``lrn whiten`` runs with its default options (:func:`lrn.cutout.opacity`): the
-page's choice; with ``--raw`` (no cleaning) it is ``refine, ramp 0.3/0.7``."""
+page's choice; with ``--raw`` (no cleaning) it is ``refine`` then the ramp."""
 TRYIT_PIPELINE = WHITEN
 """What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the same
 as ``lrn whiten``'s (:func:`lrn.cutout.opacity`: refine, clean, ramp), checked in Chromium by
