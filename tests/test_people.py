@@ -177,3 +177,18 @@ def test_a_vgg_candidate_keeps_its_first_stage_model_as_a_candidate(tmp_path):
     np.testing.assert_array_equal(kept["EG1800"]["pad"], sets["EG1800"].to_eval_frame(finest, "pad") > 0.5)
     labels = cutout_page.candidate_labels({"vgg": "ImageNet"}, found)
     assert labels["vgg" + STAGE1_SUFFIX] == "ImageNet, first stage only (encoder frozen)"
+
+
+def test_the_whitened_table_sets_both_models_side_by_side_per_set():
+    import pandas as pd
+
+    from lrnbook import card_sets
+
+    def means(j):
+        return pd.DataFrame({"set": ["A", "B"], "pipeline": "w", "photos": [3, 4], "jaccard": [j, j - 1],
+                             "hausdorff": [10.0, 11.0], "background_alpha": [2.5, 0.5], "hazy_share": [7.0, 1.0]})
+
+    table = card_sets.whitened_table({"ours": means(90.0), "peer": means(95.0)})
+    assert table["photos"].tolist() == ["A (3)", "", "B (4)", ""] and table["model"].tolist() == ["ours", "peer"] * 2
+    assert table["Jaccard (%)"].tolist() == ["90.00", "95.00", "89.00", "94.00"]
+    assert table["background above 0.05 (%)"].tolist() == ["7.00", "7.00", "1.00", "1.00"]

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import evaluate, metrics, postprocess, predict
+from lrn import evaluate, haze, metrics, postprocess, predict
 from lrn.cutout import as_cutout_model
 from lrn.data import ccp, people, small_people
 from lrn.data.eg1800 import originals
@@ -188,3 +188,21 @@ def check_unseen(settings: dict, test_sets: dict) -> str:
         counts.append(f"{len(s)} {name}")
     return (f"None of the test photos ({', '.join(counts)}) was used for training or validation, nor in choosing "
             "the model.")
+
+
+def whitened_table(means_by_model: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What ``lrn whiten`` writes, one row per test set and model: Jaccard and Hausdorff at 224x224,
+    and the haze (:mod:`lrn.haze`) at the photo's resolution, means over the set's photos.
+
+    ``means_by_model``: ``{model: per-set means}`` (:func:`lrnbook.haze_choice.set_means`, one pipeline).
+    """
+    rows = []
+    sets = list(dict.fromkeys(next(iter(means_by_model.values()))["set"]))
+    for set_name in sets:
+        for k, (model, means) in enumerate(means_by_model.items()):
+            r = means[means["set"] == set_name].iloc[0]
+            rows.append({"photos": f"{set_name} ({r.photos})" if k == 0 else "", "model": model,
+                         "Jaccard (%)": f"{r.jaccard:.2f}", "Hausdorff (px)": f"{r.hausdorff:.2f}",
+                         "background opacity (%)": f"{r.background_alpha:.2f}",
+                         f"background above {haze.HAZE_ALPHA:g} (%)": f"{r.hazy_share:.2f}"})
+    return pd.DataFrame(rows)
