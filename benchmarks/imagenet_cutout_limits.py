@@ -313,6 +313,15 @@ B64 = """const b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOffset, a
     return btoa(s); };"""
 
 
+def page_error(page, state: str, timeout_ms: int) -> str | None:
+    """Wait until the Try-it app reaches ``state`` or ``error``; the page's message if it is an error."""
+    page.wait_for_function(f"['{state}', 'error'].includes(document.getElementById('tryit-app').dataset.state)",
+                           timeout=timeout_ms)
+    if page.get_attribute("#tryit-app", "data-state") != state:
+        return page.inner_text("#tryit-message")
+    return None
+
+
 def browser_speed(built: dict, photo_file: Path, rounds: int, repeats: int, work: Path) -> dict:
     """The Try-it page per model in headless Chromium: forward and whole photo, alternating, and s6 against Python."""
     from playwright.sync_api import sync_playwright
@@ -340,23 +349,16 @@ def browser_speed(built: dict, photo_file: Path, rounds: int, repeats: int, work
             page = browser.new_page()
             t0 = time.perf_counter()
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/{name}-{kind}/book/tryit.html")
-            page.wait_for_function("['ready', 'error'].includes(document.getElementById('tryit-app').dataset.state)",
-                                   timeout=300_000)
+            error = page_error(page, "ready", 300_000)
             entry = {"ready_s": time.perf_counter() - t0}
-            if page.get_attribute("#tryit-app", "data-state") != "ready":
-                entry["error"] = page.inner_text("#tryit-message")
-                run.log(f"browser {key}: {entry['error']}")
-                out["pages"][key] = entry
-                page.close()
-                continue
-            t0 = time.perf_counter()
-            page.set_input_files("#tryit-file", str(photo_file))
-            page.wait_for_function("['done', 'error'].includes(document.getElementById('tryit-app').dataset.state)",
-                                   timeout=600_000)
-            entry["first_photo_s"] = time.perf_counter() - t0
-            if page.get_attribute("#tryit-app", "data-state") != "done":
-                entry["error"] = page.inner_text("#tryit-message")
-                run.log(f"browser {key}: {entry['error']}")
+            if error is None:
+                t0 = time.perf_counter()
+                page.set_input_files("#tryit-file", str(photo_file))
+                error = page_error(page, "done", 600_000)
+                entry["first_photo_s"] = time.perf_counter() - t0
+            if error is not None:
+                entry["error"] = error
+                run.log(f"browser {key}: {error}")
                 out["pages"][key] = entry
                 page.close()
                 continue
