@@ -134,6 +134,27 @@ def test_a_markdown_edit_makes_only_its_own_page_stale_and_rerendering_keeps_the
     assert stale(status(scratch)) == []
 
 
+
+def test_a_code_cell_tag_edit_is_rerendered_not_executed(scratch):
+    """Folding a table (``hide-output``) changes how a page shows, not what it computes."""
+    notebook = scratch / "notebooks" / "results.ipynb"
+    source = json.loads(notebook.read_text())
+    shown = next(c for c in source["cells"] if c["cell_type"] == "code" and not c["metadata"].get("tags"))
+    shown["metadata"]["tags"] = ["hide-output"]
+    notebook.write_text(json.dumps(source, indent=1) + "\n")
+    states = status(scratch)
+    assert stale(states) == ["page/results"] and states["page/results"][2] is True
+    executed = scratch / "notebooks" / "runs" / PROFILE / "results.ipynb"
+    outputs_before = [c.get("outputs") for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
+    result = subprocess.run([sys.executable, "-m", "lrnbook", "execute", "--profile", PROFILE, "--no-stale"],
+                            capture_output=True, text=True, env=env_for(scratch), cwd=scratch)
+    assert result.returncode == 0, result.stderr
+    cells = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
+    assert [c.get("outputs") for c in cells] == outputs_before
+    assert sum("hide-output" in c["metadata"].get("tags", []) for c in cells) == sum(
+        "hide-output" in c["metadata"].get("tags", []) for c in source["cells"] if c["cell_type"] == "code")
+    assert stale(status(scratch)) == []
+
 SUSPEND = """
 import json, sys
 from lrnbook import stages

@@ -54,6 +54,12 @@ def notebook_cells(stage: Stage, kind: str = "code") -> list[str]:
             for c in cells if c["cell_type"] == kind]
 
 
+def code_cell_tags(stage: Stage) -> list[list[str]]:
+    """The tags of a page's code cells (``hide-input``, ``hide-output``...): how they show, not what they compute."""
+    cells = json.loads((NOTEBOOKS / stage.notebook).read_text())["cells"]
+    return [list(c.get("metadata", {}).get("tags", [])) for c in cells if c["cell_type"] == "code"]
+
+
 def components(profile: str, stage: Stage) -> dict:
     """What the key of ``stage`` hashes, component by component (see the module doc)."""
     parts = {"settings": keys.digest(stage.settings)}
@@ -63,7 +69,7 @@ def components(profile: str, stage: Stage) -> dict:
     if stage.notebook:
         cells = notebook_cells(stage)
         parts["notebook"] = keys.digest([keys.normalised_cell(c) for c in cells])
-        parts["text"] = keys.digest(notebook_cells(stage, "markdown"))
+        parts["text"] = keys.digest(notebook_cells(stage, "markdown") + [json.dumps(code_cell_tags(stage))])
         roots |= keys.cell_modules(cells)
     parts["code"] = keys.code_hashes(sorted(roots))
     if stage.reads:
@@ -149,7 +155,7 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
         changed = changes(record.get("components", {}), parts) if record["key"] != key else []
         text_only = changed == ["text"]
         if record["key"] != key:
-            why += ["text: its markdown changed"] if text_only else changed or ["key"]
+            why += ["text: its markdown or code-cell tags changed"] if text_only else changed or ["key"]
         edited = [p for p, h in record.get("outputs", {}).items() if file_hash(resolve(profile, p)) != h]
         if edited:
             why.append(f"outputs changed since it ran: {', '.join(edited)}")
@@ -296,7 +302,7 @@ def _model_refs(value) -> list[str]:
 
 
 def rerender_page(profile: str, stage: Stage) -> Path:
-    """Bring a page's new markdown into its executed notebook, keeping every code cell's outputs.
+    """Bring a page's new markdown and code-cell tags into its executed notebook, keeping every code cell's outputs.
 
     For a page whose code cells are unchanged (its key differs only in ``text``): each code
     cell of the executed notebook is paired with the source's in order, and papermill's
@@ -316,7 +322,11 @@ def rerender_page(profile: str, stage: Stage) -> Path:
         if cell.cell_type != "code":
             cells.append(cell)
             continue
-        cells.append(next(pending))
+        ran_cell = next(pending)
+        ran_cell.metadata["tags"] = list(cell.metadata.get("tags", []))  # how it shows follows the source
+        if not ran_cell.metadata["tags"]:
+            del ran_cell.metadata["tags"]
+        cells.append(ran_cell)
         if "parameters" in cell.metadata.get("tags", []):
             cells.extend(injected)
     executed.cells = cells
