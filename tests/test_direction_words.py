@@ -146,8 +146,9 @@ def _sign(lo: float, hi: float) -> int:
 
 
 def check_versus(text):
-    """Model card and peer: "A vs B % Jaccard, better: W (difference d, 95 % interval lo to hi)"."""
-    for line in re.finditer(r"- \*[^*]+\*, cleaned, (?P<a>.+?) vs (?P<b>.+?): (?P<rest>.*)", text):
+    """Model card, peer and cut-out pages: "A vs B % Jaccard, better: W (difference d, 95 % interval lo to hi)",
+    on cleaned or raw masks."""
+    for line in re.finditer(r"- \*[^*]+\*, (?:cleaned|raw), (?P<a>.+?) vs (?P<b>.+?): (?P<rest>.*)", text):
         for m in re.finditer(rf"(?P<x>{NUM}) vs (?P<y>{NUM}) (?P<unit>% Jaccard|px Hausdorff), better: (?P<w>.+?) "
                              rf"\(difference (?P<d>{NUM}), 95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)", line["rest"]):
             x, y, d, lo, hi = (float(m[k]) for k in ("x", "y", "d", "lo", "hi"))
@@ -381,6 +382,7 @@ def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
 def test_the_checks_catch_a_wrong_word():
     bad = "- *EG1800*, cleaned, LRN vs MediaPipe: 90.00 vs 96.00 % Jaccard, better: LRN (difference -6.00, 95 % interval -7.00 to -5.00)."
     assert [e for _, e in check_versus(bad) if e]
+    assert [e for _, e in check_versus(bad.replace("cleaned", "raw")) if e]
     assert [e for _, e in check_moves("the Hausdorff distance rises from 40.00 to 30.00 px")]
     assert [e for _, e in check_effects("EG1800: better, -2.00 points of Jaccard (95 % interval -3.00 to -1.00)")]
     assert [e for _, e in check_seed_rule("a mean gap of 5.00 pp in LRN's favour over 3 seeds, which exceeds the "
