@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lrn import fastforward, imageops, letterbox, lite, metrics, native_stderr, postprocess, refine, shipped
+from lrn import fastforward, feeding, imageops, lite, metrics, native_stderr, postprocess, refine, shipped
 from lrn.cutout_model import SOFT_EDGE, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
@@ -128,15 +128,9 @@ def segment(model, photo: np.ndarray, clean: bool = False, forward=None,
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
         raise InputError(f"photo must be an H x W x 3 uint8 array, got {photo.shape} {photo.dtype}")
     model = as_cutout_model(model, feed, fit)
-    size = model.input_size
-    if model.feed == "pad" and size[0] != size[1]:
-        raise InputError(f"feed='pad' needs a square model input; this model takes {size[0]}x{size[1]}")
-    if model.feed == "pad":
-        small, box = letterbox.letterbox_photo(photo, size[0])
-    else:
-        small = imageops.resize_photo(photo, size)
-    fine = np.asarray((forward or model)(small[np.newaxis].astype(np.float32)))[0, ..., 0]
-    back = letterbox.unletterbox(fine, box) if model.feed == "pad" else imageops.resize_prob(fine, photo.shape[:2])
+    x, box = feeding.network_input(photo, model.feed, model.input_size)
+    fine = np.asarray((forward or model)(x))[0, ..., 0]
+    back = feeding.map_back(fine, box, photo.shape[:2])
     prob = np.clip(back, 0.0, 1.0)
     if clean:
         prob = clean_probability(prob)

@@ -25,19 +25,32 @@ import numpy as np
 from lrn import lite
 from lrn.cache import TFLITE, cache_dir
 from lrn.cutout_model import keras_forward
+from lrn.packing import TFLITE_WEIGHTS
 
 TOLERANCE = 1e-4
 """Largest allowed difference between the converted model's finest map and Keras'."""
 
 
-def convert(model) -> bytes:
-    """The ``.tflite`` flatbuffer of a Keras model (float32, built-in ops only)."""
+def convert(model, weights: str = "float32") -> bytes:
+    """The ``.tflite`` flatbuffer of a Keras model (built-in ops only).
+
+    ``weights`` (:data:`lrn.packing.TFLITE_WEIGHTS`): ``"float32"`` as trained; ``"float16"``
+    (half the bytes, widened to float32 when the interpreter starts); ``"int8"`` (dynamic-range
+    quantisation: int8 weights, activations quantised on the fly; a quarter of the bytes).
+    """
     import tensorflow as tf
 
+    if weights not in TFLITE_WEIGHTS:
+        raise ValueError(f"weights={weights!r}; expected one of {', '.join(TFLITE_WEIGHTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved_model"
         model.export(str(saved), format="tf_saved_model", verbose=False)
-        return tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        if weights != "float32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if weights == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
 
 
 LiteForward = lite.LiteModel

@@ -5,7 +5,8 @@ the cut-out works right after ``pip install`` with no training. ``make model`` r
 through the book's pipeline (``python -m lrnbook ship``: the cut-out candidates of the cpu
 profile are trained once and kept, the choice is made on validation photos by the
 ``cutout`` page, and the chosen one is installed here with :func:`install`, which checks the
-file (loads safely, is an LRN, at most :data:`MAX_BYTES`) and writes the model card's facts
+file (loads safely, is an LRN, packed with its ``.tflite`` in at most :data:`MAX_BYTES`,
+:mod:`lrn.packing`) and writes the model card's facts
 next to it (``lrn/pretrained/<name>.json``), including how photos enter it (:func:`feed`).
 
 Terms: the code is MIT-licensed, but the model is trained on EG1800, whose photos are
@@ -22,7 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lrn import fastforward
+import numpy as np
+
+from lrn import fastforward, feeding, packing
 from lrn.cache import sha256_file, write_sha256_line
 from lrn.cutout_model import FEEDS, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
@@ -36,7 +39,8 @@ TFLITE_FILE = FOLDER / f"{NAME}.tflite"
 importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from
 (:func:`lrn.cache.write_sha256_line`)."""
 MAX_BYTES = 50 * 10**6
-"""Largest model file kept inside the package (50 MB), so that ``pip install`` stays small."""
+"""Most bytes the shipped model may take inside the package, ``.keras`` and ``.tflite`` together
+(50 MB), so that ``pip install`` stays small."""
 TRAIN_COMMAND = "make model (python -m lrnbook ship --profile cpu)"
 
 TERMS = ("Trained on EG1800 (Shen et al., 2016), whose photos are distributed for academic exchange "
@@ -69,20 +73,52 @@ def pretrained(safe_mode: bool = True) -> CutoutModel:
     return CutoutModel(network, feed(), clean(), "Keras")
 
 
-def convert() -> Path:
-    """Write :data:`TFLITE_FILE` from :data:`MODEL_FILE`, checked against Keras, with its record.
+def convert(photos=None) -> Path:
+    """Write :data:`TFLITE_FILE` from :data:`MODEL_FILE` in the card's packing, checked, with its record.
 
-    Raises ``InputError`` when the converted model's finest map differs from Keras' by more
-    than :data:`lrn.fastforward.TOLERANCE`.
+    A float32 conversion must match Keras within :data:`lrn.fastforward.TOLERANCE`; a smaller
+    one must stay within the packing tolerance (:func:`lrn.packing.within_tolerance`) on
+    ``photos`` (uint8 arrays; default :func:`check_photos`). Raises ``InputError`` otherwise.
     """
-    model = pretrained().network
-    content = fastforward.convert(model)
-    difference = fastforward.check(fastforward.LiteForward(content), model)
-    if not difference <= fastforward.TOLERANCE:
-        raise InputError(f"the converted shipped model differs from Keras by {difference:.2g}")
+    cutout_model = pretrained()
+    tflite = card_packing(card()).tflite
+    content = fastforward.convert(cutout_model.network, tflite)
+    forward = fastforward.LiteForward(content)
+    if tflite == "float32":
+        difference = fastforward.check(forward, cutout_model.network)
+        if not difference <= fastforward.TOLERANCE:
+            raise InputError(f"the converted shipped model differs from Keras by {difference:.2g}")
+    else:
+        measured = packing.fidelity(cutout_model, forward, fed(cutout_model, photos))
+        if not packing.within_tolerance(measured):
+            raise InputError(f"the shipped model's {tflite} conversion is outside the tolerance: {measured}")
+    write_tflite(content)
+    return TFLITE_FILE
+
+
+def write_tflite(content: bytes) -> None:
+    """:data:`TFLITE_FILE` and its record of the ``.keras`` file it was made from."""
     TFLITE_FILE.write_bytes(content)
     write_sha256_line(TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256"), sha256_file(MODEL_FILE), MODEL_FILE.name)
-    return TFLITE_FILE
+
+
+def check_photos() -> list:
+    """Photos on which a packed model is compared with its float32 self when none are given:
+    scikit-image's astronaut (a person in a head-and-shoulders portrait), whole, mirrored, her
+    head and shoulders cropped, and placed small on scikit-image's rocket photo."""
+    from skimage import data
+
+    astronaut, rocket = data.astronaut(), data.rocket()
+    small = astronaut[::4, ::4]
+    pasted = rocket.copy()
+    pasted[-small.shape[0]:, 200:200 + small.shape[1]] = small
+    return [astronaut, astronaut[:, ::-1], astronaut[:320, 80:400], pasted]
+
+
+def fed(model: CutoutModel, photos=None):
+    """``photos`` (default :func:`check_photos`) as ``model`` takes them: float32 (N, h, w, 3)."""
+    return np.concatenate([feeding.network_input(photo, model.feed, model.input_size)[0]
+                           for photo in (check_photos() if photos is None else photos)])
 
 
 def card() -> dict:
@@ -95,6 +131,12 @@ def card() -> dict:
 def feed() -> str:
     """How photos enter the shipped model (``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`), from its card."""
     return card_feed(card()) if CARD_FILE.is_file() else "squash"
+
+
+def card_packing(facts: dict) -> packing.Packing:
+    """How the card's model is packed (:class:`lrn.packing.Packing`); a card written before
+    packing existed was packed at full precision."""
+    return packing.Packing(**facts.get("packing", {"keras": "float32", "tflite": "float32"}))
 
 
 def card_feed(facts: dict) -> str:
@@ -114,7 +156,7 @@ def clean() -> bool:
 
 
 def install(run_dir, train_seconds: float | None = None, note: str = "", feed: str = "squash", clean: bool = True,
-            facts: dict | None = None) -> Path:
+            facts: dict | None = None, photos=None) -> Path:
     """Check ``run_dir/model.keras`` (a run folder of ``lrn train`` or the pipeline) and install it.
 
     The card (``lrn/pretrained/<name>.json``) records the model's provenance (settings, data
@@ -122,6 +164,12 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     (``feed``: ``"pad"`` or ``"squash"``, :data:`lrn.cutout_model.FEEDS`, stored as ``fit``), whether ``lrn whiten``
     cleans its map by default (``clean``), any further ``facts`` (the choice and its
     validation scores), and :data:`TERMS`.
+
+    The ``.keras`` file and its ``.tflite`` conversion together must fit in :data:`MAX_BYTES`:
+    the first packing of :data:`lrn.packing.PACKINGS` that does, with maps within the packing
+    tolerance of the float32 model on ``photos`` (uint8 arrays, e.g. validation photos;
+    default :func:`check_photos`), is used (:func:`pack`), and the card records it with the
+    measured differences (``packing``, ``packing_fidelity``, ``package_bytes``).
     """
     import keras
 
@@ -139,21 +187,61 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     history = provenance.read_csv(history_path)[0].to_dict("list") if history_path.is_file() else None
     # Ship the weights without the optimizer's state (Adam keeps two more copies of every weight).
     bare = keras.saving.load_model(source, compile=False, safe_mode=True)  # uncompiled: no optimizer to save
+    reference = CutoutModel(bare, feed)
     with tempfile.TemporaryDirectory() as tmp:
-        staged = provenance.save_model(bare, Path(tmp) / MODEL_FILE.name, record)
-        size = staged.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{source} makes a {size / 2**20:.1f} MiB file, over the {MAX_BYTES / 2**20:.0f} MiB "
-                             "allowed inside the package: train a narrower model (--width)")
+        full = provenance.save_model(bare, Path(tmp) / MODEL_FILE.name, record)
+        chosen, staged, content, measured = pack(reference, full, fed(reference, photos), source)
         FOLDER.mkdir(exist_ok=True)
         shutil.copy2(staged, MODEL_FILE)
-    facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "parameters": int(model.count_params()),
+    write_tflite(content)
+    size = MODEL_FILE.stat().st_size
+    facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "package_bytes": size + len(content),
+             "packing": chosen._asdict(), "packing_fidelity": measured, "parameters": int(model.count_params()),
              "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": feed, "clean": bool(clean),
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS,
              "provenance": record, **(facts or {})}
     CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
-    convert()
     return MODEL_FILE
+
+
+def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Packing, Path, bytes, dict]:
+    """The first of :data:`lrn.packing.PACKINGS` within :data:`MAX_BYTES` and the tolerance.
+
+    ``reference`` is the float32 model (Keras) saved as ``full``; ``inputs`` the fed check
+    photos. Returns the packing, its ``.keras`` file (``full`` or a half-precision copy beside
+    it), its ``.tflite`` content and its fidelity (:func:`lrn.packing.fidelity`: ``keras`` and
+    ``tflite``, each against ``reference``). Raises ``InputError`` naming every packing tried.
+    """
+    import keras
+
+    tried = []
+    for option in packing.PACKINGS:
+        keras_file = full if option.keras == "float32" else full.with_name(f"float16-{full.name}")
+        if option.keras == "float16" and not keras_file.is_file():
+            packing.halve_weights(full, keras_file)
+        if keras_file.stat().st_size > MAX_BYTES:  # the .keras file alone is too big: no need to convert
+            tried.append(f"{option}: the .keras file alone is {keras_file.stat().st_size / 10**6:.1f} MB")
+            continue
+        network = reference.network if option.keras == "float32" else keras.saving.load_model(
+            keras_file, compile=False, safe_mode=True)
+        content = fastforward.convert(network, option.tflite)
+        total = keras_file.stat().st_size + len(content)
+        if total > MAX_BYTES:
+            tried.append(f"{option}: {total / 10**6:.1f} MB")
+            continue
+        measured = {"keras": packing.fidelity(reference, CutoutModel(network, reference.feed), inputs),
+                    "tflite": packing.fidelity(reference, fastforward.LiteForward(content), inputs)}
+        if option.tflite == "float32":  # as before packing existed: the conversion matches Keras to float precision
+            measured["tflite_vs_keras_max_abs"] = fastforward.check(fastforward.LiteForward(content), network)
+            if not measured["tflite_vs_keras_max_abs"] <= fastforward.TOLERANCE:
+                tried.append(f"{option}: the conversion differs from Keras by {measured['tflite_vs_keras_max_abs']:.2g}")
+                continue
+        if not all(packing.within_tolerance(m) for m in (measured["keras"], measured["tflite"])):
+            tried.append(f"{option}: outside the tolerance ({measured})")
+            continue
+        return option, keras_file, content, measured
+    raise InputError(f"{source} fits in no packing within the {MAX_BYTES / 10**6:.0f} MB allowed inside the package "
+                     f"and the tolerance: {'; '.join(tried)}. Train a narrower model (--width)")
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import lrn
-from lrn import cli, models, provenance, shipped
+from lrn import cli, cutout, models, provenance, shipped
 from lrn.cutout_model import CutoutModel
 from lrn.errors import InputError
 
@@ -78,9 +78,37 @@ def test_install_refuses_what_must_not_ship(package_folder, tmp_path, monkeypatc
         shipped.install(tmp_path / "unet")
     tiny_run(tmp_path / "big")
     monkeypatch.setattr(shipped, "MAX_BYTES", 1000)
-    with pytest.raises(InputError, match="over the"):
+    with pytest.raises(InputError, match="fits in no packing within the 0 MB .*the .keras file alone is"):
         shipped.install(tmp_path / "big")
     assert not shipped.MODEL_FILE.exists()
+
+
+def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_folder, tmp_path, monkeypatch):
+    from lrn import packing
+
+    tiny_run(tmp_path / "run")
+    shipped.install(tmp_path / "run")
+    card = shipped.card()
+    full_bytes = card["package_bytes"]
+    assert card["packing"] == {"keras": "float32", "tflite": "float32"} and shipped.card_packing(card) == packing.PACKINGS[0]
+    assert full_bytes == shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
+    assert card["packing_fidelity"]["tflite"]["mask_jaccard_min"] == 100.0
+
+    monkeypatch.setattr(shipped, "MAX_BYTES", full_bytes - 1)  # the float32 files no longer fit
+    shipped.install(tmp_path / "run")
+    card = shipped.card()
+    assert card["packing"] == {"keras": "float16", "tflite": "float16"} and card["package_bytes"] < 0.6 * full_bytes
+    assert packing.weights_dtype(shipped.MODEL_FILE) == "float16"
+    assert all(packing.within_tolerance(card["packing_fidelity"][kind]) for kind in ("keras", "tflite"))
+    model, how = cutout.load()
+    assert "converted file" in how, "lrn whiten runs the packed .tflite beside the .keras file"
+    photo = np.random.default_rng(5).integers(0, 256, (80, 60, 3), dtype=np.uint8)
+    np.testing.assert_allclose(lrn.segment(model, photo), lrn.segment(lrn.pretrained(), photo), atol=0.05)
+    assert shipped.convert() == shipped.TFLITE_FILE, "re-converting follows the card's packing"
+
+    monkeypatch.setattr(packing, "MASK_JACCARD_MIN", 100.1)  # nothing but the float32 files would do
+    with pytest.raises(InputError, match=r"no packing within .*\.keras float16 \+ \.tflite int8: outside the tolerance"):
+        shipped.install(tmp_path / "run")
 
 
 def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, capsys):
@@ -98,9 +126,11 @@ def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, cap
 
 def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
     assert shipped.MODEL_FILE.is_file(), "lrn/pretrained/ must hold the shipped model (make model)"
-    assert shipped.MODEL_FILE.stat().st_size <= shipped.MAX_BYTES
+    files = shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
+    assert files <= shipped.MAX_BYTES, "the .keras and .tflite files together"
     card = shipped.card()
     assert card["file"] == shipped.MODEL_FILE.name and card["bytes"] == shipped.MODEL_FILE.stat().st_size
+    assert card.get("package_bytes", files) == files
     model = lrn.pretrained()
     assert isinstance(model, CutoutModel) and (model.feed, model.clean) == (shipped.feed(), shipped.clean())
     assert models.is_lrn(model.network) and tuple(model.network.input.shape[1:]) == (224, 224, 3)
@@ -124,7 +154,7 @@ def test_package_metadata_states_the_terms():
 
 
 def test_the_card_says_how_photos_enter_and_segment_follows_it(package_folder, tmp_path, monkeypatch):
-    from lrn import cutout
+    from lrn import feeding
 
     tiny_run(tmp_path / "run")
     with pytest.raises(InputError, match="feed="):
@@ -137,8 +167,8 @@ def test_the_card_says_how_photos_enter_and_segment_follows_it(package_folder, t
     loaded, _ = cutout.load()
     assert (loaded.feed, loaded.clean) == ("pad", False), "the fastest form carries the same feed and cleaning"
     seen = []
-    real = cutout.letterbox.letterbox_photo
-    monkeypatch.setattr(cutout.letterbox, "letterbox_photo", lambda *a: seen.append(a[1]) or real(*a))
+    real = feeding.letterbox.letterbox_photo
+    monkeypatch.setattr(feeding.letterbox, "letterbox_photo", lambda *a: seen.append(a[1]) or real(*a))
     photo = np.random.default_rng(3).integers(0, 256, (90, 50, 3), dtype=np.uint8)
     assert lrn.segment(model, photo).shape == (90, 50) and seen == [64]
     assert lrn.segment(model, photo, feed="squash").shape == (90, 50) and seen == [64], "squash does not letterbox"

@@ -5,7 +5,8 @@ the candidates' fit stages (``fit/cutout_*``, models kept in the cache), then th
 scores them on validation photos and writes the choice (``page/cutout`` ->
 ``results/cutout/choice.json``), then :func:`lrn.shipped.install` of the chosen model with
 the way photos enter it and whether ``lrn whiten`` cleans its map, and the choice's facts on
-its card. A chosen model that is no longer in the cache (a fresh machine) is trained again
+its card; its files are packed to fit the package and checked on validation photos
+(:func:`packing_photos`). A chosen model that is no longer in the cache (a fresh machine) is trained again
 by its fit stage.
 """
 from __future__ import annotations
@@ -17,9 +18,13 @@ from pathlib import Path
 
 from lrn import provenance, shipped
 from lrn.cache import MODELS, cache_dir
+from lrn.data import people
 from lrn.errors import InputError
 from lrnbook import plan, stages
 from lrnbook.candidate_files import STAGE1, STAGE1_OUTPUTS, STAGE1_SUFFIX
+
+PACKING_PHOTOS = 8
+"""Validation photos of each kind on which the packed model is checked (:func:`packing_photos`)."""
 
 
 def chosen(profile: str) -> dict:
@@ -58,4 +63,10 @@ def ship(profile: str = "cpu") -> Path:
             folder = Path(tmp)
             shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
         return shipped.install(folder, train_seconds=record.get("train_seconds"), feed=choice["fit"],
-                               clean=choice["clean"], facts=facts)
+                               clean=choice["clean"], facts=facts, photos=packing_photos())
+
+
+def packing_photos(per_kind: int = PACKING_PHOTOS) -> list:
+    """The first ``per_kind`` validation photos of every kind, at their own resolution: what the
+    packed files are checked on against the float32 model (:func:`lrn.shipped.pack`)."""
+    return [photo for _, pairs in people.validation_sets().values() for photo, _ in pairs[:per_kind]]
