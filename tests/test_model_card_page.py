@@ -33,18 +33,26 @@ def card(history=True, epochs=4, best_last=True):
 
 
 def test_facts_and_epochs_from_the_card():
-    facts = dict(card_page.facts_table(card(), 1234567, 50 * 10**6).values)
-    assert facts["file"] == "m.keras (3.1 MB, limit 50 MB)" and facts["parameters"] == "1,234,567"
+    facts = dict(card_page.facts_table(card(), 1234567, 50 * 10**6, 2 * 10**6).values)
+    assert facts["files in the package"] == ("m.keras (3.1 MB, weights float32) + m.tflite (2.0 MB, weights float32) "
+                                             "= 5.1 MB, limit 50 MB")
+    assert facts["parameters"] == "1,234,567"
     assert facts["training photos / validation photos"] == "3 / 1"
     assert "photos are resized to it" in facts["input"] and "chosen" not in facts
     people = {**card(), "fit": "pad", "candidate": "both", "counts": {"train_eg1800": 2, "train_ccp": 1, "val EG1800": 1}}
-    facts = dict(card_page.facts_table(people, 1, 50 * 10**6).values)
+    facts = dict(card_page.facts_table(people, 1, 50 * 10**6, 10**6).values)
     assert "letterboxed" in facts["input"] and "candidate both" in facts["chosen"]
     assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits and 1 crops of CCP "
                                                             "street photos; validation: 1 EG1800)")
     assert facts["epochs trained"].startswith("4 (at most 4, patience 6); weights of epoch 4")
     assert facts["training time"] == "10 min on 2 CPU cores"
-    assert card_page.facts_table(card(history=False), 1, 2**20).iloc[7, 1] == "not recorded"
+    assert card_page.facts_table(card(history=False), 1, 2**20, 1).iloc[7, 1] == "not recorded"
+    fidelity = {"mask_jaccard_min": 99.5, "map_mean_abs_max": 0.001, "map_max_abs": 0.2, "inputs": 32}
+    packed = {**card(), "packing": {"keras": "float16", "tflite": "int8"},
+              "packing_fidelity": {"keras": {**fidelity, "mask_jaccard_min": 99.9}, "tflite": fidelity}}
+    assert dict(card_page.facts_table(packed, 1, 50 * 10**6, 16 * 10**6).values)["files in the package"] == (
+        "m.keras (3.1 MB, weights float16) + m.tflite (16.0 MB, weights int8) = 19.1 MB, limit 50 MB; on 32 "
+        "validation photos their masks match the float32 model's at Jaccard \u2265 99.50 %")
     assert "still falling" in card_page.epochs_text(card_page.history_table(card()), 4)
     assert card_page.epochs_text(card_page.history_table(card(best_last=False)), 4) == (
         "The validation loss was lowest at epoch 2 of the 4 trained (limit 4).")

@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import cutout, shipped
+from lrn import cutout, packing, shipped
 from lrnbook import plots
 
 # --- The model -------------------------------------------------------------------------
 
-def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
+def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) -> pd.DataFrame:
     """The shipped model's facts, from its card (:func:`lrn.shipped.card`) and the loaded model.
 
     Parameters
@@ -29,7 +30,10 @@ def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
     parameters : int
         The loaded model's parameter count.
     max_bytes : int
-        The largest file allowed inside the package (:data:`lrn.shipped.MAX_BYTES`).
+        The most bytes the model may take inside the package, ``.keras`` and ``.tflite`` together
+        (:data:`lrn.shipped.MAX_BYTES`).
+    tflite_bytes : int
+        Size of the model's ``.tflite`` conversion (:data:`lrn.shipped.TFLITE_FILE`).
 
     Returns
     -------
@@ -55,7 +59,7 @@ def facts_table(card: dict, parameters: int, max_bytes: int) -> pd.DataFrame:
                    f"CCP street photos; validation: " + ", ".join(f"{v} {k.removeprefix('val ')}" for k, v in counts.items()
                                                              if k.startswith("val ")) + ")")
     facts = {
-        "file": f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, limit {max_bytes / 10**6:.0f} MB)",
+        "files in the package": files_text(card, max_bytes, tflite_bytes),
         "parameters": f"{parameters:,}",
         "input": " x ".join(map(str, card["input"])) + f" ({entering})",
         "width multiplier": settings["width"],
@@ -78,6 +82,20 @@ def clean_text(clean: bool) -> str:
     if clean:
         return "yes: it keeps the largest region and fills its holes (chosen on validation photos; --raw turns it off)"
     return "no: it keeps every predicted region (chosen on validation photos)"
+
+
+def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:
+    """The model's two files, their precision and their sum against the package limit."""
+    packed = shipped.card_packing(card)
+    tflite = Path(card["file"]).with_suffix(".tflite").name
+    text = (f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, weights {packed.keras}) + {tflite} "
+            f"({tflite_bytes / 10**6:.1f} MB, weights {packed.tflite}) = {(card['bytes'] + tflite_bytes) / 10**6:.1f} MB, "
+            f"limit {max_bytes / 10**6:.0f} MB")
+    if packed != packing.PACKINGS[0]:
+        worst = min(card["packing_fidelity"][kind]["mask_jaccard_min"] for kind in ("keras", "tflite"))
+        text += (f"; on {card['packing_fidelity']['tflite']['inputs']} validation photos their masks match the "
+                 f"float32 model's at Jaccard \u2265 {worst:.2f} %")
+    return text
 
 
 def history_table(card: dict) -> pd.DataFrame | None:
