@@ -326,7 +326,8 @@ def run_whiten(args) -> int:
 
 def whiten_targets(photos: list[str | Path], out: str | None, mode: str) -> list[Path | None]:
     """Where each photo's cut-out goes (``None``: standard output), all chosen before any is
-    written (:func:`output_names`); :class:`InputError` for an ``-o`` that cannot be used."""
+    written (:func:`output_names`); :class:`InputError` for an ``-o`` that cannot be used,
+    including one where a cut-out would replace one of the input photos."""
     to_stdout = out == "-" or (out is None and photos == ["-"])
     if to_stdout and len(photos) > 1:
         raise InputError(f"-o - writes one PNG to standard output, but {len(photos)} photos were given")
@@ -335,7 +336,13 @@ def whiten_targets(photos: list[str | Path], out: str | None, mode: str) -> list
     if out is None:
         raise InputError("name an output folder with -o (or -o - for standard output)")
     folder = output_folder(out)
-    return [folder / name for name in output_names(photos, mode)]
+    targets = [folder / name for name in output_names(photos, mode)]
+    inputs = {Path(photo).resolve(): photo for photo in photos if photo != "-"}
+    for photo, target in zip(photos, targets):
+        if target.resolve() in inputs:  # e.g. a second run over a folder that holds the first run's cut-outs
+            raise InputError(f"the cut-out of {photo} would overwrite the input photo {inputs[target.resolve()]}: "
+                             "choose another output folder (-o)")
+    return targets
 
 
 def whiten_one(model, source: str | Path, target: Path | None, mode: str, colour, options: dict) -> None:

@@ -96,6 +96,21 @@ def test_photos_that_would_share_an_output_name_each_get_their_own(photo_file, t
     assert not np.array_equal(images["a.jpg_white.png"], images["a.jpg-2_white.png"])
 
 
+def test_a_cut_out_never_replaces_an_input_photo(photo_file, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(photo_file).save(folder / "a.png")
+    assert whiten(folder, "-o", folder) == 0  # the first run writes a_white.png beside its photo
+    before = (folder / "a_white.png").read_bytes()
+    capsys.readouterr()
+    assert whiten(folder, "-o", folder) == 2, "the second run would cut out a.png over the earlier a_white.png"
+    err = capsys.readouterr().err
+    assert f"the cut-out of {folder / 'a.png'} would overwrite the input photo {folder / 'a_white.png'}" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_white.png"]
+    assert (folder / "a_white.png").read_bytes() == before, "nothing is written"
+    assert whiten(folder, "-o", tmp_path / "out") == 0, "another folder is fine"
+
+
 def test_a_photo_named_twice_is_cut_out_once(photo_file, tmp_path):
     assert whiten(photo_file, photo_file.parent, "-o", tmp_path / "out") == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["person_white.png"]
