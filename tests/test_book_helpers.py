@@ -315,3 +315,14 @@ def test_departures_by_run_show_each_run_its_own_settings():
     twin = book.departures_by_run({"float32": {"precision": "float32"}, "bf16": {"precision": "mixed_bfloat16"}})
     assert twin.set_index("setting").loc["arithmetic (Keras dtype policy)"].tolist() == [
         "float32", "mixed_bfloat16", "float32"], "a run in half precision departs from the paper's float32"
+
+
+def test_a_run_still_training_is_described_in_whole_sentences():
+    reason = ("still training: stage 1 (encoder frozen), epoch 16 of at most 300, 2.3 hours so far; its progress "
+              "is kept in the training machine's cache and `make train` goes on")
+    text = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": reason})
+    assert text.startswith("**UNET-VGG is still training:** stage 1 (encoder frozen), epoch 16")
+    assert "`make train` goes on. Its losses and scores appear here once it has finished" in text
+    ended = book.not_run_text("LRN", {"in_progress": True, "reason": "still training: epoch 3."})
+    assert "epoch 3. Its losses" in ended and ".." not in ended
+    assert "queued behind the other runs" in book.not_run_text("LRN", {"queued": True, "in_progress": True})

@@ -290,8 +290,8 @@ def not_run_text(display_name: str, summary: dict) -> str:
         return (f"**{display_name} has not started training yet**: it is queued behind the other runs. Its losses "
                 "and scores appear here once it has finished; nothing stands in for them meanwhile.")
     if summary.get("in_progress"):
-        reason = summary["reason"]
-        return (f"**{display_name} is still training:** {reason[len('still training: '):] if reason.startswith('still training: ') else reason} "
+        reason = summary["reason"].removeprefix("still training: ").rstrip()
+        return (f"**{display_name} is still training:** {reason}{'' if reason.endswith(('.', '!', '?')) else '.'} "
                 "Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
