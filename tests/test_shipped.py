@@ -62,6 +62,10 @@ def test_install_then_pretrained_and_card(package_folder, tmp_path):
     assert card["train_seconds"] == 12.5 and card["parameters"] == original.count_params()
     assert card["provenance"]["settings"]["variant"] == "tiny"
     assert "academic exchange only" in card["terms"] and card["bytes"] == path.stat().st_size
+    assert card["packing"] == {"keras": "float32", "tflite": "float32"} and shipped.card_packing(card) == (
+        "float32", "float32"), "a model that fits at full precision is shipped at full precision"
+    assert card["package_bytes"] == path.stat().st_size + shipped.TFLITE_FILE.stat().st_size
+    assert card["packing_fidelity"]["tflite"]["mask_jaccard_min"] == 100.0
     # the optimizer's state is not shipped: the file is smaller than the trained one, same predictions
     assert path.stat().st_size < (tmp_path / "run" / "model.keras").stat().st_size
     assert not optimizer_state(path) and optimizer_state(tmp_path / "run" / "model.keras")
@@ -84,20 +88,25 @@ def test_install_refuses_what_must_not_ship(package_folder, tmp_path, monkeypatc
 
 
 def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_folder, tmp_path, monkeypatch):
+    import keras
+
     from lrn import packing
 
     tiny_run(tmp_path / "run")
-    shipped.install(tmp_path / "run")
-    card = shipped.card()
-    full_bytes = card["package_bytes"]
-    assert card["packing"] == {"keras": "float32", "tflite": "float32"} and shipped.card_packing(card) == packing.PACKINGS[0]
-    assert full_bytes == shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
-    assert card["packing_fidelity"]["tflite"]["mask_jaccard_min"] == 100.0
+    bare = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
+    full_keras = provenance.save_model(bare, tmp_path / "bare.keras", {}).stat().st_size
+    monkeypatch.setattr(shipped, "MAX_BYTES", full_keras - 1)  # the float32 .keras file alone no longer fits
+    with monkeypatch.context() as strict:
+        strict.setattr(packing, "MASK_JACCARD_MIN", 100.1)  # nothing but identical masks would do
+        with pytest.raises(InputError, match=r"no packing within .*\.keras float32 \+ \.tflite float32: the \.keras "
+                                             r"file alone is .*\.keras float16 \+ \.tflite int8: outside the tolerance"):
+            shipped.install(tmp_path / "run")
+    assert not shipped.MODEL_FILE.exists()
 
-    monkeypatch.setattr(shipped, "MAX_BYTES", full_bytes - 1)  # the float32 files no longer fit
     shipped.install(tmp_path / "run")
     card = shipped.card()
-    assert card["packing"] == {"keras": "float16", "tflite": "float16"} and card["package_bytes"] < 0.6 * full_bytes
+    assert card["packing"] == {"keras": "float16", "tflite": "float16"} and card["package_bytes"] < full_keras
+    assert card["package_bytes"] == shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
     assert packing.weights_dtype(shipped.MODEL_FILE) == "float16"
     assert all(packing.within_tolerance(card["packing_fidelity"][kind]) for kind in ("keras", "tflite"))
     model, how = cutout.load()
@@ -105,10 +114,6 @@ def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_
     photo = np.random.default_rng(5).integers(0, 256, (80, 60, 3), dtype=np.uint8)
     np.testing.assert_allclose(lrn.segment(model, photo), lrn.segment(lrn.pretrained(), photo), atol=0.05)
     assert shipped.convert() == shipped.TFLITE_FILE, "re-converting follows the card's packing"
-
-    monkeypatch.setattr(packing, "MASK_JACCARD_MIN", 100.1)  # nothing but the float32 files would do
-    with pytest.raises(InputError, match=r"no packing within .*\.keras float16 \+ \.tflite int8: outside the tolerance"):
-        shipped.install(tmp_path / "run")
 
 
 def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, capsys):
