@@ -167,7 +167,7 @@ def test_photo_scores_refuse_predictions_of_other_images(profile):
 
 def test_cost_text_counts_the_known_fits():
     text = page.cost_text({"a": 60.0, "b": None, "c": 120.0}, ["a", "b", "c"], 12.4, True)
-    assert text == ("Fit stages: 3.0 min for 2 of 3 runs (per run in the table above). This page (reading "
+    assert text == ("Training: 3.0 min of wall time for 2 of 3 runs (per run in the table above). This page (reading "
                     "results, scoring two runs at the photo resolution): 12 s.")
     assert "nothing at the photo resolution" in page.cost_text({}, ["a"], 1.0, False)
 

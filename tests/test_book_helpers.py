@@ -64,7 +64,7 @@ def test_reduced_setting_note():
     note = book.reduced_setting_note(small, {"size": 224, "width": 0.25, "epochs": 50})
     assert "224x224 px, width 0.25, 50 epochs" in note and "not comparable" in note
     assert "the same size" in book.reduced_setting_note(small, dict(small))
-    assert "no main LRN run" in book.reduced_setting_note(small, None)
+    assert "the main LRN run has no results yet" in book.reduced_setting_note(small, None)
 
 
 def test_resolution_table_puts_hausdorff_on_one_scale():
@@ -227,9 +227,9 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
     assert book.last_unit_finding(summary(87.0, 88.0, 40.0, 30.0)).endswith("improves both measures.")
     assert book.last_unit_finding(summary(87.0, 88.0, 30.0, 40.0)).endswith("improves one measure and worsens the other.")
     training = book.last_unit_finding({"status": "not run", "in_progress": True, "reason": "r"})
-    assert training.startswith("LRN has no test scores yet (still training")
+    assert training == "LRN has no test scores yet (still training, not yet finished), so its levels are not compared."
     queued = book.last_unit_finding({"status": "not run", "in_progress": True, "queued": True, "reason": "r"})
-    assert queued.startswith("LRN has no test scores yet (queued (not started yet))")
+    assert queued.startswith("LRN has no test scores yet (queued, not started yet), so")
     assert book.last_unit_finding(None).startswith("LRN has no test scores yet (missing")
 
 
@@ -322,7 +322,43 @@ def test_a_run_still_training_is_described_in_whole_sentences():
               "is kept in the training machine's cache and `make train` goes on")
     text = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": reason})
     assert text.startswith("**UNET-VGG is still training:** stage 1 (encoder frozen), epoch 16")
-    assert "`make train` goes on. Its losses and scores appear here once it has finished" in text
+    assert text.endswith("2.3 hours so far; `make train` resumes it from its last finished epoch. Its losses and "
+                         "scores appear here once it has finished; nothing stands in for them meanwhile.")
+    assert "machine" not in text
     ended = book.not_run_text("LRN", {"in_progress": True, "reason": "still training: epoch 3."})
-    assert "epoch 3. Its losses" in ended and ".." not in ended
+    assert "epoch 3; `make train` resumes it" in ended and ".;" not in ended
     assert "queued behind the other runs" in book.not_run_text("LRN", {"queued": True, "in_progress": True})
+
+
+def test_training_time_is_the_sum_of_the_epochs_not_the_last_fit_stage(tmp_path):
+    from lrn import provenance
+
+    (tmp_path / "stages" / "fit").mkdir(parents=True)
+    (tmp_path / "stages" / "fit" / "run.json").write_text(json.dumps({"seconds": 18.0}))  # a restore from the cache
+    assert book.training_seconds("run", tmp_path) == 18.0, "no history: the fit stage's wall time"
+    history = pd.DataFrame({"epoch": [0, 1, 2], "loss": [0.5, 0.4, 0.3], "seconds": [60.0, 61.5, 58.5]})
+    provenance.write_csv(history, tmp_path / "results" / "run" / "history.csv", {})
+    assert book.training_seconds("run", tmp_path) == 180.0
+    provenance.write_csv(history.assign(seconds=[60.0, None, 58.5]), tmp_path / "results" / "run" / "history.csv", {})
+    assert book.training_seconds("run", tmp_path) == 18.0, "an epoch without its time: fall back"
+    assert book.training_seconds("other", tmp_path) is None
+
+
+def test_stage_epochs_are_counted_by_position_and_a_share_above_the_peak_is_explained():
+    from lrnbook import speed
+
+    # stage 2's log continues Keras' epoch count (16, 17, 18) after a resumed stage 1
+    history = pd.DataFrame({"stage": [1, 1, 2, 2, 2], "epoch": [0, 1, 16, 17, 18], "loss": [0.4, 0.3, 0.3, 0.2, 0.1],
+                            "val_loss": [0.3, 0.2, 0.25, 0.15, 0.18], "seconds": [100.0] * 5})
+    table = speed.stage_table(history, 250, {1: 10.0, 2: 30.0}, peak_gflops=50.0)
+    assert table["best epoch"].tolist() == [2, 2] and table["epochs"].tolist() == [2, 3]
+    assert table["share of sgemm peak"].tolist() == pytest.approx([0.5, 1.5])
+    record = {"settings": {"size": 32, "width": 0.125, "train_ids": ["a"] * 250, "val_ids": ["b"] * 25},
+              "machine_sgemm_gflops": [1e-6]}
+    texts = [item[1] for item in speed.stage_section("lrn_vgg", history, record) if item[0] == "md"]
+    assert any(t.startswith("A share above 1 does not mean") for t in texts)
+    record["machine_sgemm_gflops"] = [10**6]
+    texts = [item[1] for item in speed.stage_section("lrn_vgg", history, record) if item[0] == "md"]
+    assert not any(t.startswith("A share above 1") for t in texts)
+    figure = plots.learning_curves(history)
+    assert list(figure.axes[1].lines[0].get_xdata()) == [1, 2, 3]

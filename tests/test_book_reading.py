@@ -5,10 +5,12 @@ import pandas as pd
 from lrnbook import ablations, card_sets, cutout_page, model_card, peer, plots, tryit, widgets
 
 
-def test_the_cleaning_fact_names_the_switch_only_when_there_is_one_to_turn_off():
-    assert "--raw turns it off" in model_card.clean_text(True)
-    assert model_card.clean_text(False).startswith("no: it keeps every predicted region") and \
-        "--raw" not in model_card.clean_text(False)
+def test_the_cleaning_fact_says_what_the_default_pipeline_does_and_what_the_card_decides():
+    for clean in (True, False):  # refine, clean, ramp by default, whatever the card says (lrn.cutout.opacity)
+        assert model_card.clean_text(clean).startswith("yes: by default the refined matte keeps its largest region")
+        assert "--raw turns it off" in model_card.clean_text(clean)
+    assert model_card.clean_text(True).endswith("With --refine none the map is cleaned too (chosen on validation photos)")
+    assert "--refine none the map is used as it is, every predicted region kept" in model_card.clean_text(False)
 
 
 def test_the_box_plot_legend_says_how_each_setting_is_fed_and_whether_it_is_cleaned():

@@ -69,6 +69,22 @@ def test_vgg_claims_give_paired_intervals_and_say_what_is_still_training():
     assert rows["LRN is second, ahead of both U-Nets"]["evidence here"].count(" vs ") == 2
 
 
+def test_every_claim_has_a_row_before_any_run_has_scores():
+    summaries = {"lrn": {"status": "not run", "in_progress": True, "queued": True},
+                 "unet": {"status": "not run", "in_progress": True, "queued": True},
+                 "lrn_vgg": {"status": "not run", "in_progress": True}, "unet_vgg": {"status": "not run", "in_progress": True}}
+    table = claims.claim_verdicts(summaries, {}, {}, {"LRN": 15_864_198, "UNET": 31_970_049})
+    rows = {r.iloc[0]: r["verdict"] for _, r in table.iterrows()}
+    assert len(rows) == 6
+    assert rows["LRN is second, ahead of both U-Nets"] == (
+        "not tested yet: LRN has not started training yet; UNET has not started training yet")
+    assert rows["LRN tends to false positives, U-Net leaves out patches of the person (false negatives)"].startswith(
+        "not tested yet: LRN has not started")
+    assert rows["The high standard deviations mean that the quality depends on the image"] == (
+        "not tested yet: it needs two runs with scores")
+    assert rows["LRN has far fewer trainable parameters than U-Net"] == "holds"
+
+
 def test_pairwise_table_orients_hausdorff_so_positive_favours_the_first():
     table = claims.pairwise_comparisons(tables_with_gap(3.0))
     assert table.loc[0, "first vs second"] == "LRN vs UNET"
@@ -130,6 +146,12 @@ def test_curve_drop_and_the_learn_properly_criterion():
     assert claims.learns_properly(falling, falling, far_but_unsure)[0].startswith("does not hold")
     assert claims.learns_properly([1.0], [1.0], near)[0].startswith("not settled")
     assert claims.learns_properly([1.0], [1.0], far)[0].startswith("holds")
+    above = {"mean_diff": 3.72, "ci_low": 1.62, "ci_high": 6.02}  # the squeeze run scored higher
+    assert claims.learns_properly(falling, falling, above)[0] == (
+        "does not hold at this budget: the curve falls and the Jaccard is above the baseline's (+3.72 pp)")
+    assert "below the baseline's, but by less than 10 pp (-2.00 pp)" in claims.learns_properly(falling, falling, near)[0]
+    assert "not measurably different from the baseline's (-12.00 pp)" in claims.learns_properly(
+        [1.0], [1.0], far_but_unsure)[0]
 
 
 def test_per_level_comparison_shows_untrained_coarse_levels():

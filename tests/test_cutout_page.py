@@ -31,7 +31,10 @@ def test_scores_means_choice_and_texts(tmp_path):
     stored(tmp_path, "new", shift_pad=2, shift_squash=25)
     found = page.read_candidates(["old", "new", "missing"], tmp_path)
     assert list(found) == ["old", "new"]
-    assert "Not finished training yet (no validation predictions): missing" in page.availability_text(["old", "new", "missing"], found, {})
+    text = page.availability_text(["old", "new", "missing"], found, {"new": "EG1800 + CCP, letterboxed"})
+    assert text.startswith("Candidates scored here: \u201cold\u201d; \u201cEG1800 + CCP, letterboxed\u201d.")
+    assert "Not finished training yet (no validation predictions): \u201cmissing\u201d. `make train`" in text
+    assert "chooses again, by the same rule" in text
     scores = page.score_candidates(found)
     assert len(scores) == 2 * 3 * 2 * 2 * 4
     choice = page.choose(scores)

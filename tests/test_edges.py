@@ -85,4 +85,4 @@ def test_score_sets_loads_one_set_at_a_time_and_tables_every_set():
     assert loaded == ["A", "B"] and set(scored) == {"A", "B"} and set(scored["A"]) == {"m", "n"}
     table = edges_page.sets_table(scored)
     assert table.columns[0] == "photos" and table["photos"].unique().tolist() == ["A (1)", "B (1)"]
-    assert len(table) == 2 * 3 and {"m: Jaccard (%)", "n: Hausdorff (px)"} <= set(table.columns)  # sets x options
+    assert len(table) == 2 * 3 and {"m: Jaccard (%)", "n: Hausdorff (px at the photo's size)"} <= set(table.columns)  # sets x options

@@ -33,7 +33,7 @@ class Runs:
     histories : dict
         ``{name: per-epoch history}`` of the runs whose fit stored one.
     durations : dict
-        ``{name: wall time of the fit stage in seconds, or None}``.
+        ``{name: training wall time in seconds (:func:`lrnbook.pages.training_seconds`), or None}``.
     """
 
     summaries: dict = field(default_factory=dict)
@@ -135,7 +135,7 @@ def read_runs(names, root=".") -> Runs:
             runs.tables[name] = provenance.read_csv(folder / "test_per_image.csv")[0]
         if (folder / "history.csv").is_file():
             runs.histories[name] = provenance.read_csv(folder / "history.csv")[0]
-        runs.durations[name] = pages.fit_seconds(name, root)
+        runs.durations[name] = pages.training_seconds(name, root)
     return runs
 
 
@@ -327,10 +327,10 @@ def larger_text(tables: dict, at_photo: dict, baseline: str, larger: str) -> str
 
 
 def cost_text(durations: dict, names, page_seconds: float, scored_at_photo: bool) -> str:
-    """The wall time of the fits of ``names`` and of this page, in two sentences."""
+    """The training time of the runs ``names`` and the wall time of this page, in two sentences."""
     known = {n: durations[n] for n in names if durations.get(n) is not None}
     scored = "two runs at the photo resolution" if scored_at_photo else "nothing at the photo resolution"
-    return (f"Fit stages: {sum(known.values()) / 60:.1f} min for {len(known)} of {len(names)} runs (per run in "
+    return (f"Training: {sum(known.values()) / 60:.1f} min of wall time for {len(known)} of {len(names)} runs (per run in "
             f"the table above). This page (reading results, scoring {scored}): {page_seconds:.0f} s.")
 
 

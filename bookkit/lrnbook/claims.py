@@ -106,6 +106,9 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
     if {"lrn", "unet"} <= have:
         evidence, signs = pairs("lrn", [v for v in ("unet", "unet_vgg") if v in have])
         add("LRN is second, ahead of both U-Nets", evidence, partial(verdict_from(signs), ("unet", "unet_vgg")))
+    else:
+        add("LRN is second, ahead of both U-Nets", "no LRN and UNET runs to compare",
+            "not tested yet: " + "; ".join(absent_why(v) for v in ("lrn", "unet") if v not in have))
     if {"unet", "unet_vgg"} <= have:
         evidence, signs = pairs("unet", ["unet_vgg"])
         add("UNET is better than UNET-VGG", evidence, verdict_from(signs))
@@ -121,6 +124,10 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
                  f"U-Net more false negatives than LRN: {answer[settled(fn)]}")
         add("LRN tends to false positives, U-Net leaves out patches of the person (false negatives)",
             evidence, verdict_from([settled(fp), settled(fn)]) + f" ({parts})")
+    else:
+        add("LRN tends to false positives, U-Net leaves out patches of the person (false negatives)",
+            "no LRN and UNET runs to compare",
+            "not tested yet: " + "; ".join(absent_why(v) for v in ("lrn", "unet") if v not in rates))
     if len(have) >= 2:
         names = sorted(have)
         rho, p = scipy_stats.spearmanr(tables[names[0]]["jaccard"], tables[names[1]]["jaccard"])
@@ -129,6 +136,9 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
             f"Jaccard std: {spreads}; Spearman correlation of per-image Jaccard between "
             f"{DISPLAY_NAMES[names[0]]} and {DISPLAY_NAMES[names[1]]}: {rho:.2f} (p = {p:.2g})",
             "holds" if rho > 0 and p < 0.05 else "not settled: the models do not find the same images hard")
+    else:
+        add("The high standard deviations mean that the quality depends on the image",
+            "fewer than two runs with scores", "not tested yet: it needs two runs with scores")
     lrn, unet = sizes["LRN"], sizes["UNET"]
     encoder = 14_714_688
     add("LRN has far fewer trainable parameters than U-Net",
@@ -233,8 +243,17 @@ def learns_properly(curve, baseline_curve, jaccard_vs_baseline: dict) -> tuple[s
         reasons = [r for r, on in (("flat learning curve", flat), ("Jaccard far below the baseline", far_below)) if on]
         return "holds: " + " and ".join(reasons), evidence
     if drop is None:
-        return "not settled: Jaccard not far below the baseline, and one epoch is too few to judge the curve", evidence
-    return "does not hold at this budget: the curve falls and the Jaccard is not far below the baseline", evidence
+        return f"not settled: {jaccard_against(gap)}, and one epoch is too few to judge the curve", evidence
+    return f"does not hold at this budget: the curve falls and {jaccard_against(gap)}", evidence
+
+
+def jaccard_against(gap: dict) -> str:
+    """Where a run's Jaccard lies against the baseline's, from the paired interval, when it is not far below."""
+    if gap["ci_low"] > 0:
+        return f"the Jaccard is above the baseline's ({gap['mean_diff']:+.2f} pp)"
+    if gap["ci_high"] >= 0:
+        return f"the Jaccard is not measurably different from the baseline's ({gap['mean_diff']:+.2f} pp)"
+    return f"the Jaccard is below the baseline's, but by less than {FAR_BELOW_PP:.0f} pp ({gap['mean_diff']:+.2f} pp)"
 
 
 def level_differences(base: pd.DataFrame, other: pd.DataFrame) -> dict:
@@ -429,8 +448,8 @@ def seed_section(seed_runs: list[str], summaries: dict, tables: dict, main: dict
     """What the claims page shows about the seed runs, as ``("md", text)`` and ``("table", id, frame)`` items.
 
     ``summaries`` / ``tables``: test summary and per-image table of each seed run that ran;
-    ``main``: the main LRN run's summary (for the setting note); ``seconds``: fit wall time of
-    each seed run (``None`` where unknown).
+    ``main``: the main LRN run's summary (for the setting note); ``seconds``: training wall time
+    of each seed run (:func:`lrnbook.pages.training_seconds`, ``None`` where unknown).
     """
     if not seed_runs:
         return [("md", "**No seed runs in this profile**: the spread across training seeds is not measured here.")]
@@ -449,8 +468,8 @@ def seed_section(seed_runs: list[str], summaries: dict, tables: dict, main: dict
                                    for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")))))
     known = [t for n, t in seconds.items() if n in tables and t is not None]
     if known:
-        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of wall time for "
-                            f"{len(known)} fits ({min(known) / 60:.1f}-{max(known) / 60:.1f} min each)."))
+        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of training (wall time) for "
+                            f"{len(known)} runs ({min(known) / 60:.1f}-{max(known) / 60:.1f} min each)."))
     return items
 
 

@@ -201,12 +201,15 @@ def distribution_caption(scores: pd.DataFrame, settings: list[tuple[str, str, bo
 
 def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> str:
     """Which candidates have stored validation predictions, and which are still to train."""
-    missing = [labels.get(n, n) for n in names if n not in found]
-    have = ", ".join(labels.get(n, n) for n in found) or "none"
-    text = f"Candidates scored here: {have}."
+    def quoted(names_):  # the labels themselves hold commas
+        return "; ".join(f"\u201c{labels.get(n, n)}\u201d" for n in names_)
+
+    missing = [n for n in names if n not in found]
+    text = f"Candidates scored here: {quoted(found) or 'none'}."
     if missing:
-        text += (f" Not finished training yet (no validation predictions): {', '.join(missing)}; "
-                 "`make train` trains them in their turn.")
+        text += (f" Not finished training yet (no validation predictions): {quoted(missing)}. `make train` trains "
+                 "them in their turn, and once they have finished this page chooses again, by the same rule, among "
+                 "all the candidates.")
     return text
 
 
@@ -250,10 +253,9 @@ def lever_texts(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "e
 
 def choice_text(choice: dict, labels: dict[str, str]) -> str:
     """The rule and what it chose."""
-    return (f"The rule: {CHOICE_RULE}. It chooses **{labels.get(choice['candidate'], choice['candidate'])}**, "
-            f"photos {'letterboxed' if choice['fit'] == 'pad' else 'squashed'}, cleaning "
-            f"{'on' if choice['clean'] else 'off'}: mean over the four kinds of validation photos "
-            f"{choice['jaccard']:.2f} % Jaccard, {choice['hausdorff']:.2f} px Hausdorff.")
+    return (f"The rule: {CHOICE_RULE}. It chooses **{setting_label(choice['candidate'], choice['fit'], choice['clean'], labels)}**: "
+            f"mean over the four kinds of validation photos {choice['jaccard']:.2f} % Jaccard, "
+            f"{choice['hausdorff']:.2f} px Hausdorff.")
 
 
 def shown_settings(scores: pd.DataFrame, choice: dict, baseline: str = "eg1800_only") -> list[tuple[str, str, bool]]:
@@ -271,8 +273,7 @@ def summary_text(scores: pd.DataFrame, choice: dict, labels: dict[str, str], bas
     """Bullet points comparing the chosen setting with the model shipped before (squashed, cleaned), per set."""
     table = means(scores)
     chosen = (choice["candidate"], choice["fit"], choice["clean"])
-    lines = [f"- Chosen on validation photos by a fixed rule: {labels.get(chosen[0], chosen[0])}, photos "
-             f"{'letterboxed' if chosen[1] == 'pad' else 'squashed'}, cleaning {'on' if chosen[2] else 'off'}."]
+    lines = [f"- Chosen on validation photos by a fixed rule: {setting_label(*chosen, labels)}."]
     before = (baseline, "squash", True)
     if before in table.index and chosen != before:
         for set_name in [s for s in SETS if ("jaccard", s) in table.columns]:

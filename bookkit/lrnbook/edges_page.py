@@ -20,7 +20,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """One model's long score table -> one row per option, mean ± std, ms per photo."""
     return pd.DataFrame([{"edges": option_label(r.option),
                           "Jaccard (%)": f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}",
-                          "Hausdorff (px)": f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}",
+                          "Hausdorff (px at the photo's size)": f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}",
                           "extra ms per photo": f"{r.ms_per_photo:.0f}"} for r in edges.summary(table).itertuples()])
 
 
@@ -52,7 +52,7 @@ def sets_table(scored: dict) -> pd.DataFrame:
             for model, summary in summaries.items():
                 r = summary.loc[option]
                 row[f"{model}: Jaccard (%)"] = f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}"
-                row[f"{model}: Hausdorff (px)"] = f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}"
+                row[f"{model}: Hausdorff (px at the photo's size)"] = f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}"
             row["extra ms per photo"] = f"{first.loc[option, 'ms_per_photo']:.0f}"
             rows.append(row)
     return pd.DataFrame(rows)

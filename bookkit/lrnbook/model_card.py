@@ -78,10 +78,12 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
 
 
 def clean_text(clean: bool) -> str:
-    """Whether ``lrn whiten`` cleans the shipped model's map by default, and what turns that off."""
-    if clean:
-        return "yes: it keeps the largest region and fills its holes (chosen on validation photos; --raw turns it off)"
-    return "no: it keeps every predicted region (chosen on validation photos)"
+    """Whether ``lrn whiten`` cleans the shipped model's map by default (``clean``: the card's
+    choice for the map without refinement), and what turns that off (:func:`lrn.cutout.opacity`)."""
+    refined = ("yes: by default the refined matte keeps its largest region, holes filled (refine, clean, ramp: "
+               "the page “Cut-outs without haze”); --raw turns it off")
+    unrefined = ("cleaned too" if clean else "used as it is, every predicted region kept")
+    return f"{refined}. With --refine none the map is {unrefined} (chosen on validation photos)"
 
 
 def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:

@@ -128,7 +128,7 @@ def table1(summaries: dict) -> pd.DataFrame:
             "Jaccard (%), paper": "{:.2f} ± {:.2f}".format(*paper["jaccard"]),
             "Hausdorff (px), measured": cell_text(summary, "hausdorff"),
             "Hausdorff (px), paper": "{:.2f} ± {:.2f}".format(*paper["hausdorff"]),
-            "n test images": summary.get("n", "") if summary else "",
+            "n test images": summary.get("n", "\u2014") if summary else "\u2014",  # a dash until the run has scores
         })
     return pd.DataFrame(rows)
 
@@ -202,7 +202,7 @@ def last_unit_finding(summary: dict | None, name: str = "LRN") -> str:
     """One sentence on what LRN's last refinement unit (s5 -> s6) does to the mean scores, or
     why there is none yet (no run, still training, not run)."""
     if not ran(summary):
-        return f"{name} has no test scores yet ({cell_text(summary, 'jaccard')}), so its levels are not compared."
+        return f"{name} has no test scores yet ({cell_text(summary, 'jaccard').replace(' (', ', ').rstrip(')')}), so its levels are not compared."
     j5, j6 = summary["jaccard_s5"]["mean"], summary["jaccard_s6"]["mean"]
     h5, h6 = summary["hausdorff_s5"]["mean"], summary["hausdorff_s6"]["mean"]
     if h6 > h5 and j6 < j5:
@@ -290,9 +290,10 @@ def not_run_text(display_name: str, summary: dict) -> str:
         return (f"**{display_name} has not started training yet**: it is queued behind the other runs. Its losses "
                 "and scores appear here once it has finished; nothing stands in for them meanwhile.")
     if summary.get("in_progress"):
-        reason = summary["reason"].removeprefix("still training: ").rstrip()
-        return (f"**{display_name} is still training:** {reason}{'' if reason.endswith(('.', '!', '?')) else '.'} "
-                "Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
+        # the fit's note ends with where its progress is kept; the reader needs only how it goes on
+        reason = summary["reason"].removeprefix("still training: ").split("; its progress is kept")[0].rstrip(" .")
+        return (f"**{display_name} is still training:** {reason}; `make train` resumes it from its last finished "
+                "epoch. Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
@@ -469,6 +470,19 @@ def fit_seconds(name: str, root=".") -> float | None:
     return float(json.loads(path.read_text())["seconds"])
 
 
+def training_seconds(name: str, root=".") -> float | None:
+    """Wall time (seconds) run ``name`` spent training: the sum of its epochs' times from its
+    ``history.csv`` (kept across stints and restores from a parked model), else its fit stage's
+    wall time (:func:`fit_seconds`, which for a restored run is only the restore); ``None``
+    when the run has not been fitted."""
+    path = results_dir(name, root) / "history.csv"
+    if path.is_file():
+        history = provenance.read_csv(path)[0]
+        if "seconds" in history and len(history) and history["seconds"].notna().all():
+            return float(history["seconds"].sum())
+    return fit_seconds(name, root)
+
+
 def minutes_text(seconds: float | None) -> str:
     """``"12.3"`` minutes, or why there is no number."""
     return "unknown: not fitted" if seconds is None else f"{seconds / 60:.1f}"
@@ -484,7 +498,7 @@ def setting_text(settings: dict) -> str:
 def reduced_setting_note(small: dict, main: dict | None) -> str:
     """How the setting of the seed and ablation runs compares with the main run's (both provenance settings)."""
     if main is None:
-        return f"These runs train at {setting_text(small)}; there is no main LRN run in this profile to compare with."
+        return f"These runs train at {setting_text(small)}; the main LRN run has no results yet to compare with."
     keys = ("size", "width", "epochs")
     if all(small[k] == main[k] for k in keys):
         return (f"These runs train at {setting_text(small)}: the same size, width and epochs as this profile's "

@@ -48,7 +48,7 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.2), squeeze=False)
     for ax, stage in zip(axes[0], stages):
         part = history[history["stage"] == stage] if "stage" in history else history
-        epochs = part["epoch"] + 1
+        epochs = np.arange(1, len(part) + 1)  # by position: Keras can carry its epoch count from stage 1 into stage 2
         ax.plot(epochs, part["loss"], label="training loss")
         if "val_loss" in part:
             ax.plot(epochs, part["val_loss"], label="validation loss")

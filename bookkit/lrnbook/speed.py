@@ -6,6 +6,7 @@ each training process measured on its machine when it started (:func:`lrnbook.sg
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from lrn.variants import architecture, is_imagenet
@@ -27,7 +28,8 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
     rows = []
     for stage, part in history.groupby("stage", sort=True):
         row = {"stage": int(stage), "epochs": len(part),
-               "best epoch": int(part.loc[part["val_loss"].idxmin(), "epoch"]) + 1,
+               # by position in the stage: Keras can carry its epoch count from stage 1 into stage 2
+               "best epoch": int(np.argmin(part["val_loss"].to_numpy())) + 1,
                "best val loss": float(part["val_loss"].min())}
         if "seconds" in part and part["seconds"].notna().all():
             seconds = float(part["seconds"].sum())
@@ -116,6 +118,10 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
                         + passes + ". Seconds per epoch include "
                           f"the validation pass over {len(settings.get('val_ids', []))} photos.{peak_text}"))
+    if peak and (table["share of sgemm peak"] > 1).any():
+        items.append(("md", "A share above 1 does not mean training beat the matrix product: the peak was measured "
+                            "once, as the training process started, and was low when other work shared the cores "
+                            "then; the share is only as good as that one measurement."))
     if estimated:
         items.append(("md", "This run's epochs were not timed one by one: the times are its whole fit (loading "
                             "the photos, training and predicting the test photos) spread evenly over its epochs, "
