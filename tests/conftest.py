@@ -55,3 +55,19 @@ def mirror() -> Path:
     if not (root / "ccp" / "label_list.mat").exists():
         pytest.skip(f"CCP mirror not found under {root}: set LRN_DATA to a folder holding ccp/")
     return root
+
+
+def decisive_lrn(input_shape=(64, 64, 3), width=0.125, gain=20.0, seed=0):
+    """A small LRN with seeded random weights whose finest map is decisive: the s6 layer's
+    kernel and bias are scaled by ``gain``, so that few pixels lie near 0.5, where a rounding
+    of the weights (half precision, int8) could flip them. For tests that compare a model
+    with a lower-precision copy of itself."""
+    import keras
+
+    from lrn import models
+
+    keras.utils.set_random_seed(seed)
+    model = models.build_lrn(input_shape, width=width)
+    layer = model.get_layer("s6")
+    layer.set_weights([w * gain for w in layer.get_weights()])
+    return model

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import lrn
+from conftest import decisive_lrn
 from lrn import cli, cutout, models, provenance, shipped
 from lrn.cutout_model import CutoutModel
 from lrn.errors import InputError
@@ -28,11 +29,12 @@ def package_folder(tmp_path, monkeypatch):
     assert not changed, f"a test wrote into the package's shipped model: {changed}"
 
 
-def tiny_run(run_dir, builder=models.build_lrn):
-    """A run folder as ``lrn train`` leaves it: a compiled model with Adam's state, and provenance."""
+def tiny_run(run_dir, builder=None):
+    """A run folder as ``lrn train`` leaves it: a compiled model with Adam's state, and provenance
+    (an LRN with a decisive map unless ``builder`` is given)."""
     from lrn import train
 
-    model = builder((64, 64, 3), width=0.125)
+    model = decisive_lrn() if builder is None else builder((64, 64, 3), width=0.125)
     train.compile_model(model, 1e-3)
     model.optimizer.build(model.trainable_variables)
     provenance.save_model(model, run_dir / "model.keras", provenance.record(0, {"variant": "tiny"}))
