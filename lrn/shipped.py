@@ -139,6 +139,13 @@ def card_packing(facts: dict) -> packing.Packing:
     return packing.Packing(**facts.get("packing", {"keras": "float32", "tflite": "float32"}))
 
 
+def packed_text(facts: dict) -> str:
+    """How a card's model is packed, in words: its packing and the bytes of both files against the limit."""
+    total = facts.get("package_bytes")
+    size = f", {total / 10**6:.1f} MB of the {MAX_BYTES / 10**6:.0f} MB allowed" if total else ""
+    return f"{card_packing(facts)}{size}"
+
+
 def card_feed(facts: dict) -> str:
     """The feed a model card records: under ``fit`` (its older name); a card written before
     letterboxing existed has none, and that model was trained squashed."""
@@ -264,7 +271,7 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"lrn.shipped: error: {error}", file=sys.stderr)
         return 2
-    print(f"installed {path} ({path.stat().st_size / 2**20:.1f} MiB); card {CARD_FILE}")
+    print(f"installed {path}: {packed_text(card())}; card {CARD_FILE}")
     return 0
 
 

@@ -116,6 +116,9 @@ def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_
     photo = np.random.default_rng(5).integers(0, 256, (80, 60, 3), dtype=np.uint8)
     np.testing.assert_allclose(lrn.segment(model, photo), lrn.segment(lrn.pretrained(), photo), atol=0.05)
     assert shipped.convert() == shipped.TFLITE_FILE, "re-converting follows the card's packing"
+    assert shipped.packed_text(card) == (f".keras float16 + .tflite float16, {card['package_bytes'] / 10**6:.1f} MB "
+                                         f"of the {(full_keras - 1) / 10**6:.0f} MB allowed")
+    assert shipped.packed_text({}) == ".keras float32 + .tflite float32", "a card from before packing"
 
 
 def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, capsys):

@@ -42,9 +42,10 @@ def main(argv=None) -> int:
                            minutes=args.minutes)
             return 0
         if args.command == "ship":
+            from lrn import shipped
             from lrnbook import ship
 
-            print(f"[lrnbook] installed {ship.ship(args.profile)}")
+            print(f"[lrnbook] installed {ship.ship(args.profile)}: {shipped.packed_text(shipped.card())}")
             return 0
         if args.command == "tryit":
             from lrnbook import tryit
