@@ -325,6 +325,11 @@ def test_a_run_still_training_is_described_in_whole_sentences():
     assert text.endswith("2.3 hours so far; `make train` resumes it from its last finished epoch. Its losses and "
                          "scores appear here once it has finished; nothing stands in for them meanwhile.")
     assert "machine" not in text
+    parked = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": (
+        "still training: stage 2 (all layers), epoch 10 of at most 300, 4.4 hours so far; its first stage is parked "
+        "in the repository and `make train` goes on")})
+    assert "4.4 hours so far; its first stage is parked in the repository; `make train` resumes it" in parked
+    assert parked.count("make train") == 1
     ended = book.not_run_text("LRN", {"in_progress": True, "reason": "still training: epoch 3."})
     assert "epoch 3; `make train` resumes it" in ended and ".;" not in ended
     assert "queued behind the other runs" in book.not_run_text("LRN", {"queued": True, "in_progress": True})

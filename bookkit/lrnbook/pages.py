@@ -290,8 +290,10 @@ def not_run_text(display_name: str, summary: dict) -> str:
         return (f"**{display_name} has not started training yet**: it is queued behind the other runs. Its losses "
                 "and scores appear here once it has finished; nothing stands in for them meanwhile.")
     if summary.get("in_progress"):
-        # the fit's note ends with where its progress is kept; the reader needs only how it goes on
-        reason = summary["reason"].removeprefix("still training: ").split("; its progress is kept")[0].rstrip(" .")
+        # the fit's note ends with where its progress is kept and "`make train` goes on"; the reader
+        # needs how it goes on, said once, and not the machine's cache
+        reason = (summary["reason"].removeprefix("still training: ").rstrip(" .").removesuffix(" and `make train` goes on")
+                  .replace("; its progress is kept in the training machine's cache", ""))
         return (f"**{display_name} is still training:** {reason}; `make train` resumes it from its last finished "
                 "epoch. Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
