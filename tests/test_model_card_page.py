@@ -44,6 +44,9 @@ def test_facts_and_epochs_from_the_card():
     assert "letterboxed" in facts["input"] and "candidate both" in facts["chosen"]
     assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits and 1 crops of CCP "
                                                             "street photos; validation: 1 EG1800)")
+    labelled = {**people, "label": "EG1800 + CCP"}
+    assert dict(card_page.facts_table(labelled, 1, 50 * 10**6, 10**6).values)["chosen"].startswith(
+        "candidate \u201cEG1800 + CCP\u201d (both) of the page")
     assert facts["epochs trained"].startswith("4 (at most 4, patience 6); weights of epoch 4")
     assert facts["training time"] == "10 min on 2 CPU cores"
     assert card_page.facts_table(card(history=False), 1, 2**20, 1).iloc[7, 1] == "not recorded"

@@ -398,8 +398,8 @@ def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", s
         exceeds = same_sign and abs(mean) > 2 * float(stds.max())
         parts.append(f"{name}: a mean gap of {abs(mean):.2f} {unit} in {favours}'s favour over {len(diffs)} seeds, "
                      f"which {'exceeds' if exceeds else 'does not exceed'} the seed-to-seed spread (same sign for "
-                     f"every seed: {'yes' if same_sign else 'no'}; twice the larger std across seeds: "
-                     f"{2 * float(stds.max()):.2f} {unit})")
+                     f"every seed: {'yes' if same_sign else 'no'}; the larger std across seeds: "
+                     f"{float(stds.max()):.2f} {unit}, and the gap must exceed twice that)")
     return f"{a} against {b}, at the seed runs' setting. " + "; ".join(parts) + "."
 
 

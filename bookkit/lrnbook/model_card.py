@@ -68,13 +68,20 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         "augmentation": f"flip, zoom ±{settings['zoom']}, rotation ±{settings['rotation_deg']}°",
         "epochs trained": epochs,
         "training command": card["train_command"],
-        **({"chosen": f"candidate {card['candidate']} of the page \u201cChoosing the cut-out model\u201d, by its rule "
+        **({"chosen": f"{chosen_text(card)} of the page \u201cChoosing the cut-out model\u201d, by its rule "
                       "on validation photos"} if card.get("candidate") else {}),
         **({"lrn whiten cleans the map": clean_text(card["clean"])} if "clean" in card else {}),
         "training time": time_text + (f" ({card['note']})" if card.get("note") else ""),
         "git commit": card["provenance"]["git_commit"],
     }
     return pd.DataFrame(facts.items(), columns=["", "shipped model"])
+
+
+def chosen_text(card: dict) -> str:
+    """The shipped candidate as its card names it: its label and key, or the key alone
+    (cards written before ``make model`` recorded the label)."""
+    key = card["candidate"]
+    return f"candidate \u201c{card['label']}\u201d ({key})" if card.get("label") else f"candidate {key}"
 
 
 def clean_text(clean: bool) -> str:

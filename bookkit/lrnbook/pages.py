@@ -36,7 +36,8 @@ def provenance_box(profile: str, parameters: dict, run_key: str | None):
             ("lrn", record["lrn_version"]), ("git commit", record["git_commit"]),
             ("seed", parameters.get("seed")), ("executed", record["created_utc"]),
             ("TensorFlow / Keras", f"{record['tensorflow']} / {record['keras']}"),
-            ("parameters", ", ".join(f"{k}={v!r}" for k, v in parameters.items()))]
+            ("parameters", ", ".join(f"{k} = {v}" for k, v in parameters.items() if k != "seed"))]
+    rows = [(k, v) for k, v in rows if v not in (None, "")]  # a page without a seed shows no seed row
     cells = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(k))}</th>"
                     f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return HTML(f"<div class='lrn-provenance' style='font-size:80%;border:1px solid #ccc;"

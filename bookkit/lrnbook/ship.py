@@ -22,6 +22,7 @@ from lrn.data import people
 from lrn.errors import InputError
 from lrnbook import plan, stages
 from lrnbook.candidate_files import STAGE1, STAGE1_OUTPUTS, STAGE1_SUFFIX
+from lrnbook.cutout_page import candidate_labels
 
 PACKING_PHOTOS = 8
 """Validation photos of each kind on which the packed model is checked (:func:`packing_photos`)."""
@@ -49,14 +50,16 @@ def ship(profile: str = "cpu") -> Path:
     first_stage = candidate.endswith(STAGE1_SUFFIX)  # a -VGG candidate's first-stage model
     base = candidate[:-len(STAGE1_SUFFIX)] if first_stage else candidate
     name = f"fit/cutout_{base}"
-    stage = next(s for s in plan.plan(profile) if s.name == name)
+    stages_by_name = {s.name: s for s in plan.plan(profile)}
+    stage = stages_by_name[name]
+    label = candidate_labels(stages_by_name["page/cutout"].settings["labels"], [candidate])[candidate]
     given = stage.settings.get("model_file")
     folder = None if given else model_folder(profile, stage) / (STAGE1 if first_stage else "")
     if folder is not None and not (folder / "model.keras").is_file():
         stages.execute(profile, only=name, force=True)  # the cache lost it: train it again
     log = STAGE1_OUTPUTS[1] if first_stage else "history.csv"
     history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{base}" / log)
-    facts = {"candidate": choice["candidate"], "choice": choice, "data": stage.settings.get("data"),
+    facts = {"candidate": choice["candidate"], "label": label, "choice": choice, "data": stage.settings.get("data"),
              "counts": record.get("counts")}
     with tempfile.TemporaryDirectory() as tmp:
         if given:  # a model trained before: install a copy under the run-folder name
