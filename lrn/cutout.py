@@ -287,6 +287,8 @@ def load(model_file=None, trust: bool = False, verbose: bool = True) -> tuple[Cu
         shipped.pretrained()  # raises the error that says how to get it
     if not path.is_file():
         raise InputError(f"no model file at {path}")
+    if model_file is None and shipped.converted_on_first_use():
+        shipped.tflite_file(verbose)  # packed without a .tflite: converted once into the cache, found there below
     network, how = _load(path, trust, verbose)
     if model_file is None:  # the shipped model: fed the way it was trained, cleaned as its card says
         return CutoutModel(network, shipped.feed(), shipped.clean(), how), how

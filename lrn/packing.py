@@ -15,6 +15,10 @@ takes the first that fits and whose maps stay within the tolerance of the float3
 * ``.tflite`` weights in ``float16`` (widened to float32 when the interpreter starts: float32
   speed) or ``int8`` (dynamic range: int8 weights, activations quantised on the fly; a quarter of
   the bytes and a faster forward on XNNPACK, ``benchmarks/imagenet_cutout_limits.py``).
+* No ``.tflite`` at all (the last resort, :data:`CONVERTED_ON_FIRST_USE`): the half-precision
+  ``.keras`` file alone is shipped, and ``lrn whiten`` converts it once on its first call and
+  keeps the conversion in the cache (:func:`lrn.fastforward.for_model_file`; TensorFlow is
+  imported for that one call, a minute or so for a VGG-16 encoder on 2 cores).
 """
 from __future__ import annotations
 
@@ -39,14 +43,20 @@ class Packing(NamedTuple):
 
     keras: str
     """``"float32"`` or ``"float16"`` (:func:`halve_weights`)."""
-    tflite: str
-    """One of :data:`TFLITE_WEIGHTS`."""
+    tflite: str | None
+    """One of :data:`TFLITE_WEIGHTS`, or ``None``: no ``.tflite`` in the package (:data:`CONVERTED_ON_FIRST_USE`)."""
 
     def __str__(self) -> str:
+        if self.tflite is None:
+            return f".keras {self.keras} alone (.tflite converted on first use)"
         return f".keras {self.keras} + .tflite {self.tflite}"
 
 
-PACKINGS = (Packing("float32", "float32"), Packing("float16", "float16"), Packing("float16", "int8"))
+CONVERTED_ON_FIRST_USE = None
+"""``Packing.tflite`` of a package without a ``.tflite`` file."""
+
+PACKINGS = (Packing("float32", "float32"), Packing("float16", "float16"), Packing("float16", "int8"),
+            Packing("float16", CONVERTED_ON_FIRST_USE))
 """The packings :func:`lrn.shipped.install` tries, in this order: the first within the size
 limit and the tolerance is used."""
 

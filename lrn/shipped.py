@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lrn import fastforward, feeding, packing
-from lrn.cache import sha256_file, write_sha256_line
+from lrn import fastforward, feeding, lite, packing
+from lrn.cache import TFLITE, cache_dir, sha256_file, write_sha256_line
 from lrn.cutout_model import FEEDS, CutoutModel, check_feed, tensorflow_start_up_filtered
 from lrn.errors import InputError
 
@@ -37,7 +37,8 @@ CARD_FILE = FOLDER / f"{NAME}.json"
 TFLITE_FILE = FOLDER / f"{NAME}.tflite"
 """The same model converted for the LiteRT interpreter (``lrn whiten`` runs it without
 importing TensorFlow); ``<name>.tflite.sha256`` records the ``.keras`` file it was made from
-(:func:`lrn.cache.write_sha256_line`)."""
+(:func:`lrn.cache.write_sha256_line`). A model packed without it (the last of
+:data:`lrn.packing.PACKINGS`) is converted on first use instead (:func:`tflite_file`)."""
 MAX_BYTES = 50 * 10**6
 """Most bytes the shipped model may take inside the package, ``.keras`` and ``.tflite`` together
 (50 MB), so that ``pip install`` stays small."""
@@ -80,8 +81,11 @@ def convert(photos=None) -> Path:
     one must stay within the packing tolerance (:func:`lrn.packing.within_tolerance`) on
     ``photos`` (uint8 arrays; default :func:`check_photos`). Raises ``InputError`` otherwise.
     """
-    cutout_model = pretrained()
     tflite = card_packing(card()).tflite
+    if tflite is packing.CONVERTED_ON_FIRST_USE:
+        raise InputError(f"the shipped model is packed as {card_packing(card())}: the package holds no .tflite, "
+                         "and lrn whiten converts the .keras file on its first call (lrn.shipped.tflite_file)")
+    cutout_model = pretrained()
     content = fastforward.convert(cutout_model.network, tflite)
     forward = fastforward.LiteForward(content)
     if tflite == "float32":
@@ -96,10 +100,57 @@ def convert(photos=None) -> Path:
     return TFLITE_FILE
 
 
-def write_tflite(content: bytes) -> None:
-    """:data:`TFLITE_FILE` and its record of the ``.keras`` file it was made from."""
+def write_tflite(content: bytes | None) -> None:
+    """:data:`TFLITE_FILE` and its record of the ``.keras`` file it was made from; ``None``
+    removes both (a model packed without a ``.tflite``)."""
+    record = TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256")
+    if content is None:
+        TFLITE_FILE.unlink(missing_ok=True)
+        record.unlink(missing_ok=True)
+        return
     TFLITE_FILE.write_bytes(content)
-    write_sha256_line(TFLITE_FILE.with_name(TFLITE_FILE.name + ".sha256"), sha256_file(MODEL_FILE), MODEL_FILE.name)
+    write_sha256_line(record, sha256_file(MODEL_FILE), MODEL_FILE.name)
+
+
+def converted_on_first_use() -> bool:
+    """Whether the shipped model is packed without a ``.tflite`` (:data:`lrn.packing.CONVERTED_ON_FIRST_USE`)."""
+    return CARD_FILE.is_file() and card_packing(card()).tflite is packing.CONVERTED_ON_FIRST_USE
+
+
+def tflite_file(verbose: bool = True) -> Path:
+    """The shipped model's ``.tflite``: :data:`TFLITE_FILE`, or for a model packed without one,
+    its conversion in the cache (``$LRN_CACHE/tflite``, where :func:`lrn.cutout.load` finds it).
+
+    That conversion is made on the first call, with float16 weights (half the bytes for the
+    Try-it page; the interpreter widens them to float32), and kept only if its maps stay within
+    the packing tolerance of the Keras model on :func:`check_photos`
+    (:func:`lrn.packing.within_tolerance`); otherwise it raises ``InputError``. The first call
+    imports TensorFlow and takes about a minute for a VGG-16 encoder on 2 cores.
+    """
+    if not converted_on_first_use():
+        return TFLITE_FILE
+    converted = lite.cached_conversion(MODEL_FILE)
+    if converted is not None:
+        return converted
+    if verbose:
+        print(f"lrn: converting the shipped model to LiteRT once (about a minute; kept in {cache_dir() / TFLITE})",
+              file=sys.stderr)
+    cutout_model = pretrained()
+    content = fastforward.convert(cutout_model.network, "float16")
+    measured = packing.fidelity(cutout_model, fastforward.LiteForward(content), fed(cutout_model))
+    if not packing.within_tolerance(measured):
+        raise InputError(f"the shipped model's LiteRT conversion is outside the packing tolerance: {measured}")
+    target = cache_dir() / TFLITE / lite.conversion_name(MODEL_FILE, lite.tensorflow_version())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.partial{os.getpid()}")
+    partial.write_bytes(content)
+    os.replace(partial, target)  # atomic: a concurrent reader never sees half a file
+    return target
+
+
+def tflite_bytes() -> int:
+    """Bytes of the ``.tflite`` inside the package (0 for a model packed without one)."""
+    return 0 if converted_on_first_use() else TFLITE_FILE.stat().st_size
 
 
 def check_photos() -> list:
@@ -202,7 +253,7 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
         shutil.copy2(staged, MODEL_FILE)
     write_tflite(content)
     size = MODEL_FILE.stat().st_size
-    facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "package_bytes": size + len(content),
+    facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "package_bytes": size + len(content or b""),
              "packing": chosen._asdict(), "packing_fidelity": measured, "parameters": int(model.count_params()),
              "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": feed, "clean": bool(clean),
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS,
@@ -216,8 +267,9 @@ def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Pa
 
     ``reference`` is the float32 model (Keras) saved as ``full``; ``inputs`` the fed check
     photos. Returns the packing, its ``.keras`` file (``full`` or a half-precision copy beside
-    it), its ``.tflite`` content and its fidelity (:func:`lrn.packing.fidelity`: ``keras`` and
-    ``tflite``, each against ``reference``). Raises ``InputError`` naming every packing tried.
+    it), its ``.tflite`` content (``None`` when packed without one) and its fidelity
+    (:func:`lrn.packing.fidelity`: ``keras`` and ``tflite``, each against ``reference``).
+    Raises ``InputError`` naming every packing tried.
     """
     import keras
 
@@ -231,19 +283,20 @@ def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Pa
             continue
         network = reference.network if option.keras == "float32" else keras.saving.load_model(
             keras_file, compile=False, safe_mode=True)
-        content = fastforward.convert(network, option.tflite)
-        total = keras_file.stat().st_size + len(content)
+        content = None if option.tflite is packing.CONVERTED_ON_FIRST_USE else fastforward.convert(network, option.tflite)
+        total = keras_file.stat().st_size + (len(content) if content is not None else 0)
         if total > MAX_BYTES:
             tried.append(f"{option}: {total / 10**6:.1f} MB")
             continue
-        measured = {"keras": packing.fidelity(reference, CutoutModel(network, reference.feed), inputs),
-                    "tflite": packing.fidelity(reference, fastforward.LiteForward(content), inputs)}
+        measured = {"keras": packing.fidelity(reference, CutoutModel(network, reference.feed), inputs)}
+        if content is not None:
+            measured["tflite"] = packing.fidelity(reference, fastforward.LiteForward(content), inputs)
         if option.tflite == "float32":  # as before packing existed: the conversion matches Keras to float precision
             measured["tflite_vs_keras_max_abs"] = fastforward.check(fastforward.LiteForward(content), network)
             if not measured["tflite_vs_keras_max_abs"] <= fastforward.TOLERANCE:
                 tried.append(f"{option}: the conversion differs from Keras by {measured['tflite_vs_keras_max_abs']:.2g}")
                 continue
-        if not all(packing.within_tolerance(m) for m in (measured["keras"], measured["tflite"])):
+        if not all(packing.within_tolerance(measured[kind]) for kind in ("keras", "tflite") if kind in measured):
             tried.append(f"{option}: outside the tolerance ({measured})")
             continue
         return option, keras_file, content, measured

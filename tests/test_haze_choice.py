@@ -21,7 +21,7 @@ def disk_photo(h=120, w=90):
     return photo, truth, np.clip(prob, 0, 1)
 
 
-@pytest.mark.skipif(not shipped.TFLITE_FILE.is_file(), reason="the shipped model's .tflite is missing")
+@pytest.mark.skipif(not shipped.MODEL_FILE.is_file(), reason="the shipped model is missing")
 def test_the_pipeline_lrn_whiten_runs_is_the_one_the_page_names():
     photo, _, _ = disk_photo()
     model, _ = cutout.load()

@@ -120,6 +120,26 @@ def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_
                                          f"of the {(full_keras - 1) / 10**6:.0f} MB allowed")
     assert shipped.packed_text({}) == ".keras float32 + .tflite float32", "a card from before packing"
 
+    # a .keras file that fits only without any .tflite beside it: converted on first use
+    # (a few kB of room: the archive's metadata differs by some bytes from one install to the next)
+    monkeypatch.setattr(shipped, "MAX_BYTES", shipped.MODEL_FILE.stat().st_size + 10_000)
+    shipped.install(tmp_path / "run")
+    card = shipped.card()
+    assert card["packing"] == {"keras": "float16", "tflite": None} and shipped.converted_on_first_use()
+    assert not shipped.TFLITE_FILE.exists() and not shipped.TFLITE_FILE.with_name("tiny.tflite.sha256").exists()
+    assert card["package_bytes"] == shipped.MODEL_FILE.stat().st_size and shipped.tflite_bytes() == 0
+    assert set(card["packing_fidelity"]) == {"keras"} and packing.within_tolerance(card["packing_fidelity"]["keras"])
+    with pytest.raises(InputError, match="holds no .tflite"):
+        shipped.convert()
+    model, how = cutout.load(verbose=False)
+    converted = shipped.tflite_file()
+    assert "converted file" in how and converted.parent.name == "tflite" and converted.name in how
+    np.testing.assert_allclose(lrn.segment(model, photo), lrn.segment(lrn.pretrained(), photo), atol=0.05)
+    from lrnbook import tryit
+
+    assert tryit.model_file() == converted, "the Try-it page gets the same conversion"
+    assert shipped.packed_text(card).startswith(".keras float16 alone (.tflite converted on first use), ")
+
 
 def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, capsys):
     photo = tmp_path / "me.jpg"

@@ -322,7 +322,7 @@ def test_build_wrote_the_checked_browser_model(book_html):
     from lrn.cache import sha256_file
 
     assert config["keras_sha256"] == sha256_file(shipped.MODEL_FILE)
-    assert config["shipped_tflite_sha256"] == sha256_file(shipped.TFLITE_FILE)
+    assert config["shipped_tflite_sha256"] == sha256_file(shipped.tflite_file())
     assert config["feed"] == shipped.feed() and config["fill"] == list(letterbox.FILL)
     assert sha256_file(book_html / "_static" / "tryit-model" / config["model"]) == config["model_sha256"]
 

@@ -10,7 +10,13 @@ from PIL import Image
 from conftest import REPO
 from lrn import cli, cutout, imageops, lite, shipped
 
-pytestmark = pytest.mark.skipif(not shipped.TFLITE_FILE.is_file(), reason="the shipped model's .tflite is missing")
+pytestmark = pytest.mark.skipif(not shipped.MODEL_FILE.is_file(), reason="the shipped model is missing")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shipped_conversion():
+    """The shipped model's .tflite, made once here if it was packed without one (as a first call would)."""
+    return shipped.tflite_file(verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +203,7 @@ def test_the_shipped_conversion_is_the_shipped_model_and_a_stale_one_is_not_used
     np.testing.assert_allclose(cutout.segment(model, photo), cutout.segment(keras_model, photo), atol=1e-4)
     copy = tmp_path / "m.keras"
     copy.write_bytes(shipped.MODEL_FILE.read_bytes() + b"")
-    (tmp_path / "m.tflite").write_bytes(shipped.TFLITE_FILE.read_bytes())
+    (tmp_path / "m.tflite").write_bytes(shipped.tflite_file().read_bytes())
     (tmp_path / "m.tflite.sha256").write_text("0" * 64 + "  m.keras\n")  # made from another file
     assert lite.cached_conversion(copy, cache=tmp_path / "cache") is None
 

@@ -33,7 +33,7 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         The most bytes the model may take inside the package, ``.keras`` and ``.tflite`` together
         (:data:`lrn.shipped.MAX_BYTES`).
     tflite_bytes : int
-        Size of the model's ``.tflite`` conversion (:data:`lrn.shipped.TFLITE_FILE`).
+        Size of the model's ``.tflite`` inside the package (:func:`lrn.shipped.tflite_bytes`; 0 without one).
 
     Returns
     -------
@@ -97,12 +97,18 @@ def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:
     """The model's two files, their precision and their sum against the package limit."""
     packed = shipped.card_packing(card)
     tflite = Path(card["file"]).with_suffix(".tflite").name
-    text = (f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, weights {packed.keras}) + {tflite} "
-            f"({tflite_bytes / 10**6:.1f} MB, weights {packed.tflite}) = {(card['bytes'] + tflite_bytes) / 10**6:.1f} MB, "
-            f"limit {max_bytes / 10**6:.0f} MB")
+    keras_file = f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, weights {packed.keras})"
+    if packed.tflite is packing.CONVERTED_ON_FIRST_USE:
+        text = (f"{keras_file} alone, limit {max_bytes / 10**6:.0f} MB (with its .tflite it would not fit: "
+                "lrn whiten converts it on its first call and keeps the conversion in its cache)")
+    else:
+        text = (f"{keras_file} + {tflite} ({tflite_bytes / 10**6:.1f} MB, weights {packed.tflite}) = "
+                f"{(card['bytes'] + tflite_bytes) / 10**6:.1f} MB, limit {max_bytes / 10**6:.0f} MB")
     if packed != packing.PACKINGS[0]:
-        worst = min(card["packing_fidelity"][kind]["mask_jaccard_min"] for kind in ("keras", "tflite"))
-        text += (f"; on {card['packing_fidelity']['tflite']['inputs']} validation photos their masks match the "
+        fidelity = card["packing_fidelity"]
+        worst = min(fidelity[kind]["mask_jaccard_min"] for kind in ("keras", "tflite") if kind in fidelity)
+        text += (f"; on {fidelity['keras']['inputs']} validation photos "
+                 f"{'their masks match' if 'tflite' in fidelity else 'its masks match'} the "
                  f"float32 model's at Jaccard \u2265 {worst:.2f} %")
     return text
 

@@ -7,7 +7,9 @@ it into the book) before every build:
   with a fixed batch of one (:func:`browser_model`). The shipped file is converted once from
   the ``.keras`` file (``python -m lrn.shipped convert``) and kept beside it with the sha256
   of the ``.keras`` it was made from; this step refuses a conversion whose record does not
-  match the ``.keras`` file (a stale conversion). LiteRT.js runs only models whose input
+  match the ``.keras`` file (a stale conversion). A model packed without a ``.tflite``
+  (:data:`lrn.packing.CONVERTED_ON_FIRST_USE`) is converted into the cache instead
+  (:func:`lrn.shipped.tflite_file`), as ``lrn whiten`` does on its first call. LiteRT.js runs only models whose input
   shape is fully known, and the converter leaves the batch open, so the browser's copy has
   the open batch closed: the same operators and weights, checked to give the same six maps
   as the shipped file in Python, kept in the cache (``$LRN_CACHE/tryit/``) under the
@@ -60,7 +62,11 @@ and the first ids of the CCP test split."""
 
 
 def model_file() -> Path:
-    """The shipped ``.tflite``, after checking that it was converted from the shipped ``.keras``."""
+    """The shipped ``.tflite``, after checking that it was converted from the shipped ``.keras``;
+    for a model packed without one, its conversion in the cache (:func:`lrn.shipped.tflite_file`,
+    named by the ``.keras`` file's sha256)."""
+    if shipped.converted_on_first_use():
+        return shipped.tflite_file(verbose=False)
     tflite = shipped.TFLITE_FILE
     record = tflite.with_name(tflite.name + ".sha256")
     made_from = read_sha256_line(record)
@@ -201,7 +207,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "model": MODEL_NAME,
         "model_bytes": tflite.stat().st_size,
         "model_sha256": sha256_file(tflite),
-        "shipped_tflite_sha256": sha256_file(shipped.TFLITE_FILE),
+        "shipped_tflite_sha256": sha256_file(model_file()),
         "keras_sha256": sha256_file(shipped.MODEL_FILE),
         "size": size,
         "feed": shipped.feed(),
