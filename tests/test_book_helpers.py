@@ -315,6 +315,8 @@ def test_departures_by_run_show_each_run_its_own_settings():
     twin = book.departures_by_run({"float32": {"precision": "float32"}, "bf16": {"precision": "mixed_bfloat16"}})
     assert twin.set_index("setting").loc["arithmetic (Keras dtype policy)"].tolist() == [
         "float32", "mixed_bfloat16", "float32"], "a run in half precision departs from the paper's float32"
+    vgg = book.departures({"encoder_weights": "torchvision:sha256:" + "ab" * 32})
+    assert vgg.loc[0, "this run"] == "torchvision ImageNet VGG-16 (sha256 abababababab...)"
 
 
 def test_a_run_still_training_is_described_in_whole_sentences():

@@ -385,9 +385,17 @@ def setting_label(name: str) -> str:
     return SETTING_LABELS.get(name, name.replace("_", " "))
 
 
+def setting_value_text(name: str, value) -> str:
+    """A setting's value as a reader reads it: torchvision's encoder weights by name and the
+    first 12 hex digits of the file's sha256, anything else as it is."""
+    if name == "encoder_weights" and str(value).startswith("torchvision:sha256:"):
+        return f"torchvision ImageNet VGG-16 (sha256 {str(value).removeprefix('torchvision:sha256:')[:12]}...)"
+    return str(value)
+
+
 def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
-    rows = [{"setting": setting_label(name), "this run": str(parameters[name]), "paper": str(paper)}
+    rows = [{"setting": setting_label(name), "this run": setting_value_text(name, parameters[name]), "paper": str(paper)}
             for name, paper in PAPER_SETTINGS.items()
             if parameters.get(name) is not None and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
@@ -403,7 +411,7 @@ def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
     names = [name for name, paper in PAPER_SETTINGS.items()
              if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
     rows = [{"setting": setting_label(name),
-             **{label: "" if s.get(name) is None else str(s[name]) for label, s in settings.items()},
+             **{label: "" if s.get(name) is None else setting_value_text(name, s[name]) for label, s in settings.items()},
              "paper": str(PAPER_SETTINGS[name])} for name in names]
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 

@@ -66,16 +66,18 @@ def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     """LRN's loss per level (BCE of s1 .. s6), training and validation, one small panel per level.
 
     A model with one output (U-Net) gets one panel of its loss. Epochs are counted across
-    stages (a -VGG run's stage 2 follows its stage 1); the best validation epoch is marked.
+    stages (a -VGG run's stage 2 follows its stage 1, shaded); the best validation epoch is marked.
     """
     levels = [c[:-5] for c in history.columns if c.startswith("s") and c.endswith("_loss")]
     names = [f"{level}_loss" for level in levels] or ["loss"]
     epochs = np.arange(1, len(history) + 1)
     best = int(np.argmin(history["val_loss"].to_numpy())) + 1 if "val_loss" in history else None
+    stage_two = (int(np.argmax(history["stage"].to_numpy() == 2)) + 1
+                 if "stage" in history and (history["stage"] == 2).any() else None)  # first epoch of stage 2
     columns = min(3, len(names))
     rows = int(np.ceil(len(names) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(max(TEXT_WIDTH_IN * columns / 3, 4.0), 2.4 * rows + 0.4),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, columns, figsize=(max(TEXT_WIDTH_IN * columns / 3, 5.0), 2.4 * rows + 0.8),
+                             squeeze=False, sharey=True, layout="constrained")
     for ax in axes.flat[len(names):]:
         ax.remove()
     for ax, name in zip(axes.flat, names):
@@ -84,16 +86,18 @@ def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
         if best is not None:
             ax.axvline(best, color="0.5", lw=0.8, ls="--")
+        if stage_two is not None:  # a -VGG run: its second stage (all layers trained) shaded
+            ax.axvspan(stage_two - 0.5, len(history) + 0.5, color="0.9", zorder=0, label="stage 2 (all layers)")
         ax.set_title(name.removesuffix("_loss") if levels else "loss", fontsize=11)
         ax.set_xlabel("epoch", fontsize=10)
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     for row in axes:
         row[0].set_ylabel("BCE", fontsize=10)
-    axes[0][-1].legend(fontsize=9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
     return fig
 
 

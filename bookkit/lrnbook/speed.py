@@ -97,8 +97,8 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     peak = float(max(rates)) if rates else None  # a rate measured while the cores were shared is lower
     n_train = len(settings.get("train_ids", []))
     table = stage_table(history, n_train, gflop, peak)
-    if vgg:
-        table.insert(1, "trains", table["stage"].map({1: "decoder (encoder frozen)", 2: "all layers"}))
+    if vgg:  # what each stage trains, in the stage's own cell: the table must fit the page
+        table["stage"] = table["stage"].map({1: "1: decoder (encoder frozen)", 2: "2: all layers"})
     shown = table.round({"best val loss": 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
                          "training GFLOP/s": 1, "share of sgemm peak": 3})
     items = [("table", "stages", shown)]
