@@ -24,7 +24,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None, help="execute: stages matching this shell pattern, e.g. 'fit/*'")
     parser.add_argument("--minutes", type=float, default=None,
                         help="execute: fits stop training at an epoch boundary before this many minutes, "
-                             "the ones not reached are queued; the next call goes on")
+                             "the ones not reached are queued; the next call goes on. ship: the same for the "
+                             "cut-out candidates, and 0 installs the choice among those already trained")
     args = parser.parse_args(argv)
     from lrnbook import stages
 
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
             from lrn import shipped
             from lrnbook import ship
 
-            print(f"[lrnbook] installed {ship.ship(args.profile)}: {shipped.packed_text(shipped.card())}")
+            print(f"[lrnbook] installed {ship.ship(args.profile, args.minutes)}: {shipped.packed_text(shipped.card())}")
             return 0
         if args.command == "tryit":
             from lrnbook import tryit

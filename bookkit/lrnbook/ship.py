@@ -41,9 +41,15 @@ def model_folder(profile: str, stage: plan.Stage) -> Path:
     return cache_dir() / MODELS / stages.model_key(stages.components(profile, stage))
 
 
-def ship(profile: str = "cpu") -> Path:
-    """Train what is missing, choose, install; returns the installed model file."""
-    stages.execute(profile, only="fit/cutout_*")
+def ship(profile: str = "cpu", minutes: float | None = None) -> Path:
+    """Train what is missing, choose, install; returns the installed model file.
+
+    ``minutes``: as for ``python -m lrnbook execute``, the candidates train for at most this long
+    (the ones not finished are left out of the choice until a later call); ``0`` trains nothing
+    and installs the choice among the candidates already trained.
+    """
+    if minutes != 0:
+        stages.execute(profile, only="fit/cutout_*", minutes=minutes)
     stages.execute(profile, only="page/cutout")
     choice = chosen(profile)
     candidate = choice["candidate"]
@@ -56,6 +62,9 @@ def ship(profile: str = "cpu") -> Path:
     given = stage.settings.get("model_file")
     folder = None if given else model_folder(profile, stage) / (STAGE1 if first_stage else "")
     if folder is not None and not (folder / "model.keras").is_file():
+        if minutes == 0:
+            raise InputError(f"the chosen candidate's model is not in the cache ({folder}) and --minutes 0 "
+                             f"trains nothing: run `make model` to train it again")
         stages.execute(profile, only=name, force=True)  # the cache lost it: train it again
     log = STAGE1_OUTPUTS[1] if first_stage else "history.csv"
     history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{base}" / log)
