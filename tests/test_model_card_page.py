@@ -42,8 +42,11 @@ def test_facts_and_epochs_from_the_card():
     people = {**card(), "fit": "pad", "candidate": "both", "counts": {"train_eg1800": 2, "train_ccp": 1, "val EG1800": 1}}
     facts = dict(card_page.facts_table(people, 1, 50 * 10**6, 10**6).values)
     assert "letterboxed" in facts["input"] and "candidate both" in facts["chosen"]
-    assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits and 1 crops of CCP "
+    assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits, 1 crops of CCP "
                                                             "street photos; validation: 1 EG1800)")
+    small = {**people, "counts": {**people["counts"], "train_small_people": 5}}
+    assert "street photos and 5 CCP people pasted small into other CCP street photos;" in dict(
+        card_page.facts_table(small, 1, 50 * 10**6, 10**6).values)["training photos / validation photos"]
     labelled = {**people, "label": "EG1800 + CCP"}
     assert dict(card_page.facts_table(labelled, 1, 50 * 10**6, 10**6).values)["chosen"].startswith(
         "candidate \u201cEG1800 + CCP\u201d (both) of the page")

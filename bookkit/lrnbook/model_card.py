@@ -55,8 +55,10 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
     counts = card.get("counts") or {}
     photos = f"{len(settings['train_ids'])} / {len(settings['val_ids'])}"
     if counts:
-        photos += (f" (training: {counts.get('train_eg1800')} EG1800 portraits and {counts.get('train_ccp')} crops of "
-                   f"CCP street photos; validation: " + ", ".join(f"{v} {k.removeprefix('val ')}" for k, v in counts.items()
+        small = (f" and {counts['train_small_people']} CCP people pasted small into other CCP street photos"
+                 if counts.get("train_small_people") else "")
+        photos += (f" (training: {counts.get('train_eg1800')} EG1800 portraits, {counts.get('train_ccp')} crops of "
+                   f"CCP street photos{small}; validation: " + ", ".join(f"{v} {k.removeprefix('val ')}" for k, v in counts.items()
                                                              if k.startswith("val ")) + ")")
     facts = {
         "files in the package": files_text(card, max_bytes, tflite_bytes),
