@@ -121,3 +121,20 @@ def test_the_opaque_lower_bound_is_reached_when_the_rest_sits_at_the_threshold()
     assert hc.opaque_lower_bound(22.0, 20.0) == pytest.approx(90.0)
     assert hc.opaque_lower_bound(1.0, 50.0) == 0.0  # a mean that low says nothing
     assert np.isnan(hc.opaque_lower_bound(1.0, 0.0))
+
+
+def test_the_sets_paragraph_follows_its_numbers():
+    # set 2 is the small-people set; hazy_share = 2 x background_alpha in means_table
+    means = means_table({"a": [(90.0, 1.0), (88.0, 1.0), (40.0, 20.0)], "b": [(89.0, 1.0), (87.0, 1.0), (45.0, 20.0)]})
+    text = hc.sets_text(means, "a", small="set 2")
+    assert text.startswith("The sets differ more than the pipelines do: with *a* the mean Jaccard index spans 50.0 points")
+    assert "no set moves more than 5.0 points" in text
+    assert "is 40.0 to 45.0 % whatever the pipeline, the lowest of the sets (the others: 88.0 to 90.0 %" in text
+    assert "40.0 % of its background is above 5 % opacity, at a mean opacity over the whole background of 20.0 %." in text
+    assert "with confidence" not in text  # 40 % of the background at 0.2-0.5 on average: nothing confident
+    sure = means.assign(background_alpha=np.where(means["set"] == "set 2", 30.0, 1.0),
+                        hazy_share=np.where(means["set"] == "set 2", 30.0, 2.0))  # 30 % of it at 0.88 or more on average
+    assert "at least 88 % opaque on average, i.e. the map marks them with confidence" in hc.sets_text(sure, "a", "set 2")
+    close = means_table({"a": [(90.0, 1.0), (89.0, 1.0), (88.0, 1.0)], "b": [(80.0, 1.0), (89.0, 1.0), (88.5, 1.0)]})
+    text = hc.sets_text(close, "a", small="set 2")
+    assert text.startswith("The pipelines move the Jaccard index as much as the sets do") and "not the lowest" not in text

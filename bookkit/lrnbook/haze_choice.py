@@ -300,6 +300,42 @@ def choice_text(means: pd.DataFrame, chosen: str, default: str = DEFAULT) -> str
                    f"distance of {d['hausdorff']:.2f} px: the choice replaces it.")
 
 
+CONFIDENT_OPACITY = 50.0
+"""A hazy background pixel is called *marked with confidence* when the least mean opacity the
+means allow those pixels (:func:`opaque_lower_bound`) is at least this (%)."""
+
+
+def sets_text(means: pd.DataFrame, chosen: str, small: str = SET_NAMES[3]) -> str:
+    """How far the sets and the pipelines move the Jaccard index, and what haze the chosen
+    pipeline leaves on the small-people set: a paragraph, every comparison read from ``means``."""
+    chosen_rows = means[means["pipeline"] == chosen].set_index("set")
+    across_sets = float(chosen_rows["jaccard"].max() - chosen_rows["jaccard"].min())
+    across_pipelines = float(means.groupby("set")["jaccard"].agg(lambda j: j.max() - j.min()).max())
+    lead = (f"The sets differ more than the pipelines do: with *{chosen}* the mean Jaccard index spans "
+            f"{across_sets:.1f} points from one set to another, and no set moves more than "
+            f"{across_pipelines:.1f} points from one pipeline to another."
+            if across_sets > across_pipelines else
+            f"The pipelines move the Jaccard index as much as the sets do: with *{chosen}* it spans "
+            f"{across_sets:.1f} points from one set to another, and up to {across_pipelines:.1f} points from "
+            "one pipeline to another within a set.")
+    small_j = means[means["set"] == small]["jaccard"]
+    others = chosen_rows.drop(index=small)["jaccard"]
+    row = chosen_rows.loc[small]
+    text = (f"{lead} On *{small}* the Jaccard index is {small_j.min():.1f} to {small_j.max():.1f} % whatever "
+            f"the pipeline, " + ("the lowest of the sets" if row["jaccard"] < others.min() else "not the lowest")
+            + f" (the others: {others.min():.1f} to {others.max():.1f} % with the chosen pipeline). With the "
+            f"chosen pipeline {row['hazy_share']:.1f} % of its background is above {100 * haze.HAZE_ALPHA:.0f} % "
+            f"opacity, at a mean opacity over the whole background of {row['background_alpha']:.1f} %")
+    bound = opaque_lower_bound(row["background_alpha"], row["hazy_share"])
+    if np.isfinite(bound) and bound >= CONFIDENT_OPACITY:
+        text += (f": those pixels are at least {bound:.0f} % opaque on average, i.e. the map marks them with "
+                 "confidence, which post-processing cannot tell from the person.")
+    else:
+        text += "."
+    return text + (" Part of the background opacity of every set is the soft edge itself, a few pixels wide on the "
+                   "true background around the person.")
+
+
 def subsample(ids, n: int) -> list:
     """``n`` ids spread evenly over ``ids`` (all of them when there are no more than ``n``), in order."""
     ids = list(ids)
