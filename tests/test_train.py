@@ -93,10 +93,9 @@ def run_training(run_dir, weights_out, env, epochs):
 def test_a_killed_run_resumes_and_ends_bit_identical(tmp_path):
     """SIGKILL in the middle of training, start again: same final weights as an uninterrupted run."""
     epochs = 5
-    env = {**os.environ, "LRN_CACHE": str(tmp_path / "cache_a")}
-    whole = run_training(tmp_path / "a", tmp_path / "a.npz", env, epochs)
-    assert whole.wait(timeout=300) == 0, whole.stdout.read()[-3000:]
-
+    # the uninterrupted run and the victim go side by side: each process is mostly start-up
+    whole = run_training(tmp_path / "a", tmp_path / "a.npz", {**os.environ, "LRN_CACHE": str(tmp_path / "cache_a")},
+                         epochs)
     env = {**os.environ, "LRN_CACHE": str(tmp_path / "cache_b")}
     victim = run_training(tmp_path / "b", tmp_path / "b.npz", env, epochs)
     backups = tmp_path / "cache_b" / "backups"
@@ -115,6 +114,8 @@ def test_a_killed_run_resumes_and_ends_bit_identical(tmp_path):
     resumed = run_training(tmp_path / "b", tmp_path / "b.npz", env, epochs)
     output = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, output[-3000:]
+    output = whole.communicate(timeout=300)[0]
+    assert whole.returncode == 0, output[-3000:]
     history = provenance.read_csv(tmp_path / "b" / "history.csv")[0]
     assert history["epoch"].tolist() == list(range(epochs))
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
