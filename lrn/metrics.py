@@ -218,23 +218,14 @@ def hausdorff(truth, pred):
 
     The largest Euclidean distance from a boundary pixel (see :func:`boundary`) of either
     mask to the nearest boundary pixel of the other, in pixel units. Agrees with
-    ``medpy.metric.binary.hd(pred, truth)`` on non-empty masks.
-
-    Parameters
-    ----------
-    truth, pred : (H, W) ndarray of bool, or of 0/1 integers
-        Ground-truth mask L and predicted mask P, same shape.
+    ``medpy.metric.binary.hd(pred, truth)`` on non-empty masks. Parameters and errors as
+    for :func:`jaccard`.
 
     Returns
     -------
     h : float
         Hausdorff distance in pixels. 0.0 if both masks are empty; the image diagonal
         ``sqrt(H**2 + W**2)`` (316.78 at 224 x 224) if exactly one is empty.
-
-    Raises
-    ------
-    lrn.errors.InputError
-        If the masks are not 2-D, differ in shape or hold values other than 0/1.
     """
     truth, pred = _check_pair(truth, pred)
     edge_t, edge_p = boundary(truth), boundary(pred)
@@ -242,6 +233,12 @@ def hausdorff(truth, pred):
     if empty_t or empty_p:
         return 0.0 if empty_t and empty_p else math.hypot(*truth.shape)
     return _directed(edge_p, edge_t, floor=_directed(edge_t, edge_p))
+
+
+def _per_pair(metric, truths, preds) -> np.ndarray:
+    """``metric`` of each pair in two ``(N, H, W)`` stacks of masks, as float64 ``(N,)``."""
+    truths, preds = _check_pair(truths, preds, ndim=3)
+    return np.array([metric(t, p) for t, p in zip(truths, preds)], dtype=np.float64)
 
 
 def jaccard_batch(truths, preds):
@@ -256,24 +253,18 @@ def jaccard_batch(truths, preds):
     j : (N,) ndarray of float64
         Jaccard index of each pair, in percent.
     """
-    truths, preds = _check_pair(truths, preds, ndim=3)
-    return np.array([jaccard(t, p) for t, p in zip(truths, preds)], dtype=np.float64)
+    return _per_pair(jaccard, truths, preds)
 
 
 def hausdorff_batch(truths, preds):
-    """:func:`hausdorff` of each pair in two stacks of masks.
-
-    Parameters
-    ----------
-    truths, preds : (N, H, W) ndarray of bool, or of 0/1 integers
+    """:func:`hausdorff` of each pair in two stacks of masks (same parameters as :func:`jaccard_batch`).
 
     Returns
     -------
     h : (N,) ndarray of float64
         Hausdorff distance of each pair, in pixels.
     """
-    truths, preds = _check_pair(truths, preds, ndim=3)
-    return np.array([hausdorff(t, p) for t, p in zip(truths, preds)], dtype=np.float64)
+    return _per_pair(hausdorff, truths, preds)
 
 
 def threshold_prob(prob, threshold=0.5):
