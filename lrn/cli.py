@@ -119,8 +119,9 @@ def parser() -> argparse.ArgumentParser:
                         help="refine the edges at the photo's resolution with the photo as guide "
                              "(default: guided; chosen on the validation split, see the model card)")
     whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: only the largest, holes filled, after the "
-                             "refinement; with --refine none, as the model's card says)")
+                        help="keep every predicted region (default: only the largest, holes filled, before "
+                             "or after the refinement as lrn.cutout.WHITEN_STEPS says; with --refine none, as "
+                             "the model's card says)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")

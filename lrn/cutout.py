@@ -3,7 +3,8 @@
 ``segment`` predicts the person's probability at the model's input size, resizes the map
 back to the photo's own resolution and, optionally, cleans it (one person, no holes) and
 refines its edges with the photo as guide (:mod:`lrn.refine`). ``opacity`` gives what
-``lrn whiten`` composes with (the map refined, cleaned, then the soft-edge ramp); ``compose``
+``lrn whiten`` composes with (the map cleaned and refined in the order :data:`WHITEN_STEPS`,
+then the soft-edge ramp); ``compose``
 puts the person on a colour, on transparency, or gives the mask alone; ``cut_out`` does all
 of it for one photo. ``lrn whiten`` and :func:`lrn.segment` share
 these functions, so the command and the API give the same result for the same options.
@@ -63,6 +64,13 @@ class Refinement:
 
 DEFAULT_REFINEMENT = Refinement()
 """What ``lrn whiten`` refines with: chosen on EG1800's validation photos (:func:`lrn.edges.best_option`)."""
+
+WHITEN_STEPS = ("clean", "refine")
+"""What :func:`opacity` does to the map before the soft-edge ramp, in this order: ``"clean"``
+(:func:`clean_probability`) and ``"refine"`` (the guided filter). Chosen for the shipped model
+on validation photos, for the least background showing through among the orders as good by
+Jaccard (the book's page *Cut-outs without haze*, ``lrnbook.haze_choice``); the Try-it page
+reads it from its ``config.json``."""
 
 
 def clean_probability(prob: np.ndarray) -> np.ndarray:
@@ -183,12 +191,11 @@ def opacity(model, photo: np.ndarray, clean: bool | None = None, refinement: Ref
     """The opacity ``lrn whiten`` composes ``photo`` with: float32 ``(H, W)`` in [0, 1].
 
     With ``refinement`` (the default): the map at the photo's resolution (:func:`segment`),
-    refined with the photo as guide, then cleaned (:func:`clean_probability`) unless ``clean``
-    is ``False``, then the soft-edge ramp (:func:`edge_alpha`, ``low``/``high``). A refined
-    matte used as it is leaves a faint ghost of the background on the white where the map is
-    0.1-0.3; this order was chosen on validation photos for the least background opacity
-    among the pipelines as good by Jaccard (the book's page *Cut-outs without haze*), so
-    ``clean`` ``None`` cleans here whatever the model's own default.
+    cleaned (:func:`clean_probability`) unless ``clean`` is ``False`` and refined with the photo
+    as guide, in the order :data:`WHITEN_STEPS`, then the soft-edge ramp (:func:`edge_alpha`,
+    ``low``/``high``). A refined matte used as it is leaves a faint ghost of the background on
+    the white where the map is 0.1-0.3, so ``clean`` ``None`` cleans here whatever the model's
+    own default.
 
     Without ``refinement``: the map, cleaned if ``clean`` (``None``: the model's own default,
     :class:`lrn.cutout_model.CutoutModel`), with the soft-edge ramp.
@@ -197,9 +204,12 @@ def opacity(model, photo: np.ndarray, clean: bool | None = None, refinement: Ref
     if refinement is None:
         prob = segment(model, photo, clean=model.clean if clean is None else clean, forward=forward)
         return edge_alpha(prob, low, high).astype(np.float32)
-    matte = segment(model, photo, forward=forward, refinement=refinement)
-    if clean is not False:  # after refinement: the filter would spread a cleaned map into the background again
-        matte = clean_probability(matte)
+    matte = segment(model, photo, forward=forward)
+    for step in WHITEN_STEPS:
+        if step == "refine":
+            matte = refinement.apply(photo, matte)
+        elif clean is not False:
+            matte = clean_probability(matte)
     return edge_alpha(matte, low, high).astype(np.float32)
 
 

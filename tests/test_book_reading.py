@@ -6,8 +6,9 @@ from lrnbook import ablations, card_sets, cutout_page, model_card, peer, plots, 
 
 
 def test_the_cleaning_fact_says_what_the_default_pipeline_does_and_what_the_card_decides():
-    for clean in (True, False):  # refine, clean, ramp by default, whatever the card says (lrn.cutout.opacity)
-        assert model_card.clean_text(clean).startswith("yes: by default the refined matte keeps its largest region")
+    for clean in (True, False):  # lrn.cutout.WHITEN_STEPS by default, whatever the card says (lrn.cutout.opacity)
+        assert model_card.clean_text(clean).startswith("yes: by default the map keeps its largest region, holes "
+                                                       "filled (clean, refine, ramp")
         assert "--raw turns it off" in model_card.clean_text(clean)
     assert model_card.clean_text(True).endswith("With --refine none the map is cleaned too (chosen on validation photos)")
     assert "--refine none the map is used as it is, every predicted region kept" in model_card.clean_text(False)

@@ -69,14 +69,18 @@ def test_cleaning_is_pythons_and_the_scripts_have_no_copy_of_it(config):
     assert not re.search(r"\b0\.02\b|[<>]=?\s*0\.5\b", imaging + page), "a copy of the band or the threshold"
 
 
-def test_the_page_composes_what_lrn_whiten_composes():
-    """tryit.js's opacityOf follows lrn.cutout.opacity: refined, cleaned, ramped; or, unrefined,
-    the map cleaned as the card says and ramped."""
+def test_the_page_composes_what_lrn_whiten_composes(config):
+    """tryit.js's opacityOf follows lrn.cutout.opacity: config.json's steps (lrn.cutout.WHITEN_STEPS)
+    in their order, then the ramp; or, unrefined, the map cleaned as the card says and ramped."""
+    assert config["steps"] == list(cutout.WHITEN_STEPS)
+    assert set(cutout.WHITEN_STEPS) == {"clean", "refine"}
     page = script("tryit.js")
     body = page[page.index("function opacityOf"):page.index("state.forward = forward;")]
-    steps = [body.index(step) for step in ("result.refined = im.guidedFilter(", "ramp(clean(result.refined.data))")]
-    assert steps == sorted(steps), "refine, then clean, then ramp"
+    assert "for (const step of state.config.steps)" in body and "ramp(map.data)" in body
+    assert re.search(r"\bclean: \(map\) =>.*clean\(map\.data\)", body)
+    assert re.search(r"\brefine: \(map\) => im\.guidedFilter\(photo, map,", body)
     assert "ramp(state.config.clean.default ? clean(result.prob.data) : result.prob.data)" in body
     from lrnbook import haze_choice
 
+    assert haze_choice.WHITEN == ", ".join((*cutout.WHITEN_STEPS, haze_choice.RAMP))
     assert haze_choice.TRYIT_PIPELINE == haze_choice.WHITEN, "the haze page says what the Try-it page composes"

@@ -161,14 +161,15 @@ def person_haze_and_blob():
     return photo, prob, person, blob, haze
 
 
-def test_the_default_opacity_is_refined_then_cleaned_then_ramped():
+def test_the_default_opacity_is_cleaned_then_refined_then_ramped():
     from lrn.cutout_model import CutoutModel
 
     photo, prob, person, blob, haze = person_haze_and_blob()
     model = CutoutModel(MapModel(prob), "squash", clean=False)  # the model says: not cleaned
     default = cutout.opacity(model, photo)
-    chain = cutout.edge_alpha(cutout.clean_probability(
-        cutout.DEFAULT_REFINEMENT.apply(photo, cutout.segment(model, photo))))
+    assert cutout.WHITEN_STEPS == ("clean", "refine")
+    chain = cutout.edge_alpha(cutout.DEFAULT_REFINEMENT.apply(photo, cutout.clean_probability(
+        cutout.segment(model, photo))))
     np.testing.assert_allclose(default, chain, atol=1e-6)
     inner = ndimage.binary_erosion(person, iterations=10)
     assert default[inner].min() > 0.99 and default[haze].max() == 0 and default[blob].max() == 0

@@ -109,9 +109,9 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
         if os.environ.get("LRN_SCREENSHOTS"):
             bp.page.screenshot(path=os.path.join(os.environ["LRN_SCREENSHOTS"], f"tryit_s{level}.png"), full_page=True)
 
-    # the page's cut-out: lrn whiten's opacity (refined, cleaned, ramped), composed on white as
+    # the page's cut-out: lrn whiten's opacity (cleaned and refined, ramped), composed on white as
     # lrn.cutout.compose does it; float rounding may move a pixel by a grey level
-    assert np.abs(page_matte(bp, prob.shape) - cutout.DEFAULT_REFINEMENT.apply(photo, prob)).max() <= MATTE_TOLERANCE
+    assert np.abs(page_matte(bp, prob.shape) - whiten_matte(photo, prob)).max() <= MATTE_TOLERANCE
     opacity = page_opacity(bp, prob.shape)
     want = cutout.opacity(shipped_model, photo)
     assert np.abs(opacity - want).max() <= OPACITY_TOLERANCE
@@ -141,9 +141,16 @@ def page_opacity(bp, shape) -> np.ndarray:
 
 
 def page_matte(bp, shape) -> np.ndarray:
-    """The page's refined matte before cleaning and the ramp."""
-    return array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.refined.data); }"),
+    """The page's matte before the ramp: the map cleaned and refined (config.json's steps)."""
+    return array(bp.page.evaluate("() => { " + B64 + " return b64(window.lrnTryit.result.matte.data); }"),
                  np.float32, shape)
+
+
+def whiten_matte(photo: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """lrn whiten's matte before the ramp: ``prob`` through :data:`lrn.cutout.WHITEN_STEPS`."""
+    from lrnbook import haze_choice
+
+    return haze_choice.pipeline_alpha(cutout.WHITEN_STEPS, photo, prob)
 
 
 def test_sample_photo_is_cut_out_as_lrn_whiten_does(open_page, book_html, shipped_model):
@@ -163,14 +170,18 @@ def test_sample_photo_is_cut_out_as_lrn_whiten_does(open_page, book_html, shippe
         want = cutout.opacity(shipped_model, photo, refinement=cutout.DEFAULT_REFINEMENT if refined else None)
         opacity[refined] = page_opacity(bp, photo.shape[:2])
         assert np.abs(opacity[refined] - want).max() <= OPACITY_TOLERANCE, f"refined={refined}"
-    # the haze: the refined matte is faint (0.05 up to the ramp's low end) over much of the flag
-    # behind the astronaut, a ghost of it on white when composed as it is; the page makes all of it
-    # white, but for the holes of the person, which cleaning fills
-    matte = page_matte(bp, photo.shape[:2])
+    # the haze: the refined matte (the old default) is faint (0.05 up to the ramp's low end) over much
+    # of the flag behind the astronaut, a ghost of it on white when composed as it is; the page makes
+    # (nearly) all of it white, but for the holes of the person, which cleaning fills
+    assert np.abs(page_matte(bp, photo.shape[:2]) - whiten_matte(photo, cutout.segment(shipped_model, photo))).max() \
+        <= MATTE_TOLERANCE
+    matte = cutout.DEFAULT_REFINEMENT.apply(photo, cutout.segment(shipped_model, photo))
     faint = (matte > 0.05) & (matte <= config["edge"]["low"])
     faint &= ~postprocess.largest_component_filled(matte > config["clean"]["threshold"])
     assert faint.sum() > 1000, "this photo has no haze to remove"
-    assert not opacity[True][faint].any(), f"{int(np.count_nonzero(opacity[True][faint]))} faint pixels left"
+    # refining after cleaning may spread the person's edge onto a few faint pixels beside it
+    left = int(np.count_nonzero(opacity[True][faint]))
+    assert left <= faint.sum() // 1000, f"{left} of {int(faint.sum())} faint pixels left"
     if os.environ.get("LRN_SCREENSHOTS"):
         bp.page.screenshot(path=os.path.join(os.environ["LRN_SCREENSHOTS"], "tryit_sample.png"), full_page=True)
     bp.assert_clean()

@@ -214,8 +214,9 @@ def test_lrn_segment_gives_the_mask_the_command_writes(photo_file, tmp_path):
     assert whiten(photo_file, "-o", tmp_path, "--mask") == 0
     model, _ = cutout.load()
     photo = imageops.read_photo(photo_file)
-    matte = lrn.segment(model, photo, refinement=cutout.DEFAULT_REFINEMENT)  # refined, then cleaned and ramped
-    expected = cutout.edge_alpha(cutout.clean_probability(matte))
+    assert cutout.WHITEN_STEPS == ("clean", "refine")
+    matte = cutout.DEFAULT_REFINEMENT.apply(photo, cutout.clean_probability(lrn.segment(model, photo)))
+    expected = cutout.edge_alpha(matte)  # cleaned, refined, then ramped
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "person_mask.png")),
                                   np.rint(expected * 255).astype(np.uint8))
     np.testing.assert_array_equal(cutout.opacity(model, photo), expected.astype(np.float32))

@@ -13,8 +13,8 @@ each a function ``(photo, map) -> map`` at the photo's resolution:
 The result is clipped to [0, 1] and is the opacity ``lrn whiten --mask`` writes (times 255).
 The old default (:data:`DEFAULT`) is ``("refine",)``: the shipped model's card says its map is
 not cleaned, and the refined matte was used as the opacity as it is, without the ramp
-(:func:`lrn.cutout.alpha`). The page chose ``refine, clean, ramp 0.3/0.7``, which
-:func:`lrn.cutout.opacity` now does (:data:`WHITEN`).
+(:func:`lrn.cutout.alpha`). :func:`lrn.cutout.opacity` runs :data:`WHITEN`: the steps of
+:data:`lrn.cutout.WHITEN_STEPS`, then the ramp; the page says whether that is its choice.
 
 :func:`score_pipelines` scores every pipeline on every photo of a set: Jaccard (%) and
 Hausdorff (px) at 224x224 like the rest of the book (the opacity resized bilinearly and
@@ -40,7 +40,7 @@ SET_NAMES = ("EG1800 validation", "CCP head-and-torso validation", "CCP full-fra
              "small people validation")
 PER_SET = 60
 """Photos per set: validation photos spread evenly over each set's ids (small people: made
-photos), so that the page's whole evaluation takes a few minutes on two cores."""
+photos), so that the page's whole evaluation takes a few minutes."""
 
 DEFAULT = "refine (old default)"
 RAMP = "ramp {:g}/{:g}".format(*SOFT_EDGE)
@@ -408,13 +408,14 @@ def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.
     return fig
 
 
-WHITEN = f"refine, clean, {RAMP}"
+WHITEN = ", ".join((*cutout.WHITEN_STEPS, RAMP))
 """The pipeline ``lrn whiten`` runs with its default options (:func:`lrn.cutout.opacity`): the
-page's choice; with ``--raw`` (no cleaning) it is ``refine`` then the ramp."""
+steps of :data:`lrn.cutout.WHITEN_STEPS`, then the ramp; with ``--raw`` (no cleaning) it is
+``refine`` then the ramp."""
 TRYIT_PIPELINE = WHITEN
-"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the same
-as ``lrn whiten``'s (:func:`lrn.cutout.opacity`: refine, clean, ramp), checked in Chromium by
-``tests/test_tryit.py``."""
+"""What the Try-it page's opacity is (``opacityOf`` in ``book/_static/tryit/tryit.js``): the steps
+its ``config.json`` lists, :data:`lrn.cutout.WHITEN_STEPS` (:func:`lrnbook.tryit.config`), then
+the ramp; checked against ``lrn whiten`` in Chromium by ``tests/test_tryit.py``."""
 
 
 def whiten_pipeline(model, photos, pipelines: dict | None = None) -> str | None:

@@ -89,7 +89,9 @@ def chosen_text(card: dict) -> str:
 def clean_text(clean: bool) -> str:
     """Whether ``lrn whiten`` cleans the shipped model's map by default (``clean``: the card's
     choice for the map without refinement), and what turns that off (:func:`lrn.cutout.opacity`)."""
-    refined = ("yes: by default the refined matte keeps its largest region, holes filled (refine, clean, ramp: "
+    steps = cutout.WHITEN_STEPS
+    what = "the refined matte" if steps.index("refine") < steps.index("clean") else "the map"
+    refined = (f"yes: by default {what} keeps its largest region, holes filled ({', '.join(steps)}, ramp: "
                "the page “Cut-outs without haze”); --raw turns it off")
     unrefined = ("cleaned too" if clean else "used as it is, every predicted region kept")
     return f"{refined}. With --refine none the map is {unrefined} (chosen on validation photos)"

@@ -26,7 +26,7 @@ it into the book) before every build:
 
 The page itself (``book/tryit.md``, ``book/_static/tryit/*.js``) runs the model with LiteRT.js
 (vendored by ``tools/book_assets.py``) and composes with the opacity ``lrn whiten`` composes
-with (:func:`lrn.cutout.opacity`: refined, cleaned, ramped); ``tests/test_tryit.py`` checks in
+with (:func:`lrn.cutout.opacity`: cleaned and refined, then ramped); ``tests/test_tryit.py`` checks in
 Chromium that its s6 map equals :func:`lrn.segment`'s and its opacity :func:`lrn.cutout.opacity`'s.
 """
 from __future__ import annotations
@@ -215,6 +215,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
         "edge": {"low": SOFT_EDGE[0], "high": SOFT_EDGE[1]},
         "refinement": dataclasses.asdict(cutout.DEFAULT_REFINEMENT),
+        "steps": list(cutout.WHITEN_STEPS),
         "clean": clean_facts(),
         "min_side": imageops.MIN_SIDE,
         "max_pixels": MAX_PIXELS,

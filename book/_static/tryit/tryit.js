@@ -184,10 +184,11 @@ async function segment(photo) {
   return result;
 }
 
-/* The cut-out's opacity, as lrn whiten makes it (lrn.cutout.opacity): the map refined with the
- * photo as guide, cleaned (the largest person region kept, holes filled, the matte kept only in a
- * band around it) and put through the soft-edge ramp (lrn whiten's default; kept in
- * result.refinedOpacity, the matte before cleaning in result.refined); or, with the box
+/* The cut-out's opacity, as lrn whiten makes it (lrn.cutout.opacity): the map cleaned (the largest
+ * person region kept, holes filled, the map kept only in a band around it) and refined with the
+ * photo as guide, in the order of config.json's "steps" (lrn.cutout.WHITEN_STEPS), then the
+ * soft-edge ramp (lrn whiten's default; kept in result.refinedOpacity, the matte before the ramp
+ * in result.matte); or, with the box
  * unticked, the map, cleaned if the model's card says so, with the ramp (lrn whiten --refine none). */
 function opacityOf(photo, result) {
   const { width: w, height: h } = photo;
@@ -196,9 +197,17 @@ function opacityOf(photo, result) {
   if ($("refine").checked) {
     if (!result.refinedOpacity) {
       const s = im.refinementFor(h, w, state.config.refinement);
-      result.refined = im.guidedFilter(photo, result.prob, s.radius, s.eps, s.subsample);
-      // cleaned after refinement, always: the filter would spread a cleaned map into the background again
-      result.refinedOpacity = ramp(clean(result.refined.data));
+      const apply = {
+        clean: (map) => ({ width: w, height: h, data: clean(map.data) }),
+        refine: (map) => im.guidedFilter(photo, map, s.radius, s.eps, s.subsample),
+      };
+      let map = result.prob;
+      for (const step of state.config.steps) {
+        if (!apply[step]) throw new Error(`config.json names an unknown step "${step}"`);
+        map = apply[step](map);
+      }
+      result.matte = map;
+      result.refinedOpacity = ramp(map.data);
     }
     return result.refinedOpacity;
   }
@@ -309,14 +318,16 @@ function save(canvasId, button) {
 
 // ------------------------------------------------------------------ wiring
 
+const STEP_WORDS = { clean: "largest region kept", refine: "edges refined with the photo" };
+
 /* The line above the pictures: the photo, and how long each step took; the last step names
- * what made the cut-out's edge (the guided filter, the cleaning and the ramp, or the ramp alone
- * when "refine" is unticked). */
+ * what made the cut-out's edge (config.json's steps in their order and the ramp, or the ramp
+ * alone when "refine" is unticked). */
 function statusLine(name, photo, result) {
   const t = result.timings;
   const cleaned = state.config.clean.default ? "largest region kept, " : "";
   const edge = result.refinedEdges
-    ? `edges refined with the photo, largest region kept and soft edge ramp ${ms(t.edges)}`
+    ? `${state.config.steps.map((step) => STEP_WORDS[step]).join(", ")} and soft edge ramp ${ms(t.edges)}`
     : `${cleaned}soft edge ramp ${ms(t.edges)}, not refined`;
   return `${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
     `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
