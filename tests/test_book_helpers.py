@@ -1,5 +1,6 @@
 """Helpers of the ablation and claims pages: run durations, settings, tables, curves."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -227,7 +228,7 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
     assert book.last_unit_finding(summary(87.0, 88.0, 40.0, 30.0)).endswith("improves both measures.")
     assert book.last_unit_finding(summary(87.0, 88.0, 30.0, 40.0)).endswith("improves one measure and worsens the other.")
     training = book.last_unit_finding({"status": "not run", "in_progress": True, "reason": "r"})
-    assert training == "LRN has no test scores yet (still training, not yet finished), so its levels are not compared."
+    assert training == "LRN has no test scores yet (still training: not yet finished), so its levels are not compared."
     queued = book.last_unit_finding({"status": "not run", "in_progress": True, "queued": True, "reason": "r"})
     assert queued.startswith("LRN has no test scores yet (queued, not started yet), so")
     assert book.last_unit_finding(None).startswith("LRN has no test scores yet (missing")
@@ -323,7 +324,8 @@ def test_a_run_still_training_is_described_in_whole_sentences():
     reason = ("still training: stage 1 (encoder frozen), epoch 16 of at most 300, 2.3 hours so far; its progress "
               "is kept in the training machine's cache and `make train` goes on")
     text = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": reason})
-    assert text.startswith("**UNET-VGG is still training:** stage 1 (encoder frozen), epoch 16")
+    assert re.match(r"\*\*UNET-VGG is still training\*\* \(as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\): stage 1 "
+                    r"\(encoder frozen\), epoch 16", text)
     assert text.endswith("2.3 hours so far; `make train` resumes it from its last finished epoch. Its losses and "
                          "scores appear here once it has finished; nothing stands in for them meanwhile.")
     assert "machine" not in text
@@ -369,3 +371,17 @@ def test_stage_epochs_are_counted_by_position_and_a_share_above_the_peak_is_expl
     assert not any(t.startswith("A share above 1") for t in texts)
     figure = plots.learning_curves(history)
     assert list(figure.axes[1].lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_table1_status_names_every_network_with_its_score_or_progress():
+    summaries = {"unet_vgg": {"jaccard": {"text": "94.37 ± 4.45"}, "hausdorff": {"text": "28.25 ± 20.74"}},
+                 "lrn_vgg": {"status": "not run", "in_progress": True, "stage": 1, "epoch": 19, "hours": 0.46},
+                 "lrn": {"status": "not run", "in_progress": True, "queued": True},
+                 "unet": {"status": "not run", "in_progress": True, "queued": True}}
+    text = book.table1_status(summaries)
+    assert re.match(r"Table 1 \(as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\): 1 of 4 networks finished \(UNET-VGG "
+                    r"94\.37 ± 4\.45 % Jaccard, 28\.25 ± 20\.74 px Hausdorff \(paper 87\.98 %, 44\.00 px\)\); LRN-VGG "
+                    r"training \(stage 1, epoch 19, 0\.5 h so far\); LRN and UNET queued\.$", text), text
+    assert book.cell_text(summaries["lrn_vgg"], "jaccard") == "still training: stage 1, epoch 19, 0.5 h so far"
+    assert book.table1_status({"lrn": summaries["lrn"]}).endswith(
+        ": 0 of 4 networks finished; LRN queued; LRN-VGG, UNET and UNET-VGG without results.")

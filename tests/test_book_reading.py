@@ -54,6 +54,13 @@ def test_the_squeeze_finding_reads_its_verdict_and_the_paired_comparison():
     assert "that claim does not hold at this budget: reasons;" in text
     assert text.endswith("the squeeze run is better on Hausdorff; Jaccard: no difference shown at this budget.")
     assert ablations.squeeze_finding(row, {"b": base}, "b", "s").startswith("The skip-squeeze ablation has no test scores")
+    spread = {"jaccard": 1.5, "hausdorff": 4.0}
+    text = ablations.squeeze_finding(row, {"b": base, "s": squeeze}, "b", "s", spread)
+    assert "Its gains against the baseline: Jaccard +0.00 pp (within twice the seed-to-seed std, 3.00 pp); " \
+           "Hausdorff +20.00 px (beyond twice the seed-to-seed std, 8.00 px)." in text
+    cleaned = {"b": base.assign(hausdorff_clean=base["hausdorff"] - 15), "s": squeeze.assign(hausdorff_clean=squeeze["hausdorff"])}
+    assert ablations.squeeze_finding(row, cleaned, "b", "s").endswith(
+        "its Hausdorff gain is +5.00 px instead of +20.00 px: most of the raw gain is stray blobs of the baseline.")
 
 
 def test_truth_panels_have_a_frame_and_change_grids_name_their_photo():

@@ -69,6 +69,15 @@ def test_vgg_claims_give_paired_intervals_and_say_what_is_still_training():
     assert rows["LRN is second, ahead of both U-Nets"]["evidence here"].count(" vs ") == 2
 
 
+def test_a_claim_names_the_run_that_is_missing_not_the_one_that_has_scores():
+    tables = {"unet_vgg": tables_with_gap(3.0)["unet"]}
+    summaries = {"unet": {"status": "not run", "in_progress": True, "queued": True}}
+    table = claims.claim_verdicts(summaries, tables, {}, {"LRN": 15_864_198, "UNET": 31_970_049})
+    row = table.set_index(table.columns[0]).loc["UNET is better than UNET-VGG"]
+    assert row["evidence here"] == "no UNET run"
+    assert row["verdict"] == "not tested yet: UNET has not started training yet"
+
+
 def test_every_claim_has_a_row_before_any_run_has_scores():
     summaries = {"lrn": {"status": "not run", "in_progress": True, "queued": True},
                  "unet": {"status": "not run", "in_progress": True, "queued": True},
@@ -263,3 +272,21 @@ def test_seed_finding_applies_the_seed_rule_and_names_who_is_favoured():
     one = {k: v for k, v in tables.items() if k.endswith("seed0")}
     assert "one seed only" in claims.seed_finding(claims.seed_spread(one), claims.seed_gaps(one))
     assert claims.seed_finding(claims.seed_spread({}), claims.seed_gaps({})).startswith("No training seed")
+
+
+def test_the_seed_budget_says_which_model_was_still_improving():
+    def history(best, n=15):
+        losses = np.linspace(2.0, 1.0, n)
+        losses[best:] += 0.5  # the lowest loss at epoch `best` (counted from 1)
+        return pd.DataFrame({"val_loss": losses})
+
+    histories = {"lrn_small_seed0": history(14), "lrn_small_seed1": history(15), "unet_small_seed0": history(10),
+                 "unet_small_seed1": history(15)}
+    text = claims.seed_budget_text(histories)
+    assert text.startswith("Each seed run trained a fixed 15 epochs; the lowest validation loss came at epoch "
+                           "LRN 14, 15; UNET 10, 15.")
+    assert "LRN reached its lowest in the last 2 epochs on every seed" in text and "UNET reached" not in text
+    assert "not of models trained to convergence" in text
+    histories["lrn_small_seed0"] = history(9)
+    assert "still improving" not in claims.seed_budget_text(histories)
+    assert claims.seed_budget_text({}) == ""

@@ -265,6 +265,14 @@ def check_squeeze_finding(text, verdicts=()):
         yield m.span(), None if m["v"] in verdicts else m[0]
 
 
+def check_squeeze_gaps(text):
+    """Claims (and the first page): "Jaccard +3.72 pp (within twice the seed-to-seed std, 5.58 pp)"."""
+    for m in re.finditer(rf"(?:Jaccard|Hausdorff) (?P<d>{NUM}) (?:pp|px) \((?P<w>beyond|within) twice the seed-to-seed "
+                         rf"std, (?P<twice>{NUM}) (?:pp|px)\)", text):
+        beyond = abs(float(m["d"])) > float(m["twice"])
+        yield m.span(), None if (m["w"] == "beyond") == beyond else m[0]
+
+
 def _learns(fell: float, d: float, hi: float) -> bool:
     return fell < 10 or (d <= -10 and hi < 0)  # lrnbook.claims.FLAT_CURVE, FAR_BELOW_PP
 
@@ -278,7 +286,7 @@ def check_learns_properly(text):
 
 
 CHECKS = [check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
-          check_seed_rule, check_larger]
+          check_seed_rule, check_larger, check_squeeze_gaps]
 
 
 def table_rows(html: str) -> list[list[str]]:

@@ -370,15 +370,35 @@ def squeeze_claim(tables: dict, histories: dict, baseline: str, squeeze: str) ->
     return pd.DataFrame([{"claim": SQUEEZE_CLAIM, "evidence": evidence, "verdict": verdict}])
 
 
-def squeeze_finding(claim_row: pd.DataFrame, tables: dict, baseline: str, squeeze: str) -> str:
+def squeeze_finding(claim_row: pd.DataFrame, tables: dict, baseline: str, squeeze: str,
+                    spread: dict | None = None) -> str:
     """The squeeze claim in one sentence, for the first page: :func:`squeeze_claim`'s verdict and
-    how the squeeze run compares with the baseline on both measures (:func:`lrnbook.claims.ablation_verdict`)."""
+    how the squeeze run compares with the baseline on both measures (:func:`lrnbook.claims.ablation_verdict`),
+    with two caveats a reader needs: whether each gap exceeds twice the baseline's seed-to-seed
+    std (``spread``, :func:`seed_std`) and the Hausdorff gap once stray regions are removed."""
     if squeeze not in tables or baseline not in tables:
         return "The skip-squeeze ablation has no test scores yet: the paper's claim about it is not tested."
     verdict = claim_row["verdict"].iloc[0]
-    against = claims.ablation_verdict(claims.compare(tables, squeeze, baseline))
+    result = claims.compare(tables, squeeze, baseline)
+    against = claims.ablation_verdict(result)
     against = "shows " + against if against == claims.NO_DIFFERENCE else "is " + against
-    return ("The paper removed the original LRN's 1-channel squeeze of the skip features because with it the "
+    text = ("The paper removed the original LRN's 1-channel squeeze of the skip features because with it the "
             "network \"was unable to learn properly\". Trained with the squeeze put back, at the seed runs' setting "
             f"and with one seed, that claim {verdict}; against the baseline on the same test photos, the squeeze "
             f"run {against}.")
+    if spread is not None:
+        gaps = []
+        for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")):
+            diff, std = result[metric]["mean_diff"], spread.get(metric)
+            where = claims.beyond_seeds(diff, std)
+            gaps.append(f"{metric.capitalize()} {diff:+.2f} {unit} "
+                        + ("(seed spread unknown)" if where.startswith("unknown") else
+                           f"({'beyond' if where == 'yes' else 'within'} twice the seed-to-seed std, {2 * std:.2f} {unit})"))
+        text += " Its gains against the baseline: " + "; ".join(gaps) + "."
+    if all("hausdorff_clean" in tables[n] for n in (baseline, squeeze)):
+        raw = float(tables[baseline]["hausdorff"].mean() - tables[squeeze]["hausdorff"].mean())
+        clean = float(tables[baseline]["hausdorff_clean"].mean() - tables[squeeze]["hausdorff_clean"].mean())
+        text += (f" With stray regions removed (the cleaned masks: largest region, holes filled), its Hausdorff gain "
+                 f"is {clean:+.2f} px instead of {raw:+.2f} px"
+                 + (": most of the raw gain is stray blobs of the baseline." if abs(clean) < abs(raw) / 2 else "."))
+    return text

@@ -107,13 +107,16 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
         evidence, signs = pairs("lrn", [v for v in ("unet", "unet_vgg") if v in have])
         add("LRN is second, ahead of both U-Nets", evidence, partial(verdict_from(signs), ("unet", "unet_vgg")))
     else:
-        add("LRN is second, ahead of both U-Nets", "no LRN and UNET runs to compare",
+        add("LRN is second, ahead of both U-Nets",
+            "no " + " and no ".join(f"{DISPLAY_NAMES[v]} run" for v in ("lrn", "unet") if v not in have),
             "not tested yet: " + "; ".join(absent_why(v) for v in ("lrn", "unet") if v not in have))
     if {"unet", "unet_vgg"} <= have:
         evidence, signs = pairs("unet", ["unet_vgg"])
         add("UNET is better than UNET-VGG", evidence, verdict_from(signs))
     else:
-        add("UNET is better than UNET-VGG", "no UNET-VGG run", missing("unet_vgg"))
+        absent = [v for v in ("unet", "unet_vgg") if v not in have]
+        add("UNET is better than UNET-VGG", "no " + " and no ".join(f"{DISPLAY_NAMES[v]} run" for v in absent),
+            "not tested yet: " + "; ".join(absent_why(v) for v in absent))
     if {"lrn", "unet"} <= set(rates):
         fp = paired_difference(rates["lrn"][0], rates["unet"][0])
         fn = paired_difference(rates["unet"][1], rates["lrn"][1])
@@ -401,6 +404,33 @@ def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", s
                      f"every seed: {'yes' if same_sign else 'no'}; the larger std across seeds: "
                      f"{float(stds.max()):.2f} {unit}, and the gap must exceed twice that)")
     return f"{a} against {b}, at the seed runs' setting. " + "; ".join(parts) + "."
+
+
+STILL_IMPROVING_EPOCHS = 2
+"""A run whose lowest validation loss came in its last this-many epochs was still improving."""
+
+
+def seed_budget_text(histories: dict) -> str:
+    """When each seed run reached its lowest validation loss, and which models were still
+    improving when their fixed number of epochs ran out (``histories``: run name -> history with
+    ``val_loss``, one row per epoch). Empty without histories."""
+    best = {}
+    for name, history in sorted(histories.items(), key=lambda item: parse_seed_run(item[0])):
+        variant, _ = parse_seed_run(name)
+        losses = history["val_loss"].to_numpy()
+        best.setdefault(variant, []).append((int(np.argmin(losses)) + 1, len(losses)))
+    if not best:
+        return ""
+    lengths = sorted({n for runs in best.values() for _, n in runs})
+    length = f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
+    epochs = "; ".join(f"{DISPLAY_NAMES[v]} {', '.join(str(e) for e, _ in runs)}" for v, runs in best.items())
+    text = f"Each seed run trained a fixed {length} epochs; the lowest validation loss came at epoch {epochs}."
+    improving = [DISPLAY_NAMES[v] for v, runs in best.items() if all(e > n - STILL_IMPROVING_EPOCHS for e, n in runs)]
+    if improving:
+        text += (f" {' and '.join(improving)} reached {'its' if len(improving) == 1 else 'their'} lowest in the last "
+                 f"{STILL_IMPROVING_EPOCHS} epochs on every seed, still improving when training stopped: the gap is "
+                 f"that of a {length}-epoch budget, not of models trained to convergence.")
+    return text
 
 
 def _nan_text(value: float) -> str:

@@ -106,10 +106,49 @@ def cell_text(summary: dict | None, metric: str) -> str:
     if summary.get("queued"):
         return "queued (not started yet)"
     if summary.get("in_progress"):
-        return "still training (not yet finished)"
+        return f"still training: {progress_text(summary)}"
     if summary.get("status") == "not run":
         return NOT_RUN_NO_WEIGHTS if "ImageNet" in summary.get("reason", "") else f"not run: {summary['reason']}"
     return summary[metric]["text"]
+
+
+def progress_text(summary: dict) -> str:
+    """How far a run still training is: ``"stage 1, epoch 19, 0.5 h so far"`` (its summary's record)."""
+    parts = [f"stage {summary['stage']}" if summary.get("stage") else "",
+             f"epoch {summary['epoch']}" if summary.get("epoch") is not None else "",
+             f"{summary['hours']:.1f} h so far" if summary.get("hours") is not None else ""]
+    return ", ".join(p for p in parts if p) or "not yet finished"
+
+
+def as_of() -> str:
+    """When this page was executed, for statements that go stale (a run's progress): ``"as of 2026-12-04 00:30 UTC"``."""
+    import datetime as dt
+
+    return f"as of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def table1_status(summaries: dict) -> str:
+    """Where Table 1 stands, in one sentence: the networks finished (with their scores beside the
+    paper's), those still training (how far) and those queued or not run, with the time of writing."""
+    finished = [v for v in VARIANTS if ran(summaries.get(v))]
+    scores = "; ".join(f"{DISPLAY_NAMES[v]} {summaries[v]['jaccard']['text']} % Jaccard, "
+                       f"{summaries[v]['hausdorff']['text']} px Hausdorff (paper "
+                       f"{PAPER_TABLE1[v]['jaccard'][0]:.2f} %, {PAPER_TABLE1[v]['hausdorff'][0]:.2f} px)" for v in finished)
+    parts = [f"{len(finished)} of {len(VARIANTS)} networks finished" + (f" ({scores})" if finished else "")]
+    others = {v: summaries.get(v) or {} for v in VARIANTS if v not in finished}
+    training = [v for v, s in others.items() if s.get("in_progress") and not s.get("queued")]
+    queued = [v for v, s in others.items() if s.get("queued")]
+    rest = [v for v in others if v not in training and v not in queued]
+    parts += [f"{DISPLAY_NAMES[v]} training ({progress_text(others[v])})" for v in training]
+    def names(variants):
+        words = [DISPLAY_NAMES[v] for v in variants]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+    if queued:
+        parts.append(names(queued) + " queued")
+    if rest:
+        parts.append(names(rest) + " without results")
+    return f"Table 1 ({as_of()}): " + "; ".join(parts) + "."
 
 
 def table1(summaries: dict) -> pd.DataFrame:
@@ -295,8 +334,8 @@ def not_run_text(display_name: str, summary: dict) -> str:
         # needs how it goes on, said once, and not the machine's cache
         reason = (summary["reason"].removeprefix("still training: ").rstrip(" .").removesuffix(" and `make train` goes on")
                   .replace("; its progress is kept in the training machine's cache", ""))
-        return (f"**{display_name} is still training:** {reason}; `make train` resumes it from its last finished "
-                "epoch. Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
+        return (f"**{display_name} is still training** ({as_of()}): {reason}; `make train` resumes it from its last "
+                "finished epoch. Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
