@@ -45,10 +45,10 @@ def test_ablation_table_rows_changes_and_times():
     durations = {"lrn_small_seed0": 600.0, "lrn_small_finest": 540.0, "lrn_small_larger": None}
     table = ablations.ablation_table("lrn_small_seed0", ["lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"],
                                 summaries, durations)
-    what = "run (settings changed, from provenance)"
-    assert list(table[what]) == ["baseline (lrn_small_seed0)", "LRN supervised on s6 only (supervised levels: all → finest)",
+    what = "run: its change (from provenance)"
+    assert list(table[what]) == ["baseline (lrn_small_seed0)", "supervised levels: all → finest",
                                  "LRN with the 1-channel skip squeeze (unknown: a run is missing)",
-                                 "LRN with a larger input (input size (px): 128 → 256)"]
+                                 "input size (px): 128 → 256"]
     rows = table.set_index(pd.Index(["lrn_small_seed0", "lrn_small_finest", "lrn_small_squeeze", "lrn_small_larger"]))
     assert rows.loc["lrn_small_finest", "Jaccard (%), raw"] == "69.00 ± 1.00"
     assert rows.loc["lrn_small_finest", "Jaccard (%), cleaned"] == "70.00 ± 1.00"
@@ -385,3 +385,41 @@ def test_table1_status_names_every_network_with_its_score_or_progress():
     assert book.cell_text(summaries["lrn_vgg"], "jaccard") == "still training: stage 1, epoch 19, 0.5 h so far"
     assert book.table1_status({"lrn": summaries["lrn"]}).endswith(
         ": 0 of 4 networks finished; LRN queued; LRN-VGG, UNET and UNET-VGG without results.")
+
+
+def test_the_provenance_box_shows_hashes_short_and_ignores_the_books_own_outputs(tmp_path):
+    assert book.short_hashes("encoder_weights = torchvision:sha256:" + "ab" * 32 + ", seed 0") == \
+        "encoder_weights = torchvision:sha256:abababababab\u2026, seed 0"
+    assert book.short_hashes("run key 1234567890abcdef") == "run key 1234567890abcdef"  # 16 digits stay
+    commit = "0123456789abcdef" * 2 + "01234567"
+    assert book.source_commit(commit) == "0123456789ab\u2026"
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "notebooks" / "runs").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "notebooks" / "runs" / "page.ipynb").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    (tmp_path / "notebooks" / "runs" / "page.ipynb").write_text('{"executed": true}\n')
+    assert book.source_commit(commit + "+dirty", tmp_path) == "0123456789ab\u2026", "an executed page is not a change"
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert book.source_commit(commit + "+dirty", tmp_path) == "0123456789ab\u2026 with uncommitted changes"
+
+
+def test_a_training_page_describes_its_own_variant_and_sums_up_its_run():
+    assert "s1 .. s6" in book.losses_text("lrn") and "grey band" not in book.losses_text("lrn")
+    unet_vgg = book.losses_text("unet_vgg")
+    assert "s1 .. s6" not in unet_vgg and "one output" in unet_vgg and "grey band is the second stage" in unet_vgg
+    history = pd.DataFrame({"epoch": [0, 1, 2, 0, 1], "val_loss": [0.5, 0.3, 0.4, 0.2, 0.25], "stage": [1, 1, 1, 2, 2]})
+    summary = {"jaccard": {"text": "94.37 ± 4.45"}, "hausdorff": {"text": "28.25 ± 20.74"}, "n": 48}
+    text = book.run_summary("UNET-VGG", summary, history)
+    assert text.startswith("- UNET-VGG trained 5 epochs in 2 stages; its lowest validation loss, 0.2000, came at "
+                           "epoch 4, whose weights are kept.")
+    assert "94.37 ± 4.45 % Jaccard and 28.25 ± 20.74 px Hausdorff (raw masks, mean ± std over 48 photos)" in text
+    queued = book.run_summary("LRN", {"status": "not run", "in_progress": True, "queued": True}, None)
+    assert queued.startswith("- **LRN has not started training yet**")

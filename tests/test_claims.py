@@ -135,7 +135,7 @@ def test_ablation_comparisons_orient_differences_and_name_missing_runs():
     assert rows.loc["squeeze", "Jaccard gain (pp) [95 % CI]"].startswith("-5.")
     assert rows.loc["squeeze", "Hausdorff gain (px) [95 % CI]"].startswith("-5.00")  # higher Hausdorff: negative
     assert rows.loc["squeeze", "verdict"] == "worse than the baseline on both measures"
-    assert rows.loc["squeeze", "differences beyond 2x seed std (Jaccard / Hausdorff)"] == "yes / no"
+    assert rows.loc["squeeze", "beyond 2x seed std (J / H)"] == "yes / no"
     assert rows.loc["lrn_small_finest", "verdict"] == claims.NO_DIFFERENCE
     assert rows.loc["lrn_small_larger", "verdict"].startswith("missing")
     assert claims.beyond_seeds(3.0, float("nan")).startswith("unknown")

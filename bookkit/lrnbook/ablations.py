@@ -64,8 +64,9 @@ def ablation_table(baseline: str, ablations: list[str], summaries: dict, duratio
     """Baseline and ablations: what changes, raw and cleaned scores, training time.
 
     ``summaries``: ``{run name: test summary or None}``; ``durations``: ``{run name: seconds or None}``.
-    The changed settings are read from the runs' provenance, against the baseline's, and stand in
-    the same cell as the change's name, so that the table fits the text column.
+    The changed settings are read from the runs' provenance, against the baseline's, and name
+    each run in the first column (the change's title only when the run is missing), so that the
+    table fits the text column.
     """
     base = summaries.get(baseline)
     base_settings = base["provenance"]["settings"] if base else None
@@ -78,8 +79,13 @@ def ablation_table(baseline: str, ablations: list[str], summaries: dict, duratio
             change = "unknown: a run is missing"
         else:
             change = changed_settings(base_settings, summary["provenance"]["settings"])
-        what = f"baseline ({name})" if name == baseline else f"{ablation_title(name)} ({change})"
-        rows.append({"run (settings changed, from provenance)": what,
+        if name == baseline:
+            what = f"baseline ({name})"
+        elif change.startswith("unknown"):
+            what = f"{ablation_title(name)} ({change})"
+        else:
+            what = change  # the change itself names the run, and keeps the column narrow
+        rows.append({"run: its change (from provenance)": what,
                      **{label: pages.cell_text(summary, column) for label, column in pages.SCORE_COLUMNS.items()},
                      "training time (min)": pages.minutes_text(durations.get(name))})
     return pd.DataFrame(rows)

@@ -207,7 +207,7 @@ def ablation_comparisons(tables: dict, baseline: str, ablations: list[str], titl
                      "p Hausdorff": f"{result['hausdorff']['p_wilcoxon']:.2g}",
                      "verdict": ablation_verdict(result)})
         if seed_std is not None:
-            rows[-1]["differences beyond 2x seed std (Jaccard / Hausdorff)"] = " / ".join(
+            rows[-1]["beyond 2x seed std (J / H)"] = " / ".join(
                 beyond_seeds(result[m]["mean_diff"], seed_std.get(m)) for m in ("jaccard", "hausdorff"))
     return pd.DataFrame(rows)
 

@@ -17,7 +17,7 @@ from IPython.display import HTML, Markdown, display
 
 from lrn import data, metrics, predict, provenance
 from lrn.shapes import EVAL_SIZE
-from lrn.variants import DISPLAY_NAMES, VARIANTS
+from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
 PAPER_TABLE1 = {
@@ -29,14 +29,42 @@ PAPER_TABLE1 = {
 NOT_RUN_NO_WEIGHTS = "not run: no ImageNet weights"
 
 
+LONG_HEX = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{20,}\b")
+"""A hash as long as a git commit or a sha256: shown by its first 12 digits."""
+
+
+def short_hashes(text: str) -> str:
+    """``text`` with every hash of 32 hex digits or more cut to its first 12 and an ellipsis."""
+    return LONG_HEX.sub(lambda m: m[1] + "\u2026", text)
+
+
+def source_commit(commit: str, checkout: Path | None = None) -> str:
+    """A commit as :func:`lrn.provenance.git_commit` gives it, for a reader: its first 12 digits, and
+    "with uncommitted changes" only when sources differ from it. The pages and results that the
+    book's own execution writes (``notebooks/runs/``) do not count: executing the book changes them.
+    ``checkout``: a folder of the git checkout (default: this package's)."""
+    bare, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
+    if dirty:
+        import subprocess
+
+        try:
+            changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                                      ":(top,exclude)notebooks/runs"], cwd=checkout or Path(__file__).resolve().parent,
+                                     capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            changed = "unknown"
+        dirty = bool(changed)
+    return short_hashes(bare) + (" with uncommitted changes" if dirty else "")
+
+
 def provenance_box(profile: str, parameters: dict, run_key: str | None):
     """A small HTML box with what produced this page: profile, parameters, seed, commit, key."""
     record = provenance.record(parameters.get("seed"), parameters)
     rows = [("profile", profile), ("run key", run_key or "(not run through make book)"),
-            ("lrn", record["lrn_version"]), ("git commit", record["git_commit"]),
+            ("lrn", record["lrn_version"]), ("git commit", source_commit(record["git_commit"])),
             ("seed", parameters.get("seed")), ("executed", record["created_utc"]),
             ("TensorFlow / Keras", f"{record['tensorflow']} / {record['keras']}"),
-            ("parameters", ", ".join(f"{k} = {v}" for k, v in parameters.items() if k != "seed"))]
+            ("parameters", short_hashes(", ".join(f"{k} = {v}" for k, v in parameters.items() if k != "seed")))]
     rows = [(k, v) for k, v in rows if v not in (None, "")]  # a page without a seed shows no seed row
     cells = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(k))}</th>"
                     f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
@@ -312,7 +340,7 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
             arguments.append(f"{key}={value!r}")
     lines, line = [], "config = train.TrainConfig("
     for argument in arguments:
-        if len(line) + len(argument) > 88:
+        if len(line) + len(argument) > 72:  # the code box of a page holds about 75 characters
             lines.append(line.rstrip())
             line = " " * len("config = train.TrainConfig(")
         line += argument + ", "
@@ -322,6 +350,36 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
     return ("1. Train this run again with the settings it recorded, then compare the `history.csv` in "
             f"`runs/{name}` with the curves above:\n\n"
             f"   ```python\n" + "\n".join("   " + l if l else "" for l in code.splitlines()) + "\n   ```\n" + second)
+
+
+def losses_text(variant: str) -> str:
+    """What the loss figure of a training page shows, for this variant (LRN's six levels or
+    U-Net's one output; a -VGG run's second stage)."""
+    what = ("the binary cross-entropy of s1 .. s6, whose sum is the training loss" if is_lrn(variant)
+            else "the binary cross-entropy of its one output, the training loss")
+    text = (f"The loss on the training and validation photos, epoch by epoch ({what}). The dashed line marks the "
+            "epoch with the lowest validation loss, whose weights are kept.")
+    if is_imagenet(variant):
+        text += (" The grey band is the second stage, where every layer trains. With 25 validation photos the "
+                 "validation loss is noisy: the kept epoch is the lowest point of a noisy curve.")
+    return text
+
+
+def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame | None) -> str:
+    """The training page's summary: how long the run trained, where it was best, and its test scores;
+    or where it stands."""
+    if not ran(summary) or history is None or history.empty:
+        return "- " + not_run_text(display_name, summary or {"reason": "its results are missing."})
+    losses = history["val_loss"].to_numpy()
+    best = int(np.argmin(losses))
+    stages = history["stage"].nunique() if "stage" in history else 1
+    return "\n".join([
+        f"- {display_name} trained {len(history)} epochs" + (f" in {stages} stages" if stages > 1 else "")
+        + f"; its lowest validation loss, {losses[best]:.4f}, came at epoch {best + 1}, whose "
+          "weights are kept.",
+        f"- On the test photos: {summary['jaccard']['text']} % Jaccard and {summary['hausdorff']['text']} px "
+        f"Hausdorff (raw masks, mean ± std over {summary['n']} photos).",
+        "- Every number on this page is read from the run's stored history and scores."])
 
 
 def not_run_text(display_name: str, summary: dict) -> str:
