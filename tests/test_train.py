@@ -162,8 +162,8 @@ def test_plateau_state_and_best_weights_survive_a_restart(tmp_path):
 
 
 def test_a_run_stopped_by_its_deadline_goes_on_to_the_same_end(tmp_path, monkeypatch):
-    """Stopped at an epoch boundary by a deadline, called again: same epochs, plateau and weights
-    as a run never stopped; a deadline already past trains nothing."""
+    """Stopped at an epoch boundary by a deadline, called again: same epochs, plateau, weights and
+    per-image scores as a run never stopped with the same seed; a deadline already past trains nothing."""
     train_split, val_split = synthetic(16, size=64, seed=0), synthetic(4, size=64, seed=1)
     config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=6, batch_size=4,
                                learning_rate=1e-3, patience=3, seed=5)
@@ -180,6 +180,12 @@ def test_a_run_stopped_by_its_deadline_goes_on_to_the_same_end(tmp_path, monkeyp
     assert resumed.history["epoch"].tolist() == whole.history["epoch"].tolist()
     for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+    # the same seed gives the same per-image scores, exactly
+    test_split = synthetic(6, size=224, seed=2)
+    first, second = evaluate.evaluate(whole.model, test_split), evaluate.evaluate(resumed.model, test_split)
+    for column in first.columns:
+        assert first[column].tolist() == second[column].tolist(), column
+    assert first["jaccard_s1"].nunique() > 1  # scores vary over images: the test can tell runs apart
 
 
 def test_mixed_bfloat16_keeps_outputs_and_loss_in_float32(tmp_path, monkeypatch):
