@@ -244,6 +244,7 @@ def test_rerun_exercise_gives_the_recorded_settings_as_code():
     assert 'fit.fit(config, "runs/lrn_vgg", protocol=\'paper\')' in text
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     compile("\n".join(line[3:] for line in code.splitlines()), "exercise", "exec")  # valid Python
+    assert max(len(line) for line in code.splitlines()) <= 75, "wider than a page's code box: the browser wraps it"
     assert "variant='unet'" in book.rerun_exercise("unet", {"variant": "unet", "width": 0.25}, "paper")
     assert book.rerun_exercise("unet_vgg", {}, "paper").startswith("1. Once this run has finished")
 

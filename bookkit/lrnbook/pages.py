@@ -338,13 +338,13 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
             imports.append("vgg_weights")
         else:
             arguments.append(f"{key}={value!r}")
-    lines, line = [], "config = train.TrainConfig("
-    for argument in arguments:
-        if len(line) + len(argument) > 72:  # the code box of a page holds about 75 characters
+    lines, line = ["config = train.TrainConfig("], "    "
+    for argument in arguments:  # a hanging indent: the code box of a page holds about 75 characters
+        if len(line) + len(argument) > 70 and line.strip():
             lines.append(line.rstrip())
-            line = " " * len("config = train.TrainConfig(")
+            line = "    "
         line += argument + ", "
-    lines.append(line.rstrip(", ") + ")")
+    lines += [line.rstrip(), ")"]
     code = "\n".join([f"from lrn import {', '.join(imports)}", "", *lines,
                       f"done = fit.fit(config, \"runs/{name}\", protocol={protocol!r})"])
     return ("1. Train this run again with the settings it recorded, then compare the `history.csv` in "
