@@ -273,6 +273,14 @@ def check_squeeze_gaps(text):
         yield m.span(), None if (m["w"] == "beyond") == beyond else m[0]
 
 
+def check_verdict_counts(text):
+    """Claims' summary: "Of the paper's 6 claims: 1 holds, 0 does not hold, 0 not settled, 5 not tested yet"
+    counts every claim once."""
+    for m in re.finditer(r"Of the paper's (?P<n>\d+) claims: (?P<a>\d+) holds, (?P<b>\d+) does not hold, (?P<c>\d+) not "
+                         r"settled, (?P<d>\d+) not tested yet", text):
+        yield m.span(), None if sum(int(m[k]) for k in "abcd") == int(m["n"]) else m[0]
+
+
 def _learns(fell: float, d: float, hi: float) -> bool:
     return fell < 10 or (d <= -10 and hi < 0)  # lrnbook.claims.FLAT_CURVE, FAR_BELOW_PP
 
@@ -286,7 +294,7 @@ def check_learns_properly(text):
 
 
 CHECKS = [check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
-          check_seed_rule, check_larger, check_squeeze_gaps]
+          check_seed_rule, check_larger, check_squeeze_gaps, check_verdict_counts]
 
 
 def table_rows(html: str) -> list[list[str]]:
