@@ -47,6 +47,11 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert any(t.startswith("**after instead of before, each fed as it does best on validation, raw.** Jaccard: EG1800: better")
                for t in texts), texts
     assert any("**before: cleaning.**" in t and "Jaccard: EG1800: better" in t for t in texts)
+    # every feed lever reads the same way round: the candidate's own feed against the other
+    assert any(t.startswith("**before: feeding photos the way it does best on validation (squashed) instead of "
+                            "letterboxed.**") for t in texts), texts
+    assert any(t.startswith("**after: feeding photos the way it does best on validation (letterboxed) instead of "
+                            "squashed.**") for t in texts), texts
     summary = page.summary_text(scores, choice, {"old": "before", "new": "after"}, baseline="old")
     assert "higher" in summary and "lower" in summary.split("Hausdorff")[1]
     assert page.shown_settings(scores, choice, baseline="old") == [("old", "squash", True), ("new", "pad", True)]

@@ -230,8 +230,9 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
     for name in names:
         fit = own_fit(scores, name)
         other = "squash" if fit == "pad" else "pad"
-        out.append((f"{{{name}}}: feeding photos {'letterboxed' if fit == 'pad' else 'squashed'} instead of "
-                    f"{'letterboxed' if other == 'pad' else 'squashed'}", _setting(name, other, False),
+        word = {"pad": "letterboxed", "squash": "squashed"}
+        out.append((f"{{{name}}}: feeding photos the way it does best on validation ({word[fit]}) instead of "
+                    f"{word[other]}", _setting(name, other, False),
                     _setting(name, fit, False)))
         out.append((f"{{{name}}}: cleaning", _setting(name, fit, False), _setting(name, fit, True)))
         if name != baseline and baseline in names:
