@@ -205,7 +205,7 @@ def check_arrows(text):
 def check_edges(text):
     """Model card: "Refined the same way, MediaPipe scores J % and H px, the shipped model J % and H px. <who> is ahead"."""
     for m in re.finditer(rf"scores (?P<pj>{NUM}) % and (?P<ph>{NUM}) px, the shipped model (?P<j>{NUM}) % and "
-                         rf"(?P<h>{NUM}) px\. (?P<v>The shipped model is ahead on [A-Za-z ]+|The peer is ahead on both measures)",
+                         rf"(?P<h>{NUM}) px(?: \(Hausdorff at the photos' own size\))?\. (?P<v>The shipped model is ahead on [A-Za-z ]+|The peer is ahead on both measures)",
                          text):
         pj, ph, j, h = (float(m[k]) for k in ("pj", "ph", "j", "h"))
         ours = [name for name, ok in (("Jaccard", j > pj), ("Hausdorff", h < ph)) if ok]

@@ -72,7 +72,7 @@ def choice_text(val_scores: pd.DataFrame, chosen: str, default: str) -> str:
             f"**It is not the default of `lrn whiten` ({default})**: the default was chosen on an earlier run.")
     return (f"On the {n} validation photos the rule (lowest sum of the ranks by mean Jaccard and by mean "
             f"Hausdorff) chooses **{chosen}**: Jaccard {j:.2f} % against {jc:.2f} % cleaned without refinement, "
-            f"Hausdorff {h:.2f} px against {hc:.2f} px. {same}")
+            f"Hausdorff {h:.2f} px against {hc:.2f} px (at the photos' own size). {same}")
 
 
 def test_text(scores: dict, ours: str, peer: str | None, option: str) -> str:
@@ -87,7 +87,7 @@ def test_text(scores: dict, ours: str, peer: str | None, option: str) -> str:
         verdict = ("The shipped model is ahead on " + " and ".join(better) if better else
                    "The peer is ahead on both measures")
         text += (f" Refined the same way, {peer} scores {pj:.2f} % and {ph:.2f} px, the shipped model "
-                 f"{j:.2f} % and {h:.2f} px. {verdict}.")
+                 f"{j:.2f} % and {h:.2f} px (Hausdorff at the photos' own size). {verdict}.")
     return text
 
 
