@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml bookkit/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,book]" -e ./bookkit
+	@# numba compiles PyMatting's kernels on its first import (about a minute) and caches them: once, here
+	$(BIN)/python -c "import pymatting"
 	bash tools/setup_browser.sh
 	@rm -f $(VENV)/.installed-* && touch $@
 
