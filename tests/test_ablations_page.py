@@ -179,7 +179,7 @@ def test_squeeze_claim_shows_the_hausdorff_beside_the_papers_test():
     histories = {"base": history([1.0, 0.6, 0.5]), "squeeze": history([1.0, 0.5, 0.4])}
     row = page.squeeze_claim(tables, histories, "base", "squeeze").iloc[0]
     assert row["verdict"].startswith("does not hold at this budget")
-    assert "Hausdorff distance vs baseline (positive: the squeeze run's outline is closer) +20.50 px" in row["evidence"]
+    assert "Hausdorff gain over the baseline +20.50 px" in row["evidence"]
     flat = {"base": histories["base"], "squeeze": history([1.0, 0.98, 0.97])}
     assert page.squeeze_claim(tables, flat, "base", "squeeze").iloc[0]["verdict"].startswith("holds: flat learning curve")
     assert page.squeeze_claim({}, {}, "base", "squeeze").iloc[0]["verdict"] == "cannot be tested here"

@@ -222,14 +222,16 @@ def test_seed_gaps_are_paired_per_seed_and_compared_with_the_seed_spread():
     assert gaps["seed"].tolist() == [0, 1, 2]
     assert gaps["jaccard_diff"].round(6).tolist() == [10.0, 11.5, 13.0]
     assert (gaps["jaccard_ci_low"] > 9).all()
+    # LRN's Hausdorff is about 1 px lower on every seed: a gain, positive as in the pair table
+    assert gaps["hausdorff_diff"].round(1).tolist() == [1.0, 1.2, 1.3]
     spread = claims.seed_spread(tables)
     text = claims.gap_against_seeds(spread, gaps, "jaccard", "pp")
-    assert "+10.00, +11.50, +13.00 pp" in text and "2.00 pp" in text and "the gap exceeds" in text
+    assert text.startswith("Jaccard gain of LRN over UNET per seed: +10.00, +11.50, +13.00 pp") and "2.00 pp" in text and "the gap exceeds" in text
     close = seed_tables([80.0, 75.0, 85.0], [79.0, 80.0, 77.0])
     text = claims.gap_against_seeds(claims.seed_spread(close), claims.seed_gaps(close), "jaccard", "pp")
     assert "does not exceed" in text
     display = claims.seed_gaps_table(tables)
-    assert display.loc[0, "Jaccard, LRN minus UNET (pp) [95 % CI]"].startswith("+10.00 pp")
+    assert display.loc[0, "Jaccard, gain of LRN over UNET (pp) [95 % CI]"].startswith("+10.00 pp")
     only_lrn = {k: v for k, v in tables.items() if k.startswith("lrn")}
     assert claims.seed_gaps(only_lrn).empty
     assert "no seed trained for both" in claims.gap_against_seeds(claims.seed_spread(only_lrn),

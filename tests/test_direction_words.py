@@ -286,9 +286,9 @@ def _learns(fell: float, d: float, hi: float) -> bool:
 
 
 def check_learns_properly(text):
-    """Ablations: "**Verdict: <v>.** Evidence: validation loss fell 48 % ...; Jaccard vs baseline d pp [lo, hi]"."""
-    for m in re.finditer(rf"\*\*Verdict: (?P<v>[^*]+)\.\*\* Evidence: validation loss fell (?P<fell>\d+) % [^;]*; Jaccard vs "
-                         rf"baseline (?P<d>{NUM}) pp \[(?P<lo>{NUM}), (?P<hi>{NUM})\]", text):
+    """Ablations: "**Verdict: <v>.** Evidence: validation loss fell 48 % ...; Jaccard gain over the baseline d pp [lo, hi]"."""
+    for m in re.finditer(rf"\*\*Verdict: (?P<v>[^*]+)\.\*\* Evidence: validation loss fell (?P<fell>\d+) % [^;]*; Jaccard gain "
+                         rf"over the baseline (?P<d>{NUM}) pp \[(?P<lo>{NUM}), (?P<hi>{NUM})\]", text):
         holds = _learns(float(m["fell"]), float(m["d"]), float(m["hi"]))
         yield m.span(), None if m["v"].startswith("holds") == holds else m[0]
 
@@ -327,7 +327,7 @@ def check_tables(html: str) -> list[str]:
                 errors.append(f"false positives / negatives: {verdict!r} against {evidence!r}")
         elif "validation loss fell" in evidence:
             fell = float(re.search(r"fell (\d+) %", evidence)[1])
-            d, lo, hi = (float(v) for v in re.search(rf"Jaccard vs baseline ({NUM}) pp \[({NUM}), ({NUM})\]", evidence).groups())
+            d, lo, hi = (float(v) for v in re.search(rf"Jaccard gain over the baseline ({NUM}) pp \[({NUM}), ({NUM})\]", evidence).groups())
             if verdict.startswith("holds") != _learns(fell, d, hi):
                 errors.append(f"squeeze: {verdict!r} against {evidence!r}")
         elif " vs " in evidence and "Jaccard" in evidence and "[" in evidence:

@@ -371,7 +371,7 @@ def squeeze_claim(tables: dict, histories: dict, baseline: str, squeeze: str) ->
                               "verdict": "cannot be tested here"}])
     verdict, evidence = result
     hausdorff = claims.compare(tables, squeeze, baseline)["hausdorff"]
-    evidence += (f"; Hausdorff distance vs baseline (positive: the squeeze run's outline is closer) "
+    evidence += (f"; Hausdorff gain over the baseline "
                  f"{claims.interval_text(hausdorff, 'px')}")
     return pd.DataFrame([{"claim": SQUEEZE_CLAIM, "evidence": evidence, "verdict": verdict}])
 

@@ -241,7 +241,7 @@ def learns_properly(curve, baseline_curve, jaccard_vs_baseline: dict) -> tuple[s
     curve_text = ("one epoch: the curve cannot be judged" if drop is None else
                   f"validation loss fell {100 * drop:.0f} % from the first epoch to its best"
                   + ("" if base_drop is None else f" (baseline {100 * base_drop:.0f} %)"))
-    evidence = f"{curve_text}; Jaccard vs baseline {interval_text(gap, 'pp')}"
+    evidence = f"{curve_text}; Jaccard gain over the baseline {interval_text(gap, 'pp')}"
     if flat or far_below:
         reasons = [r for r, on in (("flat learning curve", flat), ("Jaccard far below the baseline", far_below)) if on]
         return "holds: " + " and ".join(reasons), evidence
@@ -331,10 +331,11 @@ def seed_spread(tables: dict) -> pd.DataFrame:
 
 
 def seed_gaps(tables: dict, first: str = "lrn", second: str = "unet") -> pd.DataFrame:
-    """Per seed trained for both variants: ``first`` minus ``second``, paired on the same images.
+    """Per seed trained for both variants: the gain of ``first`` over ``second``, paired on the same images.
 
     Columns ``seed`` and, for Jaccard and Hausdorff, ``<metric>_diff``, ``_ci_low``, ``_ci_high``
-    (bootstrap 95 %) and ``_p``. Raw differences: for Hausdorff a negative value favours ``first``.
+    (bootstrap 95 %) and ``_p``. Oriented as :func:`compare`: positive favours ``first`` on both
+    measures (Jaccard ``first`` minus ``second``, Hausdorff ``second`` minus ``first``).
     """
     by_seed: dict[int, dict[str, pd.DataFrame]] = {}
     for name, table in tables.items():
@@ -345,12 +346,12 @@ def seed_gaps(tables: dict, first: str = "lrn", second: str = "unet") -> pd.Data
         pair = by_seed[seed]
         if first not in pair or second not in pair:
             continue
-        a, b = pair[first], pair[second]
-        if list(a["id"]) != list(b["id"]):
-            raise ValueError(f"seed {seed}: {first} and {second} were scored on different images")
+        try:
+            results = compare(pair, first, second)
+        except ValueError as error:
+            raise ValueError(f"seed {seed}: {error}") from None
         row = {"seed": seed}
-        for metric in ("jaccard", "hausdorff"):
-            result = paired_difference(a[metric], b[metric])
+        for metric, result in results.items():
             row.update({f"{metric}_diff": result["mean_diff"], f"{metric}_ci_low": result["ci_low"],
                         f"{metric}_ci_high": result["ci_high"], f"{metric}_p": result["p_wilcoxon"]})
         rows.append(row)
@@ -369,7 +370,7 @@ def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, uni
     diffs = gaps[f"{metric}_diff"].to_numpy()
     stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
     per_seed = ", ".join(f"{d:+.2f}" for d in diffs)
-    head = (f"{metric.capitalize()}, {DISPLAY_NAMES[first]} minus {DISPLAY_NAMES[second]} per seed: "
+    head = (f"{metric.capitalize()} gain of {DISPLAY_NAMES[first]} over {DISPLAY_NAMES[second]} per seed: "
             f"{per_seed} {unit} (mean {diffs.mean():+.2f})")
     if len(diffs) < 2 or np.isnan(stds).any():
         return head + "; one seed only: there is no seed-to-seed spread to compare with."
@@ -388,7 +389,7 @@ def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", s
     if gaps.empty or not {first, second} <= set(spread["variant"]):
         return f"No training seed was run for both {a} and {b}: the spread across seeds is not measured."
     parts = []
-    for metric, unit, higher_better in (("jaccard", "pp", True), ("hausdorff", "px", False)):
+    for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")):
         diffs = gaps[f"{metric}_diff"].to_numpy()
         stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
         name = metric.capitalize()
@@ -396,7 +397,7 @@ def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", s
             parts.append(f"{name}: one seed only, no spread to compare with")
             continue
         mean = float(diffs.mean())
-        favours = a if (mean > 0) == higher_better else b
+        favours = a if mean > 0 else b
         same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
         exceeds = same_sign and abs(mean) > 2 * float(stds.max())
         parts.append(f"{name}: a mean gap of {abs(mean):.2f} {unit} in {favours}'s favour over {len(diffs)} seeds, "
@@ -460,8 +461,8 @@ def seed_spread_table(tables: dict) -> pd.DataFrame:
 
 
 def seed_gaps_table(tables: dict, first: str = "lrn", second: str = "unet") -> pd.DataFrame:
-    """Per seed, for display: ``first`` minus ``second``, paired, with 95 % intervals and Wilcoxon p."""
-    name = f"{DISPLAY_NAMES[first]} minus {DISPLAY_NAMES[second]}"
+    """Per seed, for display: the gain of ``first`` over ``second`` (:func:`seed_gaps`), with 95 % intervals and Wilcoxon p."""
+    name = f"gain of {DISPLAY_NAMES[first]} over {DISPLAY_NAMES[second]}"
     rows = []
     for r in seed_gaps(tables, first, second).to_dict("records"):
         row = {"training seed": int(r["seed"])}
