@@ -340,6 +340,24 @@ def test_a_run_still_training_is_described_in_whole_sentences():
     assert "queued behind the other runs" in book.not_run_text("LRN", {"queued": True, "in_progress": True})
 
 
+def test_a_stand_in_is_named_where_the_missing_run_is_described():
+    settings = {"variant": "lrn", "seed": 0, "size": 128, "width": 0.25, "epochs": 15}
+    words = book.stand_in_words({"provenance": {"settings": settings}})
+    assert words == "the levels of an LRN seed run (training seed 0; 128x128 px, width 0.25, 15 epochs)"
+    for summary in ({"queued": True, "in_progress": True}, {"in_progress": True, "reason": "still training: epoch 3."}):
+        text = book.not_run_text("LRN", summary, stand_in=words)
+        assert text.endswith(f"meanwhile this page shows {words}.") and "nothing stands in" not in text
+    assert book.not_run_text("LRN", {"reason": "r."}, stand_in=words).endswith(f"In its place this page shows {words}.")
+
+
+def test_per_level_resolutions_halve_from_the_runs_own_input_size():
+    levels = {f"{m}_s{k}": {"mean": 80.0 + k, "text": "t"} for m in ("jaccard", "hausdorff") for k in range(1, 7)}
+    small = book.per_level_table({**levels, "provenance": {"settings": {"size": 128}}})
+    assert list(small["resolution"]) == ["4x4", "8x8", "16x16", "32x32", "64x64", "128x128"]
+    assert list(small["Jaccard gain over previous level"]) == ["", "+1.00", "+1.00", "+1.00", "+1.00", "+1.00"]
+    assert book.per_level_table(levels)["resolution"].iloc[-1] == "224x224"  # no provenance: the paper's size
+
+
 def test_training_time_is_the_sum_of_the_epochs_not_the_last_fit_stage(tmp_path):
     from lrn import provenance
 
@@ -362,14 +380,14 @@ def test_stage_epochs_are_counted_by_position_and_a_share_above_the_peak_is_expl
                             "val_loss": [0.3, 0.2, 0.25, 0.15, 0.18], "seconds": [100.0] * 5})
     table = speed.stage_table(history, 250, {1: 10.0, 2: 30.0}, peak_gflops=50.0)
     assert table["best epoch"].tolist() == [2, 2] and table["epochs"].tolist() == [2, 3]
-    assert table["share of sgemm peak"].tolist() == pytest.approx([0.5, 1.5])
+    assert table["ratio to sgemm rate"].tolist() == pytest.approx([0.5, 1.5])
     record = {"settings": {"size": 32, "width": 0.125, "train_ids": ["a"] * 250, "val_ids": ["b"] * 25},
               "machine_sgemm_gflops": [1e-6]}
     texts = [item[1] for item in speed.stage_section("lrn_vgg", history, record) if item[0] == "md"]
-    assert any(t.startswith("A share above 1 does not mean") for t in texts)
+    assert any(t.startswith("A ratio above 1 does not mean") for t in texts)
     record["machine_sgemm_gflops"] = [10**6]
     texts = [item[1] for item in speed.stage_section("lrn_vgg", history, record) if item[0] == "md"]
-    assert not any(t.startswith("A share above 1") for t in texts)
+    assert not any(t.startswith("A ratio above 1") for t in texts)
     figure = plots.learning_curves(history)
     assert list(figure.axes[1].lines[0].get_xdata()) == [1, 2, 3]
 

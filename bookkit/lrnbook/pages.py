@@ -6,9 +6,11 @@ files of a run live in ``results/<name>/`` there and stage records in ``stages/`
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +47,6 @@ def source_commit(commit: str, checkout: Path | None = None) -> str:
     ``checkout``: a folder of the git checkout (default: this package's)."""
     bare, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
     if dirty:
-        import subprocess
-
         try:
             changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
                                       ":(top,exclude)notebooks/runs"], cwd=checkout or Path(__file__).resolve().parent,
@@ -150,8 +150,6 @@ def progress_text(summary: dict) -> str:
 
 def as_of() -> str:
     """When this page was executed, for statements that go stale (a run's progress): ``"as of 2026-12-04 00:30 UTC"``."""
-    import datetime as dt
-
     return f"as of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
@@ -287,10 +285,13 @@ def last_unit_finding(summary: dict | None, name: str = "LRN") -> str:
 
 
 def per_level_table(summary: dict) -> pd.DataFrame:
-    """LRN's scores at every level s1..s6 (each resized to 224x224), mean ± std."""
+    """LRN's scores at every level s1..s6 (each resized to 224x224), mean ± std; the resolution
+    column gives each map's own size, which halves from the run's input size (its provenance)."""
+    size = summary.get("provenance", {}).get("settings", {}).get("size", EVAL_SIZE)
     rows = []
     for k in range(1, 7):
-        rows.append({"level": f"s{k}", "resolution": f"{224 // 2 ** (6 - k)}x{224 // 2 ** (6 - k)}",
+        side = size // 2 ** (6 - k)
+        rows.append({"level": f"s{k}", "resolution": f"{side}x{side}",
                      "Jaccard (%)": summary[f"jaccard_s{k}"]["text"],
                      "Hausdorff (px)": summary[f"hausdorff_s{k}"]["text"],
                      "Jaccard mean": summary[f"jaccard_s{k}"]["mean"]})
@@ -382,18 +383,25 @@ def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame |
         "- Every number on this page is read from the run's stored history and scores."])
 
 
-def not_run_text(display_name: str, summary: dict) -> str:
-    """What a page says in place of a run that has no scores: still training, or not run and why."""
+def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) -> str:
+    """What a page says in place of a run that has no scores: still training, or not run and why.
+
+    ``stand_in``: what the page shows meanwhile (e.g. ``"the levels of LRN's first seed run"``);
+    by default nothing stands in for the run, and the text says so.
+    """
+    meanwhile = f"meanwhile this page shows {stand_in}" if stand_in else "nothing stands in for them meanwhile"
     if summary.get("queued"):
         return (f"**{display_name} has not started training yet**: it is queued behind the other runs. Its losses "
-                "and scores appear here once it has finished; nothing stands in for them meanwhile.")
+                f"and scores appear here once it has finished; {meanwhile}.")
     if summary.get("in_progress"):
         # the fit's note ends with where its progress is kept and "`make train` goes on"; the reader
         # needs how it goes on, said once, and not the machine's cache
         reason = (summary["reason"].removeprefix("still training: ").rstrip(" .").removesuffix(" and `make train` goes on")
                   .replace("; its progress is kept in the training machine's cache", ""))
         return (f"**{display_name} is still training** ({as_of()}): {reason}; `make train` resumes it from its last "
-                "finished epoch. Its losses and scores appear here once it has finished; nothing stands in for them meanwhile.")
+                f"finished epoch. Its losses and scores appear here once it has finished; {meanwhile}.")
+    if stand_in:
+        return f"**{display_name} was not run.** {summary['reason']}\n\nIn its place this page shows {stand_in}."
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
@@ -601,6 +609,14 @@ def setting_text(settings: dict) -> str:
     epochs = settings["epochs"]
     return (f"{settings['size']}x{settings['size']} px, width {settings['width']}, "
             f"{epochs} epoch{'' if epochs == 1 else 's'}")
+
+
+def stand_in_words(summary: dict) -> str:
+    """What a page shows in place of a run still training, named from the stand-in's summary:
+    ``"the levels of an LRN seed run (training seed 0; 128x128 px, width 0.25, 15 epochs)"``."""
+    settings = summary["provenance"]["settings"]
+    return (f"the levels of an {DISPLAY_NAMES[settings['variant']]} seed run (training seed {settings['seed']}; "
+            f"{setting_text(settings)})")
 
 
 def reduced_setting_note(small: dict, main: dict | None) -> str:

@@ -14,7 +14,7 @@ from lrn.variants import architecture, is_imagenet
 
 def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, float] | None = None,
                 peak_gflops: float | None = None) -> pd.DataFrame:
-    """One row per stage: epochs, best epoch, wall time, images per second, share of the machine's rate.
+    """One row per stage: epochs, best epoch, wall time, images per second, ratio to the machine's sgemm rate.
 
     Parameters
     ----------
@@ -22,7 +22,7 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
         logged, ``seconds``: one epoch's wall time including validation).
     n_train : training photos per epoch.
     gflop_per_image : ``{stage: training GFLOP per image}`` (:func:`training_gflop`).
-    peak_gflops : the machine's sgemm rate (:func:`lrnbook.sgemm.gflops`); the share is the achieved
+    peak_gflops : the machine's sgemm rate (:func:`lrnbook.sgemm.gflops`); the ratio is the achieved
         training GFLOP/s divided by it.
     """
     rows = []
@@ -39,7 +39,7 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
                 rate = row["images / s"] * gflop_per_image[stage]
                 row["training GFLOP/s"] = rate
                 if peak_gflops:
-                    row["share of sgemm peak"] = rate / peak_gflops
+                    row["ratio to sgemm rate"] = rate / peak_gflops
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -100,15 +100,15 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     if vgg:  # what each stage trains, in the stage's own cell: the table must fit the page
         table["stage"] = table["stage"].map({1: "1: decoder (encoder frozen)", 2: "2: all layers"})
     shown = table.round({"best val loss": 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
-                         "training GFLOP/s": 1, "share of sgemm peak": 3})
+                         "training GFLOP/s": 1, "ratio to sgemm rate": 3})
     items = [("table", "stages", shown)]
     if not peak:
         peak_text = ""
     elif len(rates) == 1:
-        peak_text = (f" The sgemm peak is NumPy's float32 matrix product as the training process measured it when "
+        peak_text = (f" The sgemm rate is NumPy's float32 matrix product as the training process measured it when "
                      f"it started, {peak:.0f} GFLOP/s.")
     else:
-        peak_text = (f" The sgemm peak is NumPy's float32 matrix product, the highest of the {len(rates)} rates the "
+        peak_text = (f" The sgemm rate is NumPy's float32 matrix product, the highest of the {len(rates)} rates the "
                      f"training processes measured when they started, {peak:.0f} GFLOP/s.")
     size = settings.get("size", 224)
     passes = (" (three passes where gradients flow, one through the frozen encoder)" if vgg
@@ -118,10 +118,10 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
                         + passes + ". Seconds per epoch include "
                           f"the validation pass over {len(settings.get('val_ids', []))} photos.{peak_text}"))
-    if peak and (table["share of sgemm peak"] > 1).any():
-        items.append(("md", "A share above 1 does not mean training beat the matrix product: the peak was measured "
+    if peak and (table["ratio to sgemm rate"] > 1).any():
+        items.append(("md", "A ratio above 1 does not mean training beat the matrix product: the sgemm rate was measured "
                             "once, as the training process started, and was low when other work shared the cores "
-                            "then; the share is only as good as that one measurement."))
+                            "then; the ratio is only as good as that one measurement."))
     if estimated:
         items.append(("md", "This run's epochs were not timed one by one: the times are its whole fit (loading "
                             "the photos, training and predicting the test photos) spread evenly over its epochs, "
