@@ -70,6 +70,21 @@ def test_zoom_boxes_sit_on_the_outline():
     assert cutout.DEFAULT_REFINEMENT in edges.refinement_grid((0.01, 0.02, 0.04, 0.08), (1e-3, 1e-2)).values()
 
 
+def test_zoomed_cut_outs_show_what_they_let_through_as_checks():
+    photo = np.full((32, 32, 3), 250, np.uint8)  # a washed-out photo: on white its edge would not show
+    opacity = np.zeros((32, 32), np.float32)
+    opacity[:, 16:] = 1.0
+    shown = edges_page.on_checkerboard(photo, opacity, square=8)
+    assert (shown[:, 16:] == 250).all()  # opaque: the photo
+    dark, light = (round(255 * c) for c in edges_page.CHECKS)
+    assert shown[0, 0, 0] == dark and shown[0, 8, 0] == light and shown[8, 0, 0] == light
+    half = edges_page.on_checkerboard(photo, np.full((32, 32), 0.5), square=8)
+    assert half[0, 0, 0] == round(0.5 * 250 + 0.5 * 255 * edges_page.CHECKS[0])
+    truth = opacity > 0.5
+    fig = edges_page.zoom_figure(photo, truth, {"a": opacity, "b": 1 - opacity}, {"left": (0, 16, 0, 16)}, "t")
+    assert [ax.get_title() for ax in fig.axes] == ["left:\nphoto, true outline", "left:\na", "left:\nb"]
+
+
 def test_score_sets_loads_one_set_at_a_time_and_tables_every_set():
     loaded = []
 

@@ -138,3 +138,11 @@ def test_the_sets_paragraph_follows_its_numbers():
     close = means_table({"a": [(90.0, 1.0), (89.0, 1.0), (88.0, 1.0)], "b": [(80.0, 1.0), (89.0, 1.0), (88.5, 1.0)]})
     text = hc.sets_text(close, "a", small="set 2")
     assert text.startswith("The pipelines move the Jaccard index as much as the sets do") and "not the lowest" not in text
+
+
+def test_the_figure_shows_the_hazy_photos_and_a_typical_one():
+    table = pd.DataFrame({"id": list("abcdef") * 2, "pipeline": ["old"] * 6 + ["new"] * 6,
+                          "background_alpha": [5.0, 40.0, 1.0, np.nan, 20.0, 3.0] + [0.0] * 6})
+    assert hc.hazy_photos(table, "old", 2) == ["b", "e"]
+    assert hc.typical_photo(table, "old") == "a"  # 1, 3, 5, 20, 40: the median, NaN left out
+    assert hc.typical_photo(table.drop(index=4), "old") == "f"  # 1, 3, 5, 40: the lower middle

@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lrn import cutout, edges
+from lrn import edges
+from lrnbook import plots
 
 
 def option_label(option: str) -> str:
@@ -117,16 +118,31 @@ def zoom_boxes(mask: np.ndarray, fraction: float = 0.18) -> dict[str, tuple[int,
     return {"hair": box(top + side // 4, head_x), "shoulder": box(row, shoulder_x)}
 
 
-def zoom_figure(photo: np.ndarray, raw: np.ndarray, refined: np.ndarray, boxes: dict, title: str) -> plt.Figure:
-    """Rows: the crops of ``boxes``; columns: the photo, the cut-out on white from the map
-    stretched to the photo (soft ramp), and from the refined matte."""
-    white_raw = cutout.compose(photo, cutout.alpha(raw, refined=False))
-    white_refined = cutout.compose(photo, cutout.alpha(refined, refined=True))
-    fig, axes = plt.subplots(len(boxes), 3, figsize=(7.2, 2.6 * len(boxes)), squeeze=False)
+CHECKS = (0.45, 0.7)
+"""Grey levels of the checkerboard behind the zoomed cut-outs: dark and light enough that a
+see-through edge shows on a bright photo (where white would hide it) and on a dark one."""
+
+
+def on_checkerboard(photo: np.ndarray, opacity: np.ndarray, square: int = 8) -> np.ndarray:
+    """``photo`` (uint8 ``(H, W, 3)``) over a grey checkerboard of ``square``-pixel checks with
+    ``opacity`` (``(H, W)`` in [0, 1]) as its alpha: uint8 ``(H, W, 3)``. Whatever the cut-out lets
+    through shows as the checks, the convention of image editors."""
+    h, w = opacity.shape
+    yy, xx = np.mgrid[:h, :w]
+    board = np.where(((yy // square + xx // square) % 2 == 0), CHECKS[0], CHECKS[1]) * 255.0
+    a = np.clip(opacity, 0.0, 1.0)[..., np.newaxis]
+    return np.clip(np.rint(a * photo + (1 - a) * board[..., np.newaxis]), 0, 255).astype(np.uint8)
+
+
+def zoom_figure(photo: np.ndarray, truth: np.ndarray, opacities: dict, boxes: dict, title: str) -> plt.Figure:
+    """Rows: the crops of ``boxes`` (:func:`zoom_boxes`); columns: the photo with the truth's
+    outline, then each of ``opacities`` (label -> ``(H, W)`` opacity at the photo's size) as a
+    cut-out on a grey checkerboard (:func:`on_checkerboard`)."""
+    panels = [("photo, true outline", plots.with_outline(photo, truth))]
+    panels += [(label, on_checkerboard(photo, a)) for label, a in opacities.items()]
+    fig, axes = plt.subplots(len(boxes), len(panels), figsize=(plots.TEXT_WIDTH_IN, 2.7 * len(boxes)), squeeze=False)
     for row, (name, (y0, y1, x0, x1)) in enumerate(boxes.items()):
-        for col, (image, label) in enumerate(((photo, "photo"), (white_raw, "map stretched to the photo"),
-                                              (white_refined, "refined with the photo as guide"))):
-            ax = axes[row, col]
+        for ax, (label, image) in zip(axes[row], panels):
             ax.imshow(image[y0:y1, x0:x1], interpolation="nearest")
             ax.set_title(f"{name}:\n{label}", fontsize=10)
             ax.axis("off")

@@ -385,6 +385,14 @@ def hazy_photos(table: pd.DataFrame, pipeline: str = DEFAULT, n: int = 3) -> lis
     return [str(i) for i in rows["id"].head(n)]
 
 
+def typical_photo(table: pd.DataFrame, pipeline: str = DEFAULT) -> str:
+    """Id of the photo of a long table with the median background opacity under ``pipeline``
+    (the lower middle one of an even count): what a photo usually looks like, beside the worst."""
+    rows = table[table["pipeline"] == pipeline].dropna(subset=["background_alpha"])
+    rows = rows.sort_values("background_alpha", kind="stable")
+    return str(rows["id"].iloc[(len(rows) - 1) // 2])
+
+
 def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.Figure:
     """One row per photo: the photo, then what each pipeline puts on white (:func:`lrn.cutout.compose`).
 
