@@ -52,6 +52,19 @@ def test_scores_means_choice_and_texts(tmp_path):
                             "letterboxed.**") for t in texts), texts
     assert any(t.startswith("**after: feeding photos the way it does best on validation (letterboxed) instead of "
                             "squashed.**") for t in texts), texts
+    gains = page.lever_gains(scores, {"old": "before", "new": "after"}, baseline="old")
+    assert len(gains) == len(texts) * 2 * 3  # every comparison, measure and set
+    cleaning = gains[gains["comparison"] == "before: cleaning"].set_index(["measure", "set"])
+    effect = page.lever_effect(scores, {"candidate": "old", "fit": "squash", "clean": False},
+                               {"candidate": "old", "fit": "squash", "clean": True}, "hausdorff").set_index("set")
+    # a Hausdorff gain is the distance saved: the paired difference with its sign turned, interval too
+    assert cleaning.loc[("hausdorff", "EG1800"), "gain"] == pytest.approx(-effect.loc["EG1800", "difference"])
+    assert cleaning.loc[("hausdorff", "EG1800"), "ci_low"] == pytest.approx(-effect.loc["EG1800", "ci_high"])
+    assert (gains["ci_low"] <= gains["gain"]).all() and (gains["gain"] <= gains["ci_high"]).all()
+    figure = page.lever_figure(gains)
+    assert len(figure.axes) == 2 * len(texts)
+    assert figure.axes[0].get_title(loc="left").startswith("1. ")
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["EG1800", "CCP head-and-torso", "CCP full frame"]
     summary = page.summary_text(scores, choice, {"old": "before", "new": "after"}, baseline="old")
     assert "higher" in summary and "lower" in summary.split("Hausdorff")[1]
     assert page.shown_settings(scores, choice, baseline="old") == [("old", "squash", True), ("new", "pad", True)]

@@ -11,6 +11,7 @@ first-stage model (encoder frozen) is a candidate of its own, ``<name>@stage1``
 from __future__ import annotations
 
 import itertools
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -250,6 +251,58 @@ def lever_texts(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "e
         hausdorff = effect_text(lever_effect(scores, base, changed, "hausdorff"), "Hausdorff", "hausdorff")
         texts.append(f"**{title}.** {jaccard} {hausdorff}")
     return texts
+
+
+def lever_gains(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only") -> pd.DataFrame:
+    """Every comparison of :func:`comparisons` as gains, one row per comparison, set and measure.
+
+    Columns ``comparison`` (its title), ``set``, ``measure`` (``"jaccard"``/``"hausdorff"``), ``gain``,
+    ``ci_low``, ``ci_high`` (95 % bootstrap interval). A gain is positive when the change helps:
+    Jaccard changed minus base (pp), Hausdorff base minus changed (px).
+    """
+    rows = []
+    for what, base, changed in comparisons(scores, baseline):
+        title = what.format(**{n: labels.get(n, n) for n in set(scores["candidate"])})
+        for measure, sign in (("jaccard", 1.0), ("hausdorff", -1.0)):
+            for r in lever_effect(scores, base, changed, measure).itertuples():
+                low, high = sorted((sign * r.ci_low, sign * r.ci_high))
+                rows.append({"comparison": title, "set": r.set, "measure": measure, "gain": sign * r.difference,
+                             "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows)
+
+
+def lever_figure(gains: pd.DataFrame) -> plt.Figure:
+    """A forest plot of :func:`lever_gains`: one row of two panels per comparison (Jaccard gain in pp,
+    Hausdorff gain in px), one point and 95 % interval per kind of photo, right of zero = the change
+    helps. Each measure's panels share one scale, so rows can be compared at a glance."""
+    titles = list(dict.fromkeys(gains["comparison"]))
+    sets = [s for s in SETS if s in set(gains["set"])]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(len(titles), 2, figsize=(TEXT_WIDTH_IN, 0.3 + 1.05 * len(titles)), sharex="col",
+                             squeeze=False)
+    for row, title in enumerate(titles):
+        for col, (measure, unit) in enumerate((("jaccard", "pp"), ("hausdorff", "px"))):
+            ax = axes[row, col]
+            part = gains[(gains["comparison"] == title) & (gains["measure"] == measure)].set_index("set")
+            for k, set_name in enumerate(sets):
+                if set_name not in part.index:
+                    continue
+                r = part.loc[set_name]
+                ax.errorbar(r["gain"], -k, xerr=[[r["gain"] - r["ci_low"]], [r["ci_high"] - r["gain"]]], fmt="o",
+                            markersize=4, capsize=2, color=colours[k % len(colours)], label=set_name if row == 0 else None)
+            ax.axvline(0, color="0.4", linewidth=0.8)
+            ax.set_ylim(-len(sets) + 0.4, 0.6)
+            ax.set_yticks([])
+            ax.grid(axis="x", alpha=0.3)
+            ax.tick_params(axis="x", labelsize=9)
+            if row == len(titles) - 1:
+                ax.set_xlabel(f"{'Jaccard' if measure == 'jaccard' else 'Hausdorff'} gain ({unit}), "
+                              "right = better", fontsize=10)
+        axes[row, 0].set_title("\n".join(textwrap.wrap(f"{row + 1}. {title}", 105)), loc="left", fontsize=9)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=len(sets), fontsize=9,
+               frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    return fig
 
 
 def choice_text(choice: dict, labels: dict[str, str]) -> str:
