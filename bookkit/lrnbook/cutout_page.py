@@ -274,14 +274,17 @@ def lever_gains(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "e
 def lever_figure(gains: pd.DataFrame) -> plt.Figure:
     """A forest plot of :func:`lever_gains`: one row of two panels per comparison (Jaccard gain in pp,
     Hausdorff gain in px), one point and 95 % interval per kind of photo, right of zero = the change
-    helps. Each measure's panels share one scale, so rows can be compared at a glance."""
+    helps. Each measure's panels share one scale, so rows can be compared at a glance; every row
+    has its own tick labels, and the measures are named above the first row and below the last."""
     titles = list(dict.fromkeys(gains["comparison"]))
     sets = [s for s in SETS if s in set(gains["set"])]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(len(titles), 2, figsize=(TEXT_WIDTH_IN, 0.3 + 1.05 * len(titles)), sharex="col",
+    measures = (("jaccard", "Jaccard gain (pp)"), ("hausdorff", "Hausdorff gain (px)"))
+    head_in = 0.75  # legend and column names above the first row
+    fig, axes = plt.subplots(len(titles), 2, figsize=(TEXT_WIDTH_IN, head_in + 1.45 * len(titles)), sharex="col",
                              squeeze=False)
     for row, title in enumerate(titles):
-        for col, (measure, unit) in enumerate((("jaccard", "pp"), ("hausdorff", "px"))):
+        for col, (measure, name) in enumerate(measures):
             ax = axes[row, col]
             part = gains[(gains["comparison"] == title) & (gains["measure"] == measure)].set_index("set")
             for k, set_name in enumerate(sets):
@@ -294,14 +297,18 @@ def lever_figure(gains: pd.DataFrame) -> plt.Figure:
             ax.set_ylim(-len(sets) + 0.4, 0.6)
             ax.set_yticks([])
             ax.grid(axis="x", alpha=0.3)
-            ax.tick_params(axis="x", labelsize=9)
+            ax.tick_params(axis="x", labelsize=8, labelbottom=True)
             if row == len(titles) - 1:
-                ax.set_xlabel(f"{'Jaccard' if measure == 'jaccard' else 'Hausdorff'} gain ({unit}), "
-                              "right = better", fontsize=10)
+                ax.set_xlabel(f"{name}, right = better", fontsize=10)
         axes[row, 0].set_title("\n".join(textwrap.wrap(f"{row + 1}. {title}", 105)), loc="left", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - head_in / fig.get_figheight()), h_pad=0.6, w_pad=2.0)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=len(sets), fontsize=9,
                frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    top = 1 - 0.42 / fig.get_figheight()
+    for col, (_, name) in enumerate(measures):
+        box = axes[0, col].get_position()
+        fig.text((box.x0 + box.x1) / 2, top, f"{name}, right = better", ha="center", va="top", fontsize=10,
+                 weight="bold")
     return fig
 
 
