@@ -163,6 +163,10 @@ def test_level_text_names_the_direction_the_table_shows():
     assert text.startswith("The highest mean Jaccard index is at s4 (87.20 %), the lowest Hausdorff distance at s3")
     assert "From s5 to s6 the Jaccard index falls by 0.68 pp and the Hausdorff distance rises by 22.00 px" in text
     assert text.endswith("makes the outline worse, not better, on these test photos.")
+    # differences of the means as the table shows them: 81.256 and 78.424 are 81.26 and 78.42 there
+    means["jaccard"][4:] = [81.256, 78.424]
+    summary = {f"{m}_s{k}": {"mean": v[k - 1]} for m, v in means.items() for k in range(1, 7)}
+    assert "the Jaccard index falls by 2.84 pp" in pages.level_text(summary)
 
 
 def test_parameter_cells_are_removed_from_the_staged_pages():

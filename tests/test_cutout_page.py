@@ -1,4 +1,6 @@
 """lrnbook.cutout_page: candidates scored on stored validation masks, the choice made by its rule."""
+import re
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,9 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert list(table.columns) == ["candidate", "fed", "EG1800", "CCP head-and-torso", "CCP full frame", "mean"]
     assert "before" in set(table["candidate"]) and "letterboxed, cleaned" in set(table["fed"])
     texts = page.lever_texts(scores, {"old": "before", "new": "after"}, baseline="old")
+    # numbered as the figure's rows, in the order of the comparisons
+    assert [re.match(r"\*\*(\d+)\. ", t)[1] for t in texts] == [str(k) for k in range(1, len(texts) + 1)]
+    texts = [re.sub(r"^\*\*\d+\. ", "**", t) for t in texts]
     assert any(t.startswith("**after instead of before, each fed as it does best on validation, raw.** Jaccard: EG1800: better")
                for t in texts), texts
     assert any("**before: cleaning.**" in t and "Jaccard: EG1800: better" in t for t in texts)
@@ -73,11 +78,12 @@ def test_scores_means_choice_and_texts(tmp_path):
 def test_effect_text_says_no_clear_change_when_the_interval_holds_zero():
     import pandas as pd
 
-    effect = pd.DataFrame([{"set": "EG1800", "difference": 0.1, "ci_low": -0.2, "ci_high": 0.4, "p": 0.5},
-                           {"set": "CCP full frame", "difference": -3.0, "ci_low": -4.0, "ci_high": -2.0, "p": 0.001}])
-    text = page.effect_text(effect, "Hausdorff", "hausdorff")
-    assert "EG1800: no clear change" in text and "CCP full frame: better, -3.00 px" in text
-    assert "CCP full frame: worse" in page.effect_text(effect, "Jaccard", "jaccard")
+    gains = pd.DataFrame([{"set": "EG1800", "gain": 0.1, "ci_low": -0.2, "ci_high": 0.4},
+                          {"set": "CCP full frame", "gain": 3.0, "ci_low": 2.0, "ci_high": 4.0},
+                          {"set": "Small people", "gain": -3.0, "ci_low": -4.0, "ci_high": -2.0}])
+    text = page.effect_text(gains, "Hausdorff", "px")
+    assert "EG1800: no clear change (gain +0.10 px" in text and "CCP full frame: better, gain +3.00 px" in text
+    assert "Small people: worse, gain -3.00 px" in text and text.startswith("Hausdorff: ")
 
 
 @pytest.mark.parametrize("n", [1, 3])

@@ -146,26 +146,27 @@ def _sign(lo: float, hi: float) -> int:
 
 
 def check_versus(text):
-    """Model card, peer and cut-out pages: "A vs B % Jaccard, better: W (difference d, 95 % interval lo to hi)",
-    on cleaned or raw masks."""
+    """Model card, peer and cut-out pages: "A vs B % Jaccard, better: W (gain of A g, 95 % interval lo to hi)",
+    on cleaned or raw masks; a gain is positive when A is better (Jaccard A - B, Hausdorff B - A)."""
     for line in re.finditer(r"- \*[^*]+\*, (?:cleaned|raw), (?P<a>.+?) vs (?P<b>.+?): (?P<rest>.*)", text):
         for m in re.finditer(rf"(?P<x>{NUM}) vs (?P<y>{NUM}) (?P<unit>% Jaccard|px Hausdorff), better: (?P<w>.+?) "
-                             rf"\(difference (?P<d>{NUM}), 95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)", line["rest"]):
+                             rf"\(gain of (?P<g>.+?) (?P<d>{NUM}), 95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)",
+                             line["rest"]):
             x, y, d, lo, hi = (float(m[k]) for k in ("x", "y", "d", "lo", "hi"))
-            higher = m["unit"].endswith("Jaccard")
+            gain = x - y if m["unit"].endswith("Jaccard") else y - x
             s = _sign(lo, hi)
-            want = line["b"] if s == 0 and False else (line["a"] if (d > 0) == higher else line["b"]) if s else "neither"
-            ok = abs((x - y) - d) <= 0.011 and lo <= d <= hi and m["w"].startswith(want)
+            want = (line["a"] if d > 0 else line["b"]) if s else "neither"
+            ok = abs(gain - d) <= 0.011 and lo <= d <= hi and m["w"].startswith(want) and m["g"] == line["a"]
             yield (line.start("rest") + m.start(), line.start("rest") + m.end()), None if ok else m[0]
 
 
 def check_effects(text):
-    """Choosing the cut-out model: "<set>: better, +2.85 points of Jaccard (95 % interval +1.98 to +3.82)"."""
-    for m in re.finditer(rf"(?P<w>better|worse), (?P<d>{NUM}) (?P<unit>points of Jaccard|px of Hausdorff distance) "
-                         rf"\(95 % interval (?P<lo>{NUM}) to (?P<hi>{NUM})\)", text):
+    """Choosing the cut-out model: "<set>: better, gain +2.85 pp (95 % interval +1.98 to +3.82)", a gain
+    being positive when the change helps on either measure."""
+    for m in re.finditer(rf"(?P<w>better|worse), gain (?P<d>{NUM}) (?:pp|px) \(95 % interval (?P<lo>{NUM}) to "
+                         rf"(?P<hi>{NUM})\)", text):
         d, lo, hi = float(m["d"]), float(m["lo"]), float(m["hi"])
-        up_good = m["unit"] == "points of Jaccard"
-        ok = _sign(lo, hi) != 0 and lo <= d <= hi and (m["w"] == "better") == ((d > 0) == up_good)
+        ok = _sign(lo, hi) != 0 and lo <= d <= hi and (m["w"] == "better") == (d > 0)
         yield m.span(), None if ok else m[0]
 
 
@@ -273,6 +274,19 @@ def check_squeeze_gaps(text):
         yield m.span(), None if (m["w"] == "beyond") == beyond else m[0]
 
 
+def check_shown_falls(text):
+    """Haze: "On k of the n photos shown the background opacity falls from *a* to *b* (X: 3.0 % → 1.0 %, ...);
+    it does not on Y: 2.0 % → 2.5 %." -- k moves listed that fall, the others that do not, n in all."""
+    move = rf"[^:;()]+: (?P<a>{NUM}) % → (?P<b>{NUM}) %"
+    for m in re.finditer(r"On (?P<k>\d+) of the (?P<n>\d+) photos shown the background opacity falls from \*[^*]+\* to "
+                         r"\*[^*]+\*(?: \((?P<falling>[^)]*)\))?(?:; it does not on (?P<others>[^.]*(?:\.\d[^.]*)*))?\.", text):
+        falling = [(float(a), float(b)) for a, b in re.findall(move.replace("?P<a>", "").replace("?P<b>", ""), m["falling"] or "")]
+        others = [(float(a), float(b)) for a, b in re.findall(move.replace("?P<a>", "").replace("?P<b>", ""), m["others"] or "")]
+        ok = (len(falling) == int(m["k"]) and len(falling) + len(others) == int(m["n"])
+              and all(b < a for a, b in falling) and all(b >= a for a, b in others))
+        yield m.span(), None if ok else m[0]
+
+
 def check_verdict_counts(text):
     """Claims' summary: "Of the paper's 6 claims: 1 holds, 0 does not hold, 0 not settled, 5 not tested yet"
     counts every claim once."""
@@ -294,7 +308,7 @@ def check_learns_properly(text):
 
 
 CHECKS = [check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
-          check_seed_rule, check_larger, check_squeeze_gaps, check_verdict_counts]
+          check_seed_rule, check_larger, check_squeeze_gaps, check_verdict_counts, check_shown_falls]
 
 
 def table_rows(html: str) -> list[list[str]]:
@@ -398,11 +412,20 @@ def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
 
 
 def test_the_checks_catch_a_wrong_word():
-    bad = "- *EG1800*, cleaned, LRN vs MediaPipe: 90.00 vs 96.00 % Jaccard, better: LRN (difference -6.00, 95 % interval -7.00 to -5.00)."
+    bad = "- *EG1800*, cleaned, LRN vs MediaPipe: 90.00 vs 96.00 % Jaccard, better: LRN (gain of LRN -6.00, 95 % interval -7.00 to -5.00)."
     assert [e for _, e in check_versus(bad) if e]
     assert [e for _, e in check_versus(bad.replace("cleaned", "raw")) if e]
     assert [e for _, e in check_moves("the Hausdorff distance rises from 40.00 to 30.00 px")]
-    assert [e for _, e in check_effects("EG1800: better, -2.00 points of Jaccard (95 % interval -3.00 to -1.00)")]
+    shown = ("On 1 of the 2 photos shown the background opacity falls from *a* to *b* (CCP 1: 3.0 % → 1.0 %); "
+             "it does not on CCP 2: 2.0 % → 2.5 %.")
+    assert [e for _, e in check_shown_falls(shown) if not e] and not [e for _, e in check_shown_falls(shown) if e]
+    assert [e for _, e in check_shown_falls(shown.replace("2.5 %", "1.5 %")) if e]
+    assert [e for _, e in check_shown_falls(shown.replace("On 1 of", "On 2 of")) if e]
+    assert [e for _, e in check_effects("EG1800: better, gain -2.00 px (95 % interval -3.00 to -1.00)")]
+    assert not [e for _, e in check_effects("EG1800: worse, gain -2.00 px (95 % interval -3.00 to -1.00)") if e]
+    good = ("- *EG1800*, cleaned, LRN vs MediaPipe: 30.00 vs 20.00 px Hausdorff, better: MediaPipe (gain of LRN "
+            "-10.00, 95 % interval -12.00 to -8.00).")
+    assert not [e for _, e in check_versus(good) if e] and [e for _, e in check_versus(good.replace("-10.00,", "+10.00,"))]
     assert [e for _, e in check_seed_rule("a mean gap of 5.00 pp in LRN's favour over 3 seeds, which exceeds the "
                                           "seed-to-seed spread (same sign for every seed: no; the larger std across "
                                           "seeds: 1.00 pp, and the gap must exceed twice that)")]

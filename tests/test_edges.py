@@ -101,3 +101,16 @@ def test_score_sets_loads_one_set_at_a_time_and_tables_every_set():
     table = edges_page.sets_table(scored)
     assert table.columns[0] == "photos" and table["photos"].unique().tolist() == ["A (1)", "B (1)"]
     assert len(table) == 2 * 3 and {"m: Jaccard (%)", "n: Hausdorff (px at the photo's size)"} <= set(table.columns)  # sets x options
+
+
+def test_crop_errors_count_the_person_left_out_and_the_background_kept():
+    truth = np.zeros((10, 10), bool)
+    truth[:, :5] = True
+    opacity = np.zeros((10, 10), np.float32)
+    opacity[:, :4] = 1.0  # one column of the person left out
+    opacity[:2, 8:] = 0.6  # 4 of the 50 background pixels kept
+    assert edges_page.crop_errors(truth, opacity, (0, 10, 0, 10)) == (20.0, 8.0)
+    left, kept = edges_page.crop_errors(truth, opacity, (0, 10, 0, 4))  # no background in this crop
+    assert left == 0.0 and np.isnan(kept)
+    text = edges_page.crops_text(truth, {"a": opacity}, {"all": (0, 10, 0, 10)})
+    assert text.endswith("all: a 20.0 % / 8.0 %.")

@@ -146,3 +146,12 @@ def test_the_figure_shows_the_hazy_photos_and_a_typical_one():
     assert hc.hazy_photos(table, "old", 2) == ["b", "e"]
     assert hc.typical_photo(table, "old") == "a"  # 1, 3, 5, 20, 40: the median, NaN left out
     assert hc.typical_photo(table.drop(index=4), "old") == "f"  # 1, 3, 5, 40: the lower middle
+
+
+def test_the_figure_sentence_names_every_photo_the_chosen_pipeline_makes_hazier():
+    table = pd.DataFrame({"id": ["a", "b"] * 2, "pipeline": ["old", "old", "new", "new"],
+                          "background_alpha": [30.0, 10.0, 31.0, 2.0]})
+    text = hc.shown_change_text(table, ["a", "b"], "old", "new")
+    assert text == ("On 1 of the 2 photos shown the background opacity falls from *old* to *new* (CCP b: 10.0 % → "
+                    "2.0 %); it does not on CCP a: 30.0 % → 31.0 %.")
+    assert "does not" not in hc.shown_change_text(table, ["b"], "old", "new")

@@ -149,6 +149,12 @@ def test_every_set_table_versus_sentences_and_worst_grid():
     assert list(table["model"]) == ["shipped LRN", "MediaPipe"] and list(table["photos"]) == [f"{s.name} (6)", ""]
     assert tables[s.name]["shipped LRN"]["jaccard_clean"].min() == pytest.approx(100.0)
     assert (tables[s.name]["MediaPipe"]["false_positive_pct"] > 0).all()
+    # a blob beside the person, larger than the bit of person found: cleaning keeps the blob alone
+    blob = np.zeros_like(good)
+    blob[:, :, 180:] = 1.0
+    blob[:, 100:110, 100:110] = 1.0
+    t = card_sets.scores(s, blob)
+    assert (t["false_negative_clean_pct"] == 100).all() and (t["false_negative_pct"] < 100).all()
     text = card_sets.versus_text(tables, "shipped LRN", "MediaPipe")
     assert text.count("better: shipped LRN") == 2 and text.startswith("- *CCP full-frame test*")
     fig = card_sets.worst_figure(s, bad, tables[s.name]["MediaPipe"], "MediaPipe", n=3)

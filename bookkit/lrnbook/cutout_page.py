@@ -127,19 +127,16 @@ def lever_effect(scores: pd.DataFrame, base: dict, changed: dict, metric: str = 
     return pd.DataFrame(rows)
 
 
-def effect_text(effect: pd.DataFrame, what: str, metric: str = "jaccard") -> str:
-    """One sentence per set saying whether ``what`` raised or lowered ``metric``, from :func:`lever_effect`."""
-    unit = "points of Jaccard" if metric == "jaccard" else "px of Hausdorff distance"
-    better_up = metric == "jaccard"
+def effect_text(gains: pd.DataFrame, what: str, unit: str) -> str:
+    """One clause per set saying whether a change helped, from rows of :func:`lever_gains`
+    (``set``, ``gain``, ``ci_low``, ``ci_high``; a positive gain is better on either measure)."""
     parts = []
-    for row in effect.itertuples():
+    for row in gains.itertuples():
         if row.ci_low > 0 or row.ci_high < 0:
-            up = row.difference > 0
-            verdict = "better" if up == better_up else "worse"
-            parts.append(f"{row.set}: {verdict}, {row.difference:+.2f} {unit} "
+            parts.append(f"{row.set}: {'better' if row.gain > 0 else 'worse'}, gain {row.gain:+.2f} {unit} "
                          f"(95 % interval {row.ci_low:+.2f} to {row.ci_high:+.2f})")
         else:
-            parts.append(f"{row.set}: no clear change ({row.difference:+.2f} {unit}, interval "
+            parts.append(f"{row.set}: no clear change (gain {row.gain:+.2f} {unit}, interval "
                          f"{row.ci_low:+.2f} to {row.ci_high:+.2f} includes 0)")
     return f"{what}: " + "; ".join(parts) + "."
 
@@ -243,13 +240,15 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
 
 
 def lever_texts(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only") -> list[str]:
-    """One paragraph per comparison of :func:`comparisons`, Jaccard and Hausdorff, from paired differences."""
+    """One paragraph per comparison of :func:`comparisons`, numbered as the rows of :func:`lever_figure`:
+    the Jaccard and Hausdorff gains per set (:func:`lever_gains`), in words."""
+    gains = lever_gains(scores, labels, baseline)
     texts = []
-    for what, base, changed in comparisons(scores, baseline):
-        title = what.format(**{n: labels.get(n, n) for n in set(scores["candidate"])})
-        jaccard = effect_text(lever_effect(scores, base, changed, "jaccard"), "Jaccard", "jaccard")
-        hausdorff = effect_text(lever_effect(scores, base, changed, "hausdorff"), "Hausdorff", "hausdorff")
-        texts.append(f"**{title}.** {jaccard} {hausdorff}")
+    for k, title in enumerate(dict.fromkeys(gains["comparison"]), start=1):
+        part = gains[gains["comparison"] == title]
+        jaccard = effect_text(part[part["measure"] == "jaccard"], "Jaccard", "pp")
+        hausdorff = effect_text(part[part["measure"] == "hausdorff"], "Hausdorff", "px")
+        texts.append(f"**{k}. {title}.** {jaccard} {hausdorff}")
     return texts
 
 

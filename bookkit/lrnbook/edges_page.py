@@ -140,12 +140,34 @@ def zoom_figure(photo: np.ndarray, truth: np.ndarray, opacities: dict, boxes: di
     cut-out on a grey checkerboard (:func:`on_checkerboard`)."""
     panels = [("photo, true outline", plots.with_outline(photo, truth))]
     panels += [(label, on_checkerboard(photo, a)) for label, a in opacities.items()]
-    fig, axes = plt.subplots(len(boxes), len(panels), figsize=(plots.TEXT_WIDTH_IN, 2.7 * len(boxes)), squeeze=False)
+    fig, axes = plt.subplots(len(boxes), len(panels), figsize=(plots.TEXT_WIDTH_IN, 3.0 * len(boxes)), squeeze=False)
     for row, (name, (y0, y1, x0, x1)) in enumerate(boxes.items()):
         for ax, (label, image) in zip(axes[row], panels):
             ax.imshow(image[y0:y1, x0:x1], interpolation="nearest")
             ax.set_title(f"{name}:\n{label}", fontsize=10)
             ax.axis("off")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(h_pad=1.5)
     return fig
+
+
+def crop_errors(truth: np.ndarray, opacity: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    """Inside one crop ``(y0, y1, x0, x1)``: the share (%) of the true person's pixels an opacity
+    leaves out (below one half) and of the true background's it keeps (one half or more); NaN
+    where the crop holds none of them."""
+    y0, y1, x0, x1 = box
+    person, kept = truth[y0:y1, x0:x1], opacity[y0:y1, x0:x1] >= 0.5
+    left_out = 100 * float(np.mean(~kept[person])) if person.any() else float("nan")
+    background = 100 * float(np.mean(kept[~person])) if (~person).any() else float("nan")
+    return left_out, background
+
+
+def crops_text(truth: np.ndarray, opacities: dict, boxes: dict) -> str:
+    """What :func:`zoom_figure` shows, in numbers (:func:`crop_errors`), one clause per crop and opacity."""
+    parts = []
+    for name, box in boxes.items():
+        cells = [f"{label} {left:.1f} % / {kept:.1f} %" for label, a in opacities.items()
+                 for left, kept in [crop_errors(truth, a, box)]]
+        parts.append(f"{name}: " + ", ".join(cells))
+    return ("Inside the crops, the share of the true person left out (opacity below one half) / of the true "
+            "background kept (one half or more): " + "; ".join(parts) + ".")

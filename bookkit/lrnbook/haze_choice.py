@@ -393,6 +393,19 @@ def typical_photo(table: pd.DataFrame, pipeline: str = DEFAULT) -> str:
     return str(rows["id"].iloc[(len(rows) - 1) // 2])
 
 
+def shown_change_text(table: pd.DataFrame, ids: list[str], before: str, after: str, prefix: str = "CCP ") -> str:
+    """How the background opacity of the photos ``ids`` moves from pipeline ``before`` to ``after``
+    (a long table as :func:`score_pipelines` gives): the photos where it falls, then those where it does not."""
+    rows = table.set_index(["id", "pipeline"])["background_alpha"]
+    moves = [(f"{prefix}{i}: {rows[(i, before)]:.1f} % → {rows[(i, after)]:.1f} %", rows[(i, after)] < rows[(i, before)])
+             for i in ids]
+    falling = [m for m, falls in moves if falls]
+    text = f"On {len(falling)} of the {len(moves)} photos shown the background opacity falls from *{before}* to *{after}*"
+    text += f" ({', '.join(falling)})" if falling else ""
+    others = [m for m, falls in moves if not falls]
+    return text + (f"; it does not on {', '.join(others)}" if others else "") + "."
+
+
 def whitened_figure(photos, alphas: dict[str, list[np.ndarray]], titles) -> plt.Figure:
     """One row per photo: the photo, then what each pipeline puts on white (:func:`lrn.cutout.compose`).
 

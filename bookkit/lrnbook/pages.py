@@ -228,9 +228,10 @@ def ordering_text(summaries: dict) -> str:
 
 def level_text(summary: dict) -> str:
     """What the per-level table shows, in words computed from it: the best level of each
-    measure and the change from s5 to s6."""
-    jac = [summary[f"jaccard_s{k}"]["mean"] for k in range(1, 7)]
-    hd = [summary[f"hausdorff_s{k}"]["mean"] for k in range(1, 7)]
+    measure and the change from s5 to s6, from the means as the table shows them (two decimals), so
+    that a reader who subtracts two rows finds the same number."""
+    jac = [round(summary[f"jaccard_s{k}"]["mean"], 2) for k in range(1, 7)]
+    hd = [round(summary[f"hausdorff_s{k}"]["mean"], 2) for k in range(1, 7)]
     best_j, best_h = int(np.argmax(jac)) + 1, int(np.argmin(hd)) + 1
     dj, dh = jac[5] - jac[4], hd[5] - hd[4]
     return (f"The highest mean Jaccard index is at s{best_j} ({jac[best_j - 1]:.2f} %), the lowest Hausdorff "
