@@ -45,7 +45,8 @@ def test_scores_means_choice_and_texts(tmp_path):
     table = page.lever_table(scores, {"old": "before"})
     assert list(table.columns) == ["candidate", "fed", "EG1800", "CCP head-and-torso", "CCP full frame", "mean"]
     assert "before" in set(table["candidate"]) and "letterboxed, cleaned" in set(table["fed"])
-    texts = page.lever_texts(scores, {"old": "before", "new": "after"}, baseline="old")
+    gains = page.lever_gains(scores, {"old": "before", "new": "after"}, baseline="old")
+    texts = page.lever_texts(gains)
     # numbered as the figure's rows, in the order of the comparisons
     assert [re.match(r"\*\*(\d+)\. ", t)[1] for t in texts] == [str(k) for k in range(1, len(texts) + 1)]
     texts = [re.sub(r"^\*\*\d+\. ", "**", t) for t in texts]
@@ -57,7 +58,6 @@ def test_scores_means_choice_and_texts(tmp_path):
                             "letterboxed.**") for t in texts), texts
     assert any(t.startswith("**after: feeding photos the way it does best on validation (letterboxed) instead of "
                             "squashed.**") for t in texts), texts
-    gains = page.lever_gains(scores, {"old": "before", "new": "after"}, baseline="old")
     assert len(gains) == len(texts) * 2 * 3  # every comparison, measure and set
     cleaning = gains[gains["comparison"] == "before: cleaning"].set_index(["measure", "set"])
     effect = page.lever_effect(scores, {"candidate": "old", "fit": "squash", "clean": False},

@@ -239,10 +239,9 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
     return out
 
 
-def lever_texts(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only") -> list[str]:
-    """One paragraph per comparison of :func:`comparisons`, numbered as the rows of :func:`lever_figure`:
-    the Jaccard and Hausdorff gains per set (:func:`lever_gains`), in words."""
-    gains = lever_gains(scores, labels, baseline)
+def lever_texts(gains: pd.DataFrame) -> list[str]:
+    """One paragraph per comparison of :func:`lever_gains`, numbered as the rows of :func:`lever_figure`:
+    the Jaccard and Hausdorff gains per set, in words."""
     texts = []
     for k, title in enumerate(dict.fromkeys(gains["comparison"]), start=1):
         part = gains[gains["comparison"] == title]
