@@ -289,6 +289,8 @@ def test_the_seed_budget_says_which_model_was_still_improving():
                            "LRN 14, 15; UNET 10, 15.")
     assert "LRN reached its lowest in the last 2 epochs on every seed" in text and "UNET reached" not in text
     assert "not of models trained to convergence" in text
+    assert claims.seed_budget_caveat(histories) == "A gap of a 15-epoch budget: LRN was still improving when it ran out."
     histories["lrn_small_seed0"] = history(9)
     assert "still improving" not in claims.seed_budget_text(histories)
-    assert claims.seed_budget_text({}) == ""
+    assert claims.seed_budget_caveat(histories) == ""
+    assert claims.seed_budget_text({}) == "" and claims.seed_budget_caveat({}) == ""

@@ -411,27 +411,45 @@ STILL_IMPROVING_EPOCHS = 2
 """A run whose lowest validation loss came in its last this-many epochs was still improving."""
 
 
-def seed_budget_text(histories: dict) -> str:
-    """When each seed run reached its lowest validation loss, and which models were still
-    improving when their fixed number of epochs ran out (``histories``: run name -> history with
-    ``val_loss``, one row per epoch). Empty without histories."""
+def _seed_budget(histories: dict) -> tuple[str, dict, list[str]]:
+    """The seed runs' number of epochs (``"15"`` or ``"12-15"``), the epoch of each run's lowest
+    validation loss per variant, and the display names of the variants that reached it in the last
+    :data:`STILL_IMPROVING_EPOCHS` epochs on every seed."""
     best = {}
     for name, history in sorted(histories.items(), key=lambda item: parse_seed_run(item[0])):
         variant, _ = parse_seed_run(name)
         losses = history["val_loss"].to_numpy()
         best.setdefault(variant, []).append((int(np.argmin(losses)) + 1, len(losses)))
+    lengths = sorted({n for runs in best.values() for _, n in runs})
+    length = "" if not lengths else f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
+    improving = [DISPLAY_NAMES[v] for v, runs in best.items() if all(e > n - STILL_IMPROVING_EPOCHS for e, n in runs)]
+    return length, best, improving
+
+
+def seed_budget_text(histories: dict) -> str:
+    """When each seed run reached its lowest validation loss, and which models were still
+    improving when their fixed number of epochs ran out (``histories``: run name -> history with
+    ``val_loss``, one row per epoch). Empty without histories."""
+    length, best, improving = _seed_budget(histories)
     if not best:
         return ""
-    lengths = sorted({n for runs in best.values() for _, n in runs})
-    length = f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
     epochs = "; ".join(f"{DISPLAY_NAMES[v]} {', '.join(str(e) for e, _ in runs)}" for v, runs in best.items())
     text = f"Each seed run trained a fixed {length} epochs; the lowest validation loss came at epoch {epochs}."
-    improving = [DISPLAY_NAMES[v] for v, runs in best.items() if all(e > n - STILL_IMPROVING_EPOCHS for e, n in runs)]
     if improving:
         text += (f" {' and '.join(improving)} reached {'its' if len(improving) == 1 else 'their'} lowest in the last "
                  f"{STILL_IMPROVING_EPOCHS} epochs on every seed, still improving when training stopped: the gap is "
                  f"that of a {length}-epoch budget, not of models trained to convergence.")
     return text
+
+
+def seed_budget_caveat(histories: dict) -> str:
+    """:func:`seed_budget_text` in one clause for a summary: empty unless a model was still
+    improving when the seed runs' epochs ran out."""
+    length, _, improving = _seed_budget(histories)
+    if not improving:
+        return ""
+    return (f"A gap of a {length}-epoch budget: {' and '.join(improving)} "
+            f"{'was' if len(improving) == 1 else 'were'} still improving when it ran out.")
 
 
 def _nan_text(value: float) -> str:
