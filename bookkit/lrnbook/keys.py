@@ -14,6 +14,8 @@ Nothing here imports ``lrn`` or TensorFlow: sources are parsed, not imported, so
   ``__init__`` runs on import. Imports inside a package's module-level ``__getattr__``
   (PEP 562 lazy attributes) run only when such an attribute is asked for and are not
   followed; ``importlib.import_module`` with a string is not an import statement either.
+* :func:`code_hashes` undoes refactors that a recorded check showed to compute the same
+  results (:mod:`lrnbook.equivalence`), so that they re-run nothing.
 * :func:`content_hash` hashes what a result file holds, not its bytes: the arrays of an
   ``.npz`` (whose zip members carry timestamps), and CSV / JSON files without the volatile
   provenance fields (creation time, git commit) that every result file records.
@@ -28,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lrn.cache import cache_dir, sha256_file, sha256_parts, sha256_text
+from lrnbook import equivalence
 from lrnbook.cache_folders import KEYS
 
 PACKAGES = ("lrn", "lrnbook")
@@ -224,8 +227,9 @@ def closure(roots) -> list[str]:
 
 
 def code_hashes(roots) -> dict[str, str]:
-    """``{module: normalised-source hash}`` over the import closure of ``roots``."""
-    return {name: module_hash(module_path(name))[:16] for name in closure(roots)}
+    """``{module: normalised-source hash}`` over the import closure of ``roots``, with checked
+    refactors undone (:func:`lrnbook.equivalence.as_before`)."""
+    return equivalence.as_before({name: module_hash(module_path(name))[:16] for name in closure(roots)})
 
 
 def cell_modules(sources) -> set[str]:
