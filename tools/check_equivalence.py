@@ -64,8 +64,12 @@ def _digest(value) -> str:
 
 
 def _data_loaders() -> dict[str, str]:
+    import importlib
+
     import lrn
-    from lrn.data import ccp, eg1800
+
+    # lrn.data's functions eg1800 and folder shadow their submodules as package attributes
+    ccp, eg1800 = (importlib.import_module(f"lrn.data.{name}") for name in ("ccp", "eg1800"))
 
     root = os.environ["LRN_DATA"]
     out = {"lrn": str(Path(lrn.__file__).parent.parent)}
@@ -109,7 +113,9 @@ def run_check(tree: Path, check: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(tree / "bookkit")]),
                TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--run", check], env=env,
-                          cwd=tempfile.gettempdir(), check=True, capture_output=True, text=True)
+                          cwd=tempfile.gettempdir(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the check failed under {tree}:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if Path(result.pop("lrn")).resolve() != tree.resolve():
         raise SystemExit(f"the check imported lrn from outside {tree}")

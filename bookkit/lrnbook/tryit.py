@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from lrn import cutout, imageops, letterbox, lite, metrics, shipped
 from lrn.cache import cache_dir, read_sha256_line, sha256_file
 from lrn.cutout_model import SOFT_EDGE
 from lrn.data import ccp
+from lrn.data.root import given_root
 from lrn.errors import InputError
 from lrnbook.cache_folders import TRYIT
 
@@ -238,7 +238,8 @@ def prepare(out: Path = OUT, data_root: Path | None = None) -> Path:
     tflite = browser_model(model_file())
     out.mkdir(parents=True, exist_ok=True)
     _copy_if_changed(tflite, out / MODEL_NAME)
-    root = data_root or (Path(os.environ["LRN_DATA"]) if os.environ.get("LRN_DATA") else None)
+    found = given_root(data_root)
+    root = found[0] if found else None
     samples = [bundled_sample(out)]
     for label, photo in sample_ids(root) if root is not None else []:
         name = f"{photo.parts[-3]}-{photo.stem}{photo.suffix.lower()}"

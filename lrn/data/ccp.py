@@ -53,6 +53,7 @@ from lrn import imageops
 from lrn.cache import sha256_bytes, sha256_file, sha256_text
 from lrn.data.download import read_manifest
 from lrn.data.folder import Pair, stack
+from lrn.data.root import given_root
 from lrn.data.split import Split, check_size
 from lrn.errors import InputError
 
@@ -346,11 +347,9 @@ def _where_to_get(root: Path | str) -> str:
 
 def _resolve_root(root: str | Path | None) -> tuple[Path, str]:
     """The folder holding ``ccp/`` and a phrase saying where it came from."""
-    if root is not None:
-        return Path(root), "the root argument"
-    env = os.environ.get("LRN_DATA")
-    if env:
-        return Path(env), "the LRN_DATA environment variable"
+    found = given_root(root)
+    if found is not None:
+        return found
     raise InputError(
         "CCP needs a local copy: no root argument was given and LRN_DATA is not set. Put the files in "
         f"<folder>/ccp/ with the layout\n{LAYOUT}\n{_where_to_get('<folder>')}"

@@ -7,7 +7,6 @@ Cite X. Shen, A. Hertzmann, J. Jia, S. Paris, B. Price, E. Shechtman, I. Sachs,
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from lrn import imageops
 from lrn.cache import sha256_bytes, sha256_file
 from lrn.data.download import LAYOUT, PACKAGED_MANIFEST, fetch_eg1800, read_manifest
 from lrn.data.folder import Pair, read_pairs, stack
+from lrn.data.root import given_root
 from lrn.data.split import Split, check_size
 from lrn.errors import InputError
 
@@ -81,12 +81,7 @@ class EG1800Data:
 # ----------------------------------------------------------------------------- source
 def _resolve_root(root: str | Path | None) -> tuple[Path, str]:
     """The folder holding ``eg1800/`` and a phrase saying where it came from."""
-    if root is not None:
-        return Path(root), "the root argument"
-    env = os.environ.get("LRN_DATA")
-    if env:
-        return Path(env), "the LRN_DATA environment variable"
-    return fetch_eg1800(), "the download cache"
+    return given_root(root) or (fetch_eg1800(), "the download cache")
 
 
 def _check_layout(root: Path, source: str) -> Path:
