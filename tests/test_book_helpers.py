@@ -167,6 +167,15 @@ def test_level_text_names_the_direction_the_table_shows():
     means["jaccard"][4:] = [81.256, 78.424]
     summary = {f"{m}_s{k}": {"mean": v[k - 1]} for m, v in means.items() for k in range(1, 7)}
     assert "the Jaccard index falls by 2.84 pp" in pages.level_text(summary)
+    assert pages.level_text(summary).endswith("The finest map s6, the one that is scored, has a lower mean Jaccard "
+                                              "index than the coarsest, s1 (78.42 % against 84.70 %).")
+    means["jaccard"][0] = 70.0
+    summary = {f"{m}_s{k}": {"mean": v[k - 1], "text": f"{v[k - 1]:.2f} ± 1.00"} for m, v in means.items()
+               for k in range(1, 7)}
+    assert "the one that is scored" not in pages.level_text(summary)
+    # the table's gain column subtracts the rounded means it shows, as the sentence does
+    assert pages.per_level_table(summary)["Jaccard gain over previous level"].iloc[-1] == "-2.84"
+
 
 
 def test_parameter_cells_are_removed_from_the_staged_pages():
@@ -227,8 +236,8 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
                 "hausdorff_s6": {"mean": h6}}
 
     worse = book.last_unit_finding(summary(87.18, 86.50, 38.31, 60.31))
-    assert worse == ("From s5 to s6, LRN's mean Hausdorff distance rises from 38.31 to 60.31 px and its mean Jaccard "
-                     "index falls from 87.18 to 86.50 %: its last refinement unit makes the outline worse, not better.")
+    assert worse == ("From s5 to s6 LRN's mean Hausdorff distance rises from 38.31 to 60.31 px and its mean Jaccard "
+                     "index falls from 87.18 to 86.50 %: the last refinement unit makes the outline worse, not better.")
     assert book.last_unit_finding(summary(87.0, 88.0, 40.0, 30.0)).endswith("improves both measures.")
     assert book.last_unit_finding(summary(87.0, 88.0, 30.0, 40.0)).endswith("improves one measure and worsens the other.")
     training = book.last_unit_finding({"status": "not run", "in_progress": True, "reason": "r"})
@@ -236,6 +245,15 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
     queued = book.last_unit_finding({"status": "not run", "in_progress": True, "queued": True, "reason": "r"})
     assert queued.startswith("LRN has no test scores yet (queued, not started yet), so")
     assert book.last_unit_finding(None).startswith("LRN has no test scores yet (missing")
+    seed_run = {**summary(81.26, 78.42, 41.0, 67.45), "status": "ok",
+                "provenance": {"settings": {"variant": "lrn", "seed": 0, "size": 128, "width": 0.25, "epochs": 15}}}
+    meanwhile = book.last_unit_finding({"status": "not run", "in_progress": True, "queued": True, "reason": "r"},
+                                       stand_in=seed_run)
+    assert meanwhile.startswith("LRN has no test scores yet (queued, not started yet). Meanwhile, on an LRN seed run "
+                                "(training seed 0; 128x128 px")
+    assert meanwhile.endswith("from s5 to s6 its mean Hausdorff distance rises from 41.00 to 67.45 px and its mean "
+                              "Jaccard index falls from 81.26 to 78.42 %: the last refinement unit makes the outline "
+                              "worse, not better.")
 
 
 def test_rerun_exercise_gives_the_recorded_settings_as_code():
@@ -331,13 +349,13 @@ def test_a_run_still_training_is_described_in_whole_sentences():
     text = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": reason})
     assert re.match(r"\*\*UNET-VGG is still training\*\* \(as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\): stage 1 "
                     r"\(encoder frozen\), epoch 16", text)
-    assert text.endswith("2.3 hours so far; `make train` resumes it from its last finished epoch. Its losses and "
+    assert text.endswith("2.3 hours of training so far; `make train` resumes it from its last finished epoch. Its losses and "
                          "scores appear here once it has finished; nothing stands in for them meanwhile.")
     assert "machine" not in text
     parked = book.not_run_text("UNET-VGG", {"in_progress": True, "reason": (
         "still training: stage 2 (all layers), epoch 10 of at most 300, 4.4 hours so far; its first stage is parked "
         "in the repository and `make train` goes on")})
-    assert "4.4 hours so far; its first stage is parked in the repository; `make train` resumes it" in parked
+    assert "4.4 hours of training so far; `make train` resumes it" in parked and "parked" not in parked
     assert parked.count("make train") == 1
     ended = book.not_run_text("LRN", {"in_progress": True, "reason": "still training: epoch 3."})
     assert "epoch 3; `make train` resumes it" in ended and ".;" not in ended
@@ -446,3 +464,31 @@ def test_a_training_page_describes_its_own_variant_and_sums_up_its_run():
     assert "94.37 ± 4.45 % Jaccard and 28.25 ± 20.74 px Hausdorff (raw masks, mean ± std over 48 photos)" in text
     queued = book.run_summary("LRN", {"status": "not run", "in_progress": True, "queued": True}, None)
     assert queued.startswith("- **LRN has not started training yet**")
+
+
+def test_cleaning_and_paper_level_texts_follow_the_summaries():
+    def summary(j, h, h_clean):
+        return {"status": "ok", "jaccard": {"mean": j}, "hausdorff": {"mean": h}, "hausdorff_clean": {"mean": h_clean}}
+
+    summaries = {"unet_vgg": summary(94.37, 28.25, 23.78), "lrn": {"status": "not run", "in_progress": True}}
+    assert book.cleaning_text(summaries) == ("Cleaning changes the mean Hausdorff distance of UNET-VGG from 28.25 to "
+                                             "23.78 px (a cut of 16 %).")
+    assert book.cleaning_text({}) == ""
+    text = book.paper_levels_text(summaries, {"jaccard": {"mean": 95.8}})
+    assert text.startswith("UNET-VGG's mean Jaccard index (94.37 %) is above 4 of the paper's 4 rows (its own there: "
+                           "87.98 %).")
+    assert "best row is LRN-VGG, 92.73 %; MediaPipe's selfie model scores 95.80 % on the same photos." in text
+    below = book.paper_levels_text({"unet_vgg": summary(88.5, 40.0, 35.0)})
+    assert below == "UNET-VGG's mean Jaccard index (88.50 %) is above 1 of the paper's 4 rows (its own there: 87.98 %)."
+    assert book.paper_levels_text({}) == ""
+
+
+def test_captions_and_setting_values_read_as_words():
+    assert "with UNET-VGG's lowest Jaccard index" in book.worst_caption(["UNET-VGG"], 6)
+    assert "map (U-Net: its output) of UNET-VGG," in book.worst_caption(["UNET-VGG"], 6)
+    both = book.worst_caption(["LRN", "UNET"], 6)
+    assert "the lowest mean Jaccard index over LRN, UNET" in both and "of each model" in both
+    table = book.departures({"preprocessing": "torch", "size": 224})
+    assert table.to_dict("records") == [{"setting": "input preprocessing",
+                                         "this run": "RGB in [0, 1], ImageNet mean and std (torchvision)",
+                                         "paper": "BGR, ImageNet mean subtracted (Caffe)"}]

@@ -76,6 +76,9 @@ def test_a_claim_names_the_run_that_is_missing_not_the_one_that_has_scores():
     row = table.set_index(table.columns[0]).loc["UNET is better than UNET-VGG"]
     assert row["evidence here"] == "no UNET run"
     assert row["verdict"] == "not tested yet: UNET has not started training yet"
+    spread = table.set_index(table.columns[0]).loc["The high standard deviations mean that the quality depends on the image"]
+    assert spread["verdict"] == "not tested yet: it needs a second run with scores (UNET has not started training yet)"
+    assert spread["evidence here"].endswith("only UNET-VGG has scores")
 
 
 def test_every_claim_has_a_row_before_any_run_has_scores():
@@ -90,7 +93,8 @@ def test_every_claim_has_a_row_before_any_run_has_scores():
     assert rows["LRN tends to false positives, U-Net leaves out patches of the person (false negatives)"].startswith(
         "not tested yet: LRN has not started")
     assert rows["The high standard deviations mean that the quality depends on the image"] == (
-        "not tested yet: it needs two runs with scores")
+        "not tested yet: it needs two runs with scores (LRN has not started training yet; LRN-VGG is still training; "
+        "UNET has not started training yet; UNET-VGG is still training)")
     assert rows["LRN has far fewer trainable parameters than U-Net"] == "holds"
 
 
@@ -250,7 +254,10 @@ def test_seed_section_says_what_is_missing_and_shows_the_tables():
     seconds = {n: 60.0 for n in tables}
     items = claims.seed_section(list(tables), summaries, tables, None, seconds)
     assert [i[1] for i in items if i[0] == "table"] == ["seed_runs", "seed_spread", "seed_gaps"]
-    assert "128x128 px" in items[0][1] and items[-1][1].startswith("CPU cost of the seed runs: 4 min")
+    assert "128x128 px" in items[0][1] and items[-1][1].startswith("Training time of the seed runs: 4 min")
+    # every table has a sentence before it saying what it is
+    assert all(items[k - 1][0] == "md" for k, item in enumerate(items) if item[0] == "table")
+    assert "(p)" in items[[i[1] for i in items].index("seed_gaps") - 1][1]
 
 
 def test_error_rate_table_is_mean_and_std_per_model():
@@ -268,9 +275,12 @@ def test_seed_finding_applies_the_seed_rule_and_names_who_is_favoured():
         tables[f"lrn_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base + shift, "hausdorff": 30 + rng.normal(0, 1, 40)})
         tables[f"unet_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base, "hausdorff": 30 + rng.normal(0, 1, 40)})
     text = claims.seed_finding(claims.seed_spread(tables), claims.seed_gaps(tables))
-    assert text.startswith("LRN against UNET, at the seed runs' setting.")
-    assert "Jaccard: a mean gap of 5.00 pp in LRN's favour over 3 seeds, which exceeds" in text
-    assert "same sign for every seed: yes" in text
+    assert text.startswith("LRN against UNET at the seed runs' smaller setting.")
+    assert "Jaccard: LRN ahead by 5.00 pp over 3 seeds, beyond the seed-to-seed spread" in text
+    assert "Hausdorff: " in text
+    tables["lrn_small_seed2"]["jaccard"] -= 12.0  # one seed the other way round: within the spread
+    text = claims.seed_finding(claims.seed_spread(tables), claims.seed_gaps(tables))
+    assert "Jaccard: LRN ahead by 1.00 pp over 3 seeds, within the seed-to-seed spread" in text
     one = {k: v for k, v in tables.items() if k.endswith("seed0")}
     assert "one seed only" in claims.seed_finding(claims.seed_spread(one), claims.seed_gaps(one))
     assert claims.seed_finding(claims.seed_spread({}), claims.seed_gaps({})).startswith("No training seed")
@@ -287,10 +297,45 @@ def test_the_seed_budget_says_which_model_was_still_improving():
     text = claims.seed_budget_text(histories)
     assert text.startswith("Each seed run trained a fixed 15 epochs; the lowest validation loss came at epoch "
                            "LRN 14, 15; UNET 10, 15.")
-    assert "LRN reached its lowest in the last 2 epochs on every seed" in text and "UNET reached" not in text
-    assert "not of models trained to convergence" in text
-    assert claims.seed_budget_caveat(histories) == "A gap of a 15-epoch budget: LRN was still improving when it ran out."
+    assert "LRN had its best epoch within the last 2 on every seed, so it may not have converged" in text
+    assert "UNET had" not in text and "not of models trained to convergence" in text
+    assert claims.seed_budget_caveat(histories) == ("A gap of a 15-epoch budget: LRN had its best epoch within the "
+                                                    "last 2 on every seed.")
     histories["lrn_small_seed0"] = history(9)
-    assert "still improving" not in claims.seed_budget_text(histories)
+    assert "may not have converged" not in claims.seed_budget_text(histories)
     assert claims.seed_budget_caveat(histories) == ""
     assert claims.seed_budget_text({}) == "" and claims.seed_budget_caveat({}) == ""
+
+
+def test_seed_runs_are_set_against_the_paper_order_and_levels():
+    ids = [f"{i:05d}" for i in range(40)]
+    rng = np.random.default_rng(5)
+
+    def tables(lrn_shift):
+        found = {}
+        for seed in range(3):
+            base = rng.uniform(70, 80, 40)
+            found[f"lrn_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base + lrn_shift,
+                                                           "hausdorff": 60 - lrn_shift + rng.normal(0, 1, 40)})
+            found[f"unet_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base, "hausdorff": 60 + rng.normal(0, 1, 40)})
+        return found
+
+    ahead = tables(4.0)  # LRN ahead on both, as in the paper
+    text = claims.seed_against_paper(claims.seed_spread(ahead), claims.seed_gaps(ahead))
+    assert text.startswith("The seed runs order LRN and UNET as the paper's Table 1 does on both measures.")
+    assert "(paper 91.67 % and 32.84 px)" in text and "(paper 89.25 % and 35.18 px)" in text
+    assert text.endswith("Both are below the paper's Jaccard.")
+    behind = tables(-4.0)
+    text = claims.seed_against_paper(claims.seed_spread(behind), claims.seed_gaps(behind))
+    assert text.startswith("On both measures the seed runs order LRN and UNET the reverse way from the paper's "
+                           "Table 1, where LRN is ahead.")
+    assert claims.seed_against_paper(claims.seed_spread({}), claims.seed_gaps({})) == ""
+
+
+def test_error_rate_text_says_which_error_dominates_against_the_paper():
+    rates = {"unet_vgg": (np.array([8.0, 7.0]), np.array([1.0, 1.0])), "lrn": (np.array([3.0, 3.0]), np.array([1.0, 2.0]))}
+    text = claims.error_rate_text(rates)
+    assert text.startswith("UNET-VGG errs mostly by false positives (7.50 % of the background labelled person, "
+                           "1.00 % of the person missed), unlike the paper's description of U-Net")
+    assert "LRN errs mostly by false positives (3.00 %" in text and "as the paper's description of LRN" in text
+    assert claims.error_rate_text({}) == ""

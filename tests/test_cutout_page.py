@@ -35,7 +35,8 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert list(found) == ["old", "new"]
     text = page.availability_text(["old", "new", "missing"], found, {"new": "EG1800 + CCP, letterboxed"})
     assert text.startswith("Candidates scored here: \u201cold\u201d; \u201cEG1800 + CCP, letterboxed\u201d.")
-    assert "Not finished training yet (no validation predictions): \u201cmissing\u201d. `make train`" in text
+    assert "Not finished training yet (no validation predictions): \u201cmissing\u201d. `make train` trains it in turn, " \
+           "and once it has finished" in text
     assert "chooses again, by the same rule" in text
     scores = page.score_candidates(found)
     assert len(scores) == 2 * 3 * 2 * 2 * 4
@@ -52,14 +53,14 @@ def test_scores_means_choice_and_texts(tmp_path):
     texts = [re.sub(r"^\*\*\d+\. ", "**", t) for t in texts]
     assert any(t.startswith("**after instead of before, each fed as it does best on validation, raw.** Jaccard: EG1800: better")
                for t in texts), texts
-    assert any("**before: cleaning.**" in t and "Jaccard: EG1800: better" in t for t in texts)
+    assert any("**before: cleaning, fed squashed.**" in t and "Jaccard: EG1800: better" in t for t in texts)
     # every feed lever reads the same way round: the candidate's own feed against the other
     assert any(t.startswith("**before: feeding photos the way it does best on validation (squashed) instead of "
                             "letterboxed.**") for t in texts), texts
     assert any(t.startswith("**after: feeding photos the way it does best on validation (letterboxed) instead of "
                             "squashed.**") for t in texts), texts
     assert len(gains) == len(texts) * 2 * 3  # every comparison, measure and set
-    cleaning = gains[gains["comparison"] == "before: cleaning"].set_index(["measure", "set"])
+    cleaning = gains[gains["comparison"] == "before: cleaning, fed squashed"].set_index(["measure", "set"])
     effect = page.lever_effect(scores, {"candidate": "old", "fit": "squash", "clean": False},
                                {"candidate": "old", "fit": "squash", "clean": True}, "hausdorff").set_index("set")
     # a Hausdorff gain is the distance saved: the paired difference with its sign turned, interval too

@@ -13,8 +13,8 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from lrn import metrics
-from lrn.variants import DISPLAY_NAMES
-from lrnbook.pages import reduced_setting_note
+from lrn.variants import DISPLAY_NAMES, is_lrn
+from lrnbook.pages import PAPER_TABLE1, reduced_setting_note
 from lrnbook.stats import paired_difference
 
 NOT_SETTLED = "not settled: a 95 % interval includes zero"
@@ -141,7 +141,10 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
             "holds" if rho > 0 and p < 0.05 else "not settled: the models do not find the same images hard")
     else:
         add("The high standard deviations mean that the quality depends on the image",
-            "fewer than two runs with scores", "not tested yet: it needs two runs with scores")
+            "the per-image Jaccard of two Table 1 runs, correlated; "
+            + (f"only {DISPLAY_NAMES[next(iter(have))]} has scores" if have else "no run has scores yet"),
+            f"not tested yet: it needs {'a second run' if have else 'two runs'} with scores ("
+            + "; ".join(absent_why(v) for v in DISPLAY_NAMES if v in summaries and v not in have) + ")")
     lrn, unet = sizes["LRN"], sizes["UNET"]
     encoder = 14_714_688
     add("LRN has far fewer trainable parameters than U-Net",
@@ -358,57 +361,89 @@ def seed_gaps(tables: dict, first: str = "lrn", second: str = "unet") -> pd.Data
     return pd.DataFrame(rows)
 
 
-def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, unit: str,
-                      first: str = "lrn", second: str = "unet") -> str:
-    """Does the ``first``/``second`` gap exceed the seed-to-seed spread? One sentence.
+def _against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, first: str, second: str):
+    """The per-seed gains of ``first`` over ``second`` and, with at least two seeds of each, the larger
+    std across seeds and whether the gap exceeds the seed-to-seed spread; ``(diffs, None, None)`` otherwise.
 
     Rule: it does when every seed's gap has the same sign and the mean gap is more than twice
     the larger of the two variants' std across seeds (of their mean scores).
     """
-    if gaps.empty:
-        return f"{metric}: no seed trained for both {DISPLAY_NAMES[first]} and {DISPLAY_NAMES[second]}."
     diffs = gaps[f"{metric}_diff"].to_numpy()
     stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
+    if len(diffs) < 2 or np.isnan(stds).any():
+        return diffs, None, None
+    same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
+    return diffs, float(stds.max()), same_sign and abs(diffs.mean()) > 2 * float(stds.max())
+
+
+def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, unit: str,
+                      first: str = "lrn", second: str = "unet") -> str:
+    """Does the ``first``/``second`` gap exceed the seed-to-seed spread (:func:`_against_seeds`)? One sentence."""
+    if gaps.empty:
+        return f"{metric}: no seed trained for both {DISPLAY_NAMES[first]} and {DISPLAY_NAMES[second]}."
+    diffs, seed_std, exceeds = _against_seeds(spread, gaps, metric, first, second)
     per_seed = ", ".join(f"{d:+.2f}" for d in diffs)
     head = (f"{metric.capitalize()} gain of {DISPLAY_NAMES[first]} over {DISPLAY_NAMES[second]} per seed: "
             f"{per_seed} {unit} (mean {diffs.mean():+.2f})")
-    if len(diffs) < 2 or np.isnan(stds).any():
+    if seed_std is None:
         return head + "; one seed only: there is no seed-to-seed spread to compare with."
-    seed_std = float(stds.max())
-    same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
-    exceeds = same_sign and abs(diffs.mean()) > 2 * seed_std
     return (head + f"; the larger std across seeds is {seed_std:.2f} {unit}: the gap "
             + ("exceeds" if exceeds else "does not exceed")
             + " the seed-to-seed spread (rule: same sign for every seed and mean gap above twice that std).")
 
 
 def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", second: str = "unet") -> str:
-    """One sentence per measure: does the ``first``/``second`` gap exceed the seed-to-seed spread
-    (:func:`gap_against_seeds`'s rule), with the mean gap and who it favours; or why it cannot be said."""
+    """One clause per measure, for a summary: who the mean ``first``/``second`` gap favours and whether
+    it exceeds the seed-to-seed spread (:func:`gap_against_seeds`'s rule); or why it cannot be said."""
     a, b = DISPLAY_NAMES[first], DISPLAY_NAMES[second]
     if gaps.empty or not {first, second} <= set(spread["variant"]):
         return f"No training seed was run for both {a} and {b}: the spread across seeds is not measured."
     parts = []
     for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")):
-        diffs = gaps[f"{metric}_diff"].to_numpy()
-        stds = spread.set_index("variant").loc[[first, second], f"{metric}_seed_std"].to_numpy()
-        name = metric.capitalize()
-        if len(diffs) < 2 or np.isnan(stds).any():
-            parts.append(f"{name}: one seed only, no spread to compare with")
+        diffs, seed_std, exceeds = _against_seeds(spread, gaps, metric, first, second)
+        if seed_std is None:
+            parts.append(f"{metric.capitalize()}: one seed only, no spread to compare with")
             continue
         mean = float(diffs.mean())
-        favours = a if mean > 0 else b
-        same_sign = bool(np.all(diffs > 0) or np.all(diffs < 0))
-        exceeds = same_sign and abs(mean) > 2 * float(stds.max())
-        parts.append(f"{name}: a mean gap of {abs(mean):.2f} {unit} in {favours}'s favour over {len(diffs)} seeds, "
-                     f"which {'exceeds' if exceeds else 'does not exceed'} the seed-to-seed spread (same sign for "
-                     f"every seed: {'yes' if same_sign else 'no'}; the larger std across seeds: "
-                     f"{float(stds.max()):.2f} {unit}, and the gap must exceed twice that)")
-    return f"{a} against {b}, at the seed runs' setting. " + "; ".join(parts) + "."
+        parts.append(f"{metric.capitalize()}: {a if mean > 0 else b} ahead by {abs(mean):.2f} {unit} over "
+                     f"{len(diffs)} seeds, {'beyond' if exceeds else 'within'} the seed-to-seed spread")
+    return f"{a} against {b} at the seed runs' smaller setting. " + "; ".join(parts) + "."
+
+
+def seed_against_paper(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", second: str = "unet") -> str:
+    """Whether the seed runs order ``first`` and ``second`` as the paper's Table 1 does, measure by
+    measure (by the sign of the mean gain over seeds), and how their mean scores over seeds stand
+    against the paper's rows. Empty without seeds of both."""
+    if gaps.empty or not {first, second} <= set(spread["variant"]):
+        return ""
+    a, b = DISPLAY_NAMES[first], DISPLAY_NAMES[second]
+    same, reverse = [], []
+    for metric, sign in (("jaccard", 1.0), ("hausdorff", -1.0)):
+        paper = sign * (PAPER_TABLE1[first][metric][0] - PAPER_TABLE1[second][metric][0])
+        here = float(gaps[f"{metric}_diff"].mean())
+        (same if np.sign(paper) == np.sign(here) else reverse).append(metric.capitalize())
+    if not reverse:
+        order = f"The seed runs order {a} and {b} as the paper's Table 1 does on both measures."
+    elif not same:
+        order = (f"On both measures the seed runs order {a} and {b} the reverse way from the paper's Table 1, "
+                 f"where {a if PAPER_TABLE1[first]['jaccard'][0] > PAPER_TABLE1[second]['jaccard'][0] else b} "
+                 f"is ahead.")
+    else:
+        order = (f"The seed runs order {a} and {b} as the paper does on {same[0]} and the reverse way on "
+                 f"{reverse[0]}.")
+    means = spread.set_index("variant")
+    levels = "; ".join(f"{DISPLAY_NAMES[v]} {means.loc[v, 'jaccard_mean_of_means']:.2f} % and "
+                       f"{means.loc[v, 'hausdorff_mean_of_means']:.2f} px "
+                       f"(paper {PAPER_TABLE1[v]['jaccard'][0]:.2f} % and {PAPER_TABLE1[v]['hausdorff'][0]:.2f} px)"
+                       for v in (first, second))
+    below = [v for v in (first, second) if means.loc[v, "jaccard_mean_of_means"] < PAPER_TABLE1[v]["jaccard"][0]]
+    level = {2: " Both are below the paper's Jaccard.", 1: f" {DISPLAY_NAMES[below[0]] if below else ''} is below the "
+             "paper's Jaccard.", 0: " Neither is below the paper's Jaccard."}[len(below)]
+    return f"{order} Mean over seeds at this smaller setting: {levels}.{level}"
 
 
 STILL_IMPROVING_EPOCHS = 2
-"""A run whose lowest validation loss came in its last this-many epochs was still improving."""
+"""A run whose lowest validation loss came in its last this-many epochs may not have converged."""
 
 
 def _seed_budget(histories: dict) -> tuple[str, dict, list[str]]:
@@ -436,20 +471,21 @@ def seed_budget_text(histories: dict) -> str:
     epochs = "; ".join(f"{DISPLAY_NAMES[v]} {', '.join(str(e) for e, _ in runs)}" for v, runs in best.items())
     text = f"Each seed run trained a fixed {length} epochs; the lowest validation loss came at epoch {epochs}."
     if improving:
-        text += (f" {' and '.join(improving)} reached {'its' if len(improving) == 1 else 'their'} lowest in the last "
-                 f"{STILL_IMPROVING_EPOCHS} epochs on every seed, still improving when training stopped: the gap is "
-                 f"that of a {length}-epoch budget, not of models trained to convergence.")
+        text += (f" {' and '.join(improving)} had {'its' if len(improving) == 1 else 'their'} best epoch within the "
+                 f"last {STILL_IMPROVING_EPOCHS} on every seed, so {'it' if len(improving) == 1 else 'they'} may not "
+                 f"have converged: the gap is that of a {length}-epoch budget, not of models trained to convergence.")
     return text
 
 
 def seed_budget_caveat(histories: dict) -> str:
-    """:func:`seed_budget_text` in one clause for a summary: empty unless a model was still
-    improving when the seed runs' epochs ran out."""
+    """:func:`seed_budget_text` in one sentence for a summary: empty unless a model had its best
+    epoch at the end of the seed runs' budget."""
     length, _, improving = _seed_budget(histories)
     if not improving:
         return ""
-    return (f"A gap of a {length}-epoch budget: {' and '.join(improving)} "
-            f"{'was' if len(improving) == 1 else 'were'} still improving when it ran out.")
+    return (f"A gap of a {length}-epoch budget: {' and '.join(improving)} had "
+            f"{'its' if len(improving) == 1 else 'their'} best epoch within the last {STILL_IMPROVING_EPOCHS} "
+            f"on every seed.")
 
 
 def _nan_text(value: float) -> str:
@@ -508,16 +544,22 @@ def seed_section(seed_runs: list[str], summaries: dict, tables: dict, main: dict
     main_settings = main["provenance"]["settings"] if main and main.get("status") != "not run" else None
     missing = [n for n in seed_runs if n not in tables]
     items = [("md", reduced_setting_note(small, main_settings) + (f" Not executed: {', '.join(missing)}." if missing else "")),
-             ("table", "seed_runs", seed_runs_table(tables)), ("table", "seed_spread", seed_spread_table(tables))]
+             ("md", "Each seed run on the test photos (mean ± standard deviation over the photos):"),
+             ("table", "seed_runs", seed_runs_table(tables)),
+             ("md", "Across the seeds of each model: the mean of the seed runs' mean scores, how much those means "
+                    "differ from seed to seed, and beside it the usual spread over the photos:"),
+             ("table", "seed_spread", seed_spread_table(tables))]
     gaps = seed_gaps(tables)
     if len(gaps):
-        items.append(("table", "seed_gaps", seed_gaps_table(tables)))
+        items += [("md", f"Seed by seed, the gain of {DISPLAY_NAMES['lrn']} over {DISPLAY_NAMES['unet']} on the same "
+                         "photos, with its 95 % interval and the Wilcoxon signed-rank p-value (p):"),
+                  ("table", "seed_gaps", seed_gaps_table(tables))]
     spread = seed_spread(tables)
     items.append(("md", "\n".join(f"- {gap_against_seeds(spread, gaps, metric, unit)}"
                                    for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")))))
     known = [t for n, t in seconds.items() if n in tables and t is not None]
     if known:
-        items.append(("md", f"CPU cost of the seed runs: {sum(known) / 60:.0f} min of training (wall time) for "
+        items.append(("md", f"Training time of the seed runs: {sum(known) / 60:.0f} min in all for "
                             f"{len(known)} runs ({min(known) / 60:.1f}-{max(known) / 60:.1f} min each)."))
     return items
 
@@ -528,3 +570,18 @@ def error_rate_table(rates: dict) -> pd.DataFrame:
                           "false positives (% of background)": metrics.format_mean_std(*metrics.mean_std(fp)),
                           "false negatives (% of person)": metrics.format_mean_std(*metrics.mean_std(fn))}
                          for v, (fp, fn) in rates.items()])
+
+
+def error_rate_text(rates: dict) -> str:
+    """Which kind of error dominates for each model of ``rates`` (as :func:`error_rate_table`), by the
+    mean shares, beside the paper's description (LRN: false positives; U-Net: false negatives)."""
+    expected = {"lrn": "false positives", "unet": "false negatives"}
+    parts = []
+    for v, (fp, fn) in rates.items():
+        fp_mean, fn_mean = float(np.mean(fp)), float(np.mean(fn))
+        mostly = "false positives" if fp_mean > fn_mean else "false negatives"
+        paper = expected["lrn" if is_lrn(v) else "unet"]
+        parts.append(f"{DISPLAY_NAMES[v]} errs mostly by {mostly} ({fp_mean:.2f} % of the background labelled person, "
+                     f"{fn_mean:.2f} % of the person missed), {'as' if mostly == paper else 'unlike'} the paper's "
+                     f"description of {'LRN' if paper == 'false positives' else 'U-Net'}")
+    return "; ".join(parts) + "." if parts else ""

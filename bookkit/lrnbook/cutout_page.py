@@ -205,9 +205,11 @@ def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> 
     missing = [n for n in names if n not in found]
     text = f"Candidates scored here: {quoted(found) or 'none'}."
     if missing:
+        them, they = ("them", "they have") if len(missing) > 1 else ("it", "it has")
         text += (f" Not finished training yet (no validation predictions): {quoted(missing)}. `make train` trains "
-                 "them in their turn, and once they have finished this page chooses again, by the same rule, among "
-                 "all the candidates.")
+                 f"{them} in turn, and once {they} finished this page chooses again, by the same rule, among "
+                 "all the candidates; until then the levers that need "
+                 f"{them} are not compared.")
     return text
 
 
@@ -232,7 +234,7 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
         out.append((f"{{{name}}}: feeding photos the way it does best on validation ({word[fit]}) instead of "
                     f"{word[other]}", _setting(name, other, False),
                     _setting(name, fit, False)))
-        out.append((f"{{{name}}}: cleaning", _setting(name, fit, False), _setting(name, fit, True)))
+        out.append((f"{{{name}}}: cleaning, fed {word[fit]}", _setting(name, fit, False), _setting(name, fit, True)))
         if name != baseline and baseline in names:
             out.append((f"{{{name}}} instead of {{{baseline}}}, each fed as it does best on validation, raw",
                         _setting(baseline, own_fit(scores, baseline), False), _setting(name, fit, False)))

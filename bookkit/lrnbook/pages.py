@@ -122,6 +122,45 @@ def peer_rows(peer_summaries: dict) -> list[dict]:
     return rows
 
 
+def cleaning_text(summaries: dict) -> str:
+    """What cleaning (largest region, holes filled) does to each measured run's mean Hausdorff
+    distance, as a share of the raw distance. Empty when no run has scores."""
+    parts = []
+    for v in VARIANTS:
+        if ran(summaries.get(v)):
+            raw, clean = summaries[v]["hausdorff"]["mean"], summaries[v]["hausdorff_clean"]["mean"]
+            share = 100 * (raw - clean) / raw if raw else 0.0
+            parts.append(f"{DISPLAY_NAMES[v]} from {raw:.2f} to {clean:.2f} px "
+                         f"({'a cut' if share >= 0 else 'a rise'} of {abs(share):.0f} %)")
+    return ("Cleaning changes the mean Hausdorff distance of " + "; ".join(parts) + ".") if parts else ""
+
+
+def paper_levels_text(summaries: dict, peer: dict | None = None) -> str:
+    """How each measured run's mean Jaccard index stands against the rows of the paper's Table 1,
+    and, when a measured run is above the paper's best row, the peer's score on the same photos:
+    a hint that the levels of two data sets differ more than the orderings. Empty without runs."""
+    best = max(PAPER_TABLE1, key=lambda v: PAPER_TABLE1[v]["jaccard"][0])
+    best_j = PAPER_TABLE1[best]["jaccard"][0]
+    parts, above_best = [], False
+    for v in VARIANTS:
+        if not ran(summaries.get(v)):
+            continue
+        j = summaries[v]["jaccard"]["mean"]
+        beaten = sum(j > PAPER_TABLE1[w]["jaccard"][0] for w in PAPER_TABLE1)
+        above_best |= j > best_j
+        parts.append(f"{DISPLAY_NAMES[v]}'s mean Jaccard index ({j:.2f} %) is above {beaten} of the paper's "
+                     f"{len(PAPER_TABLE1)} rows (its own there: {PAPER_TABLE1[v]['jaccard'][0]:.2f} %)")
+    if not parts:
+        return ""
+    text = "; ".join(parts) + "."
+    if above_best:
+        text += (f" The paper's best row is {DISPLAY_NAMES[best]}, {best_j:.2f} %"
+                 + (f"; MediaPipe's selfie model scores {peer['jaccard']['mean']:.2f} % on the same photos" if peer else "")
+                 + ". These EG1800 test photos look easier than the paper's LFW photos: compare the order of the rows "
+                 "with the paper's, not their levels.")
+    return text
+
+
 def variant_rows(summaries: dict) -> list[dict]:
     """:func:`score_row` of every variant that ran, in the paper's order."""
     return [score_row(DISPLAY_NAMES[v], summaries[v]) for v in VARIANTS if ran(summaries.get(v))]
@@ -239,7 +278,9 @@ def level_text(summary: dict) -> str:
             f"{'rises' if dj > 0 else 'falls'} by {abs(dj):.2f} pp and the Hausdorff distance "
             f"{'rises' if dh > 0 else 'falls'} by {abs(dh):.2f} px"
             + (": the last refinement unit makes the outline worse, not better, on these test photos."
-               if dh > 0 and dj < 0 else "."))
+               if dh > 0 and dj < 0 else ".")
+            + (f" The finest map s6, the one that is scored, has a lower mean Jaccard index than the coarsest, s1 "
+               f"({jac[5]:.2f} % against {jac[0]:.2f} %)." if jac[5] < jac[0] else ""))
 
 
 class Finding:
@@ -265,24 +306,36 @@ def finding(text: str) -> Finding:
     return Finding(text)
 
 
-def last_unit_finding(summary: dict | None, name: str = "LRN") -> str:
+def last_unit_finding(summary: dict | None, name: str = "LRN", stand_in: dict | None = None) -> str:
     """One sentence on what LRN's last refinement unit (s5 -> s6) does to the mean scores, or
-    why there is none yet (no run, still training, not run)."""
-    if not ran(summary):
-        return f"{name} has no test scores yet ({cell_text(summary, 'jaccard').replace(' (', ', ').rstrip(')')}), so its levels are not compared."
+    why there is none yet (no run, still training, not run); then, if a ``stand_in`` run (an LRN
+    seed run's summary) has scores, what its last unit does meanwhile."""
+    if ran(summary):
+        change = _last_unit_change(summary, f"{name}'s")
+        return change[0].upper() + change[1:] + "."
+    text = f"{name} has no test scores yet ({cell_text(summary, 'jaccard').replace(' (', ', ').rstrip(')')})"
+    if ran(stand_in):
+        return f"{text}. Meanwhile, on {stand_in_words(stand_in).removeprefix('the levels of ')}, " \
+               f"{_last_unit_change(stand_in, 'its')}."
+    return f"{text}, so its levels are not compared."
+
+
+def _last_unit_change(summary: dict, whose: str) -> str:
+    """``"from s5 to s6 <whose> mean Hausdorff distance rises from .. to .. px and its ...: <verdict>"``."""
     j5, j6 = summary["jaccard_s5"]["mean"], summary["jaccard_s6"]["mean"]
     h5, h6 = summary["hausdorff_s5"]["mean"], summary["hausdorff_s6"]["mean"]
     if h6 > h5 and j6 < j5:
-        verdict = "its last refinement unit makes the outline worse, not better"
+        verdict = "the last refinement unit makes the outline worse, not better"
     elif h6 < h5 and j6 > j5:
-        verdict = "its last refinement unit improves both measures"
+        verdict = "the last refinement unit improves both measures"
     else:
-        verdict = "its last refinement unit improves one measure and worsens the other"
+        verdict = "the last refinement unit improves one measure and worsens the other"
+
     def move(a, b):
         return "rises" if b > a else "falls" if b < a else "stays"
 
-    return (f"From s5 to s6, {name}'s mean Hausdorff distance {move(h5, h6)} from {h5:.2f} to "
-            f"{h6:.2f} px and its mean Jaccard index {move(j5, j6)} from {j5:.2f} to {j6:.2f} %: {verdict}.")
+    return (f"from s5 to s6 {whose} mean Hausdorff distance {move(h5, h6)} from {h5:.2f} to "
+            f"{h6:.2f} px and its mean Jaccard index {move(j5, j6)} from {j5:.2f} to {j6:.2f} %: {verdict}")
 
 
 def per_level_table(summary: dict) -> pd.DataFrame:
@@ -297,7 +350,7 @@ def per_level_table(summary: dict) -> pd.DataFrame:
                      "Hausdorff (px)": summary[f"hausdorff_s{k}"]["text"],
                      "Jaccard mean": summary[f"jaccard_s{k}"]["mean"]})
     table = pd.DataFrame(rows)
-    gains = table["Jaccard mean"].diff().round(2)
+    gains = table["Jaccard mean"].round(2).diff().round(2)  # as a reader subtracts the rows shown
     table["Jaccard gain over previous level"] = ["" if pd.isna(g) else f"{g:+.2f}" for g in gains]
     return table.drop(columns="Jaccard mean")
 
@@ -396,9 +449,11 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
                 f"and scores appear here once it has finished; {meanwhile}.")
     if summary.get("in_progress"):
         # the fit's note ends with where its progress is kept and "`make train` goes on"; the reader
-        # needs how it goes on, said once, and not the machine's cache
+        # needs how it goes on, said once, and not where the weights are stored
         reason = (summary["reason"].removeprefix("still training: ").rstrip(" .").removesuffix(" and `make train` goes on")
-                  .replace("; its progress is kept in the training machine's cache", ""))
+                  .replace("; its progress is kept in the training machine's cache", "")
+                  .replace("; its first stage is parked in the repository", "")
+                  .replace(" hours so far", " hours of training so far"))
         return (f"**{display_name} is still training** ({as_of()}): {reason}; `make train` resumes it from its last "
                 f"finished epoch. Its losses and scores appear here once it has finished; {meanwhile}.")
     if stand_in:
@@ -463,7 +518,7 @@ def html_table(table: pd.DataFrame, table_id: str):
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
                   "augment": True, "patience": "until convergence", "epochs": "until convergence",
                   "supervision": "all", "squeeze_skip": False, "backgrounds": False,
-                  "encoder_weights": "imagenet (Keras: Oxford VGG, Caffe order)", "preprocessing": "caffe",
+                  "encoder_weights": "Keras' ImageNet VGG-16 (Oxford's Caffe weights)", "preprocessing": "caffe",
                   "precision": "float32"}
 
 
@@ -491,17 +546,26 @@ def setting_label(name: str) -> str:
     return SETTING_LABELS.get(name, name.replace("_", " "))
 
 
+PREPROCESSING_TEXT = {"caffe": "BGR, ImageNet mean subtracted (Caffe)",
+                      "torch": "RGB in [0, 1], ImageNet mean and std (torchvision)"}
+"""What a VGG encoder's input preprocessing does, by its setting's value."""
+
+
 def setting_value_text(name: str, value) -> str:
     """A setting's value as a reader reads it: torchvision's encoder weights by name and the
-    first 12 hex digits of the file's sha256, anything else as it is."""
+    first 12 hex digits of the file's sha256, the preprocessing by what it does
+    (:data:`PREPROCESSING_TEXT`), anything else as it is."""
     if name == "encoder_weights" and str(value).startswith("torchvision:sha256:"):
         return f"torchvision ImageNet VGG-16 (sha256 {str(value).removeprefix('torchvision:sha256:')[:12]}...)"
+    if name == "preprocessing":
+        return PREPROCESSING_TEXT.get(str(value), str(value))
     return str(value)
 
 
 def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
-    rows = [{"setting": setting_label(name), "this run": setting_value_text(name, parameters[name]), "paper": str(paper)}
+    rows = [{"setting": setting_label(name), "this run": setting_value_text(name, parameters[name]),
+             "paper": setting_value_text(name, paper)}
             for name, paper in PAPER_SETTINGS.items()
             if parameters.get(name) is not None and parameters[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
@@ -518,7 +582,7 @@ def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
              if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
     rows = [{"setting": setting_label(name),
              **{label: "" if s.get(name) is None else setting_value_text(name, s[name]) for label, s in settings.items()},
-             "paper": str(PAPER_SETTINGS[name])} for name in names]
+             "paper": setting_value_text(name, PAPER_SETTINGS[name])} for name in names]
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
 
@@ -572,9 +636,12 @@ def figure2_caption(names: list[str], n: int) -> str:
 
 def worst_caption(names: list[str], n: int) -> str:
     """The caption under the worst-cases grid, from what it shows."""
-    return (f"*The worst cases.* The {n} test photos with the lowest mean Jaccard index over {', '.join(names)}, "
-            "worst first; columns: the photo, the truth, and the thresholded s6 map (U-Net: its output) of each "
-            "model, with the truth's outline in red. Under each map: its Jaccard index (J) and contour Hausdorff "
+    lowest = (f"the lowest mean Jaccard index over {', '.join(names)}" if len(names) > 1 else
+              f"{names[0]}'s lowest Jaccard index")
+    maps = "of each model" if len(names) > 1 else f"of {names[0]}"
+    return (f"*The worst cases.* The {n} test photos with {lowest}, "
+            f"worst first; columns: the photo, the truth, and the thresholded s6 map (U-Net: its output) {maps}, "
+            "with the truth's outline in red. Under each map: its Jaccard index (J) and contour Hausdorff "
             "distance (H) at 224x224.")
 
 

@@ -138,8 +138,8 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width) or [text]
 
 
-def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 6) -> plt.Figure:
-    """Photos with their masks tinted, titled by id: a first look at a split."""
+def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 3) -> plt.Figure:
+    """Photos with their masks' outlines (:data:`TRUTH_OUTLINE`), titled by id: a first look at a split."""
     n = len(images)
     rows = int(np.ceil(n / columns))
     side = TEXT_WIDTH_IN / columns
@@ -147,8 +147,8 @@ def sample_grid(images: np.ndarray, masks: np.ndarray, ids, columns: int = 6) ->
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, mask, name in zip(axes.flat, images, masks, ids):
-        ax.imshow(overlay(image, mask))
-        ax.set_title(str(name), fontsize=10)
+        ax.imshow(with_outline(image, mask))
+        ax.set_title(f"training photo {name}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -252,8 +252,8 @@ function showLevel(k) {
   const region = im.photoRegion(level, result.box);
   canvasOf("level", region.width, region.height, im.colourMap(region, config.colours));
   $("level").style.aspectRatio = `${result.box.width} / ${result.box.height}`;
-  $("level-caption").textContent = `s${k}: ${level.width} x ${level.height} map of the square, ` +
-    `${region.width} x ${region.height} of it over the photo`;
+  $("level-caption").textContent = `s${k}: the model's ${level.width} x ${level.height} map; ` +
+    `shown: its ${region.width} x ${region.height} part over the photo`;
   for (const thumb of root.querySelectorAll(".tryit-thumb")) thumb.classList.toggle("tryit-selected", Number(thumb.dataset.level) === k);
   $("level-slider").value = String(k);
   $("level-readout").textContent = `s${k}`;
