@@ -38,6 +38,9 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert "Not finished training yet (no validation predictions): \u201cmissing\u201d. `make train` trains it in turn, " \
            "and once it has finished" in text
     assert "chooses again, by the same rule" in text
+    record = {"status": "not run", "in_progress": True, "stage": 1, "epoch": 10, "hours": 4.63}
+    text = page.availability_text(["old", "missing"], found, {}, progress={"missing": record})
+    assert "\u201cmissing\u201d (stage 1, epoch 10, 4.6 h so far, as of " in text
     scores = page.score_candidates(found)
     assert len(scores) == 2 * 3 * 2 * 2 * 4
     choice = page.choose(scores)

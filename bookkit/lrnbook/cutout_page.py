@@ -23,7 +23,7 @@ from lrn.errors import InputError
 from lrn.cutout_model import FEEDS
 from lrn.data.people import SETS
 from lrnbook.candidate_files import STAGE1_OUTPUTS, STAGE1_SUFFIX
-from lrnbook import card_sets
+from lrnbook import card_sets, pages
 from lrnbook.cutoutfit import read_predictions
 from lrnbook.plots import TEXT_WIDTH_IN
 from lrnbook.stats import paired_difference
@@ -197,16 +197,22 @@ def distribution_caption(scores: pd.DataFrame, settings: list[tuple[str, str, bo
             "median, the whiskers reach the last photo within 1.5 box lengths, and each dot beyond is one photo.")
 
 
-def availability_text(names: list[str], found: dict, labels: dict[str, str]) -> str:
-    """Which candidates have stored validation predictions, and which are still to train."""
+def availability_text(names: list[str], found: dict, labels: dict[str, str], progress: dict | None = None) -> str:
+    """Which candidates have stored validation predictions, and which are still to train (with how
+    far each is, from ``progress``: name -> its fit's "not run" record, :func:`lrnbook.pages.progress_text`)."""
     def quoted(names_):  # the labels themselves hold commas
         return "; ".join(f"\u201c{labels.get(n, n)}\u201d" for n in names_)
+
+    def where(name):
+        record = (progress or {}).get(name)
+        return f" ({pages.progress_text(record)}, {pages.as_of()})" if record and record.get("in_progress") else ""
 
     missing = [n for n in names if n not in found]
     text = f"Candidates scored here: {quoted(found) or 'none'}."
     if missing:
         them, they = ("them", "they have") if len(missing) > 1 else ("it", "it has")
-        text += (f" Not finished training yet (no validation predictions): {quoted(missing)}. `make train` trains "
+        listed = "; ".join(quoted([n]) + where(n) for n in missing)
+        text += (f" Not finished training yet (no validation predictions): {listed}. `make train` trains "
                  f"{them} in turn, and once {they} finished this page chooses again, by the same rule, among "
                  "all the candidates; until then the levers that need "
                  f"{them} are not compared.")

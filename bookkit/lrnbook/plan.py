@@ -217,7 +217,7 @@ def plan(profile: str) -> list[Stage]:
         names = list(settings["cutout"]["candidates"])
         labels = {n: c.get("label", n) for n, c in settings["cutout"]["candidates"].items()}
         stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels},
-                            reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", *(
+                            reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", "not_run.json", *(
                                 STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))],
                             outputs=["results/cutout/choice.json"], notebook="cutout.ipynb"))
     split = {k: common[k] for k in ("protocol", "seed") if k in common}
