@@ -238,7 +238,7 @@ def output_names(photos: list[str | Path], mode: str) -> list[str]:
     list of str
         File names, in the order of ``photos``, no two equal when letter case is ignored.
     """
-    from lrn import cutout
+    from lrn import cutout  # numpy and scipy only when photos are named, not for the parser
 
     files = [Path("stdin" if photo == "-" else photo) for photo in photos]
     stems = Counter(f.stem.casefold() for f in files)
@@ -349,7 +349,7 @@ def whiten_targets(photos: list[str | Path], out: str | None, mode: str) -> list
 def whiten_one(model, source: str | Path, target: Path | None, mode: str, colour, options: dict) -> None:
     """Cut out one photo (a file, or ``-``: standard input) into ``target`` (``None``:
     standard output)."""
-    from lrn import cutout, imageops
+    from lrn import cutout, imageops  # numpy, scipy and Pillow only for lrn whiten
 
     data = sys.stdin.buffer.read() if source == "-" else None  # a pipe: the photo's bytes on stdin
     photo = imageops.read_photo("standard input" if source == "-" else source, data=data)

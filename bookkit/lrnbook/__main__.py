@@ -27,7 +27,7 @@ def main(argv=None) -> int:
                              "the ones not reached are queued; the next call goes on. ship: the same for the "
                              "cut-out candidates, and 0 installs the choice among those already trained")
     args = parser.parse_args(argv)
-    from lrnbook import stages
+    from lrnbook import stages  # after parsing: --help answers without loading the stage machinery
 
     try:
         if args.command == "status":
@@ -43,17 +43,17 @@ def main(argv=None) -> int:
                            minutes=args.minutes)
             return 0
         if args.command == "ship":
-            from lrn import shipped
-            from lrnbook import ship
+            from lrn import shipped  # the packing code only for ship
+            from lrnbook import ship  # TensorFlow only for ship
 
             print(f"[lrnbook] installed {ship.ship(args.profile, args.minutes)}: {shipped.packed_text(shipped.card())}")
             return 0
         if args.command == "tryit":
-            from lrnbook import tryit
+            from lrnbook import tryit  # TensorFlow and LiteRT only for tryit
 
             print(f"[lrnbook] Try-it files in {tryit.prepare()}")
             return 0
-        from lrnbook import booksource
+        from lrnbook import booksource  # nbformat only for stage and build
 
         if args.command == "stage":
             print(booksource.copy_sources(args.profile))

@@ -240,7 +240,7 @@ def unpark(parked: Path, model_dir: Path, backups: Path, start: Path, run_key: s
 
 def starting_weights(config, dest: Path) -> Path:
     """Save the starting weights of a :class:`lrn.train.TrainConfig` (seeded build, ImageNet encoder) to ``dest``."""
-    from lrn import train
+    from lrn import train  # TensorFlow only here: lrnbook.plan imports this module for its constants
 
     train.build(config).save_weights(dest)
     return dest

@@ -61,7 +61,7 @@ def imagenet_config(settings: dict) -> dict:
     encoder = settings.get("encoder")
     if not encoder:
         return config
-    from lrn import vgg_weights
+    from lrn import vgg_weights  # its download code only for a -VGG run: lrnbook.plan imports this module
 
     if encoder.get("weights") != TORCHVISION or encoder.get("member_sha256") != vgg_weights.MEMBER.sha256:
         raise ValueError(f"the book trains from torchvision's weights ({vgg_weights.MEMBER.name}, sha256 "

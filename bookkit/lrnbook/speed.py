@@ -61,7 +61,7 @@ def forward_gflop(variant: str, size: int = 224, width: float = 1.0) -> tuple[fl
     """
     from keras import layers
 
-    from lrn import models
+    from lrn import models  # TensorFlow only for the FLOP count, not for reading timings
 
     model = models.build_model(architecture(variant), (size, size, 3), width=width)
     encoder = decoder = 0

@@ -27,9 +27,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lrn.cache import MODELS, cache_dir
 from lrn.errors import InputError
 from lrnbook import keys
-from lrnbook.plan import NOTEBOOKS, REPO, Stage, plan, runs_dir
+from lrnbook.plan import NOTEBOOKS, REPO, Stage, load_profile, plan, runs_dir
 
 MANIFEST = "@lrn/data/eg1800.SHA256SUMS"
 
@@ -342,8 +343,6 @@ def execute_stage(profile: str, stage: Stage, text_only: bool = False, deadline:
     ``deadline`` (``time.time()`` seconds): a fit stops training at an epoch boundary before
     it and records where it stands (:mod:`lrnbook.fit`).
     """
-    from lrn.cache import MODELS, cache_dir
-
     folder = runs_dir(profile)
     parts = components(profile, stage)
     started = time.monotonic()
@@ -475,8 +474,6 @@ def queue_order(profile: str, stages: list[Stage]) -> list[Stage]:
 
 
 def load_profile_queue(profile: str) -> list[str]:
-    from lrnbook.plan import load_profile
-
     return list(load_profile(profile).get("queue") or [])
 
 
