@@ -125,9 +125,14 @@ def test_the_page_tables_and_verdicts(profile):
     assert page.finest_levels(runs.tables, runs.summaries, BASE, None) is None
 
     comparisons = claims.ablation_comparisons(runs.tables, BASE, ABLATIONS, page.titles(ABLATIONS))
-    text = page.summary_text(comparisons, squeeze, runs.tables, BASE, "lrn_small_finest")
+    assert "beyond 2x seed std (J / H)" not in comparisons  # the seed spread has its own table
+    verdicts = page.seed_table(runs.tables, BASE, [*ABLATIONS, "lrn_small_backgrounds"], {"jaccard": 1.0, "hausdorff": 1.0})
+    assert list(verdicts.columns) == ["ablation", "Jaccard gain (pp)", "Hausdorff gain (px)", "verdict"]
+    assert verdicts["verdict"].iloc[-1] == "missing: not fitted and scored yet"
+    text = page.summary_text(verdicts.iloc[:-1], squeeze, runs.tables, BASE, "lrn_small_finest")
     lines = text.splitlines()
-    assert len(lines) == len(ABLATIONS) + 3 and lines[0].startswith("- LRN supervised on s6 only: ")
+    assert len(lines) == len(ABLATIONS) + 3 and lines[0].startswith("- LRN supervised on s6 only: worse than the baseline")
+    assert lines[0] == f"- LRN supervised on s6 only: {verdicts['verdict'].iloc[0]}."  # the table's words, repeated
     assert "s1 (-60.0 pp)" in text and "s6 (-20.0 pp)" in text
     assert page.summary_text(pd.DataFrame(), None, {}, BASE, None).startswith("- One seed per setting")
 
@@ -153,8 +158,14 @@ def test_photo_scores_come_from_the_stored_finest_maps(profile):
 
     table = page.resolution_table(runs.tables, at_photo, runs.summaries, BASE)
     assert list(table["model"]) == ["baseline (64 px input)", "LRN with a larger input (96 px input)"]
+    parts = page.split_resolution_table(table)
+    assert list(parts) == ["resolution", "resolution_px"]
+    assert [len(p.columns) for p in parts.values()] == [5, 3]  # narrow enough for the text column
+    assert sorted(c for p in parts.values() for c in p.columns if c != "model") == sorted(set(table.columns) - {"model"})
     text = page.larger_text(runs.tables, at_photo, BASE, "lrn_small_larger")
-    assert text.startswith("Larger input minus baseline") and "At 224x224: Jaccard +1.00 pp" in text
+    assert text.startswith("Differences, positive when the larger input is closer to the truth (Jaccard: larger input "
+                           "minus baseline; Hausdorff: baseline minus larger input).")
+    assert "At 224x224: Jaccard +1.00 pp" in text
     assert "At the photo's resolution: Jaccard" in text
 
 
@@ -165,11 +176,82 @@ def test_photo_scores_refuse_predictions_of_other_images(profile):
         page.photo_scores(runs.tables, [BASE], profile, read_photos=photos)
 
 
-def test_cost_text_counts_the_known_fits():
-    text = page.cost_text({"a": 60.0, "b": None, "c": 120.0}, ["a", "b", "c"], 12.4, True)
-    assert text == ("Training: 3.0 min of wall time for 2 of 3 runs (per run in the table above). This page (reading "
-                    "results, scoring two runs at the photo resolution): 12 s.")
-    assert "nothing at the photo resolution" in page.cost_text({}, ["a"], 1.0, False)
+def test_cost_text_counts_the_known_fits_and_says_nothing_of_the_page():
+    text = page.cost_text({"a": 60.0, "b": None, "c": 120.0}, ["a", "b", "c"])
+    assert text == "Training: 3.0 min of wall time for 2 of 3 runs (per run in the table above)."
+    assert page.cost_text({}, ["a"]).startswith("Training: 0.0 min of wall time for 0 of 1 runs")
+
+
+def result(j, h):
+    """A :func:`lrnbook.claims.compare` result from ``(mean, low, high)`` of each measure."""
+    return {key: dict(zip(("mean_diff", "ci_low", "ci_high"), v)) for key, v in (("jaccard", j), ("hausdorff", h))}
+
+
+SPREAD = {"jaccard": 2.0, "hausdorff": 5.0, "runs": ["a", "b"]}  # twice: 4 pp, 10 px
+
+
+@pytest.mark.parametrize("j, h, want", [
+    ((-6.0, -8.0, -4.0), (-12.0, -15.0, -9.0),
+     "worse than the baseline on both measures (beyond twice the seed-to-seed spread on both)"),
+    ((+6.0, +4.0, +8.0), (+12.0, +9.0, +15.0),
+     "better than the baseline on both measures (beyond twice the seed-to-seed spread on both)"),
+    ((-3.0, -4.0, -2.0), (-4.0, -6.0, -2.0),
+     "worse than the baseline on both measures (within twice the seed-to-seed spread on both: may be seed noise)"),
+    ((+3.0, +2.0, +4.0), (+29.0, +23.0, +36.0),
+     "better than the baseline on both measures (beyond twice the seed-to-seed spread on Hausdorff; the Jaccard "
+     "difference is within it and may be seed noise)"),
+    ((-13.0, -17.0, -10.0), (-5.0, -8.0, -3.0),
+     "worse than the baseline on both measures (beyond twice the seed-to-seed spread on Jaccard; the Hausdorff "
+     "difference is within it and may be seed noise)"),
+    ((-0.3, -2.0, +1.7), (-3.0, -6.0, -0.4),
+     "worse on Hausdorff (within twice the seed-to-seed spread: may be seed noise); Jaccard: no difference shown at "
+     "this budget"),
+    ((+5.0, +4.5, +5.5), (+1.0, -1.0, +3.0),
+     "better on Jaccard (beyond twice the seed-to-seed spread); Hausdorff: no difference shown at this budget"),
+    ((+5.0, +4.5, +5.5), (-11.0, -14.0, -9.0),
+     "mixed: better on Jaccard, worse on Hausdorff (beyond twice the seed-to-seed spread on both)"),
+    ((-1.0, -2.0, -0.5), (+3.0, +1.0, +5.0),
+     "mixed: better on Hausdorff, worse on Jaccard (within twice the seed-to-seed spread on both: may be seed noise)"),
+    ((+1.0, -1.0, +3.0), (-1.0, -3.0, +1.0), "no difference shown at this budget"),
+])
+def test_the_verdict_weighs_each_settled_difference_against_the_seed_spread(j, h, want):
+    assert page.seed_verdict(result(j, h), SPREAD) == want
+
+
+def test_the_verdict_without_a_seed_spread_says_so():
+    r = result((-3.0, -4.0, -2.0), (-4.0, -6.0, -2.0))
+    unknown = "worse than the baseline on both measures (seed-to-seed spread unknown)"
+    assert page.seed_verdict(r, None) == unknown
+    assert page.seed_verdict(r, {"jaccard": float("nan"), "hausdorff": float("nan"), "runs": ["a"]}) == unknown
+    assert page.seed_verdict(result((1.0, -1.0, 3.0), (1.0, -1.0, 3.0)), None) == claims.NO_DIFFERENCE
+
+
+def test_the_seed_note_gives_twice_the_spread_or_says_it_is_unknown():
+    assert page.seed_note(SPREAD).startswith("Twice the baseline's std across training seeds of its mean scores is "
+                                             "4.00 pp of Jaccard and 10.00 px of Hausdorff.")
+    assert "unknown" in page.seed_note(None)
+    assert "unknown" in page.seed_note({"jaccard": float("nan"), "hausdorff": float("nan"), "runs": ["a"]})
+
+
+def levels_table(means, spread=5.0, seed=0):
+    """Per-image Jaccard of the six levels around ``means`` (s1..s6), the same photo noise at every level."""
+    rng = np.random.default_rng(seed)
+    photo = rng.normal(0, spread, N)
+    return pd.DataFrame({"id": IDS, **{f"jaccard_s{k}": m + photo + rng.normal(0, 0.5, N)
+                                        for k, m in enumerate(means, start=1)}})
+
+
+def test_the_finest_level_is_placed_among_the_levels():
+    low = page.finest_rank_text(levels_table([79, 81, 81, 82, 81, 78.5]))
+    assert low.startswith("With every level supervised (the baseline), s6, the map the network outputs, has the lowest "
+                          "mean Jaccard of its 6 levels (")
+    assert " s4 has the highest (" in low and "above s6 on the same photos: at this setting the finest map scores below" in low
+    top = page.finest_rank_text(levels_table([70, 72, 74, 76, 78, 80]))
+    assert "has the highest mean Jaccard" in top and "ends on the best mask" in top and "below" not in top
+    middle = page.finest_rank_text(levels_table([70, 72, 74, 80, 80.1, 80.05], spread=20.0))
+    assert "has the 2nd highest mean Jaccard of its 6 levels" in middle and "s5 has the highest" in middle
+    assert middle.endswith("an interval that includes zero: the levels are not told apart on these photos.")
+    assert page.finest_rank_text(pd.DataFrame({"id": IDS, "jaccard": 1.0})) == ""
 
 
 def test_squeeze_claim_shows_the_hausdorff_beside_the_papers_test():

@@ -3,7 +3,6 @@ documented conversion. Each case goes through a public entry point (a loader, a 
 the command line or a notebook run), never reaching a stack trace from deep inside
 TensorFlow or NumPy.
 """
-import json
 import warnings
 from pathlib import Path
 

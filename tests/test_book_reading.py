@@ -52,12 +52,18 @@ def test_the_squeeze_finding_reads_its_verdict_and_the_paired_comparison():
     row = pd.DataFrame([{"claim": "c", "evidence": "e", "verdict": "does not hold at this budget: reasons"}])
     text = ablations.squeeze_finding(row, {"b": base, "s": squeeze}, "b", "s")
     assert "that claim does not hold at this budget: reasons;" in text
-    assert text.endswith("the squeeze run is better on Hausdorff; Jaccard: no difference shown at this budget.")
+    assert text.endswith("the squeeze run is better on Hausdorff (seed-to-seed spread unknown); Jaccard: no difference "
+                         "shown at this budget.")
+    assert text.startswith("Trained with the squeeze put back")
     assert ablations.squeeze_finding(row, {"b": base}, "b", "s").startswith("The skip-squeeze ablation has no test scores")
     spread = {"jaccard": 1.5, "hausdorff": 4.0}
     text = ablations.squeeze_finding(row, {"b": base, "s": squeeze}, "b", "s", spread)
+    assert "the squeeze run is better on Hausdorff (beyond twice the seed-to-seed spread)" in text
     assert "Its gains against the baseline: Jaccard +0.00 pp (within twice the seed-to-seed std, 3.00 pp); " \
            "Hausdorff +20.00 px (beyond twice the seed-to-seed std, 8.00 px)." in text
+    # twice the std as printed: 2.794 shows as 2.79, and twice it as 5.58, not 5.59
+    text = ablations.squeeze_finding(row, {"b": base, "s": squeeze}, "b", "s", {"jaccard": 2.794, "hausdorff": 5.124})
+    assert "(within twice the seed-to-seed std, 5.58 pp)" in text and "10.24 px)" in text
     cleaned = {"b": base.assign(hausdorff_clean=base["hausdorff"] - 15), "s": squeeze.assign(hausdorff_clean=squeeze["hausdorff"])}
     assert ablations.squeeze_finding(row, cleaned, "b", "s").endswith(
         "its Hausdorff gain is +5.00 px instead of +20.00 px: most of the raw gain is stray blobs of the baseline.")

@@ -55,6 +55,7 @@ def test_page_sentences_follow_the_numbers():
     assert "by +1.00 points" in text and "by -2.00 px" in text and "The peer is ahead on both measures" in text
     table = edges_page.summary_table(val)
     assert table["edges"].tolist() == ["cleaned", "cleaned + g"] and table.loc[1, "Jaccard (%)"] == "92.00 ± 1.41"
+    assert list(table.columns) == ["edges", "Jaccard (%)", "Hausdorff (px, photo's size)", "ms added"]
 
 
 def test_zoom_boxes_sit_on_the_outline():
@@ -98,9 +99,10 @@ def test_score_sets_loads_one_set_at_a_time_and_tables_every_set():
     scored = edges_page.score_sets({"A": (["1"], loader("A")), "B": (["1"], loader("B"))}, {"m": flat, "n": flat},
                                    edges.refinement_grid((0.1,), (1e-3,)))
     assert loaded == ["A", "B"] and set(scored) == {"A", "B"} and set(scored["A"]) == {"m", "n"}
-    table = edges_page.sets_table(scored)
-    assert table.columns[0] == "photos" and table["photos"].unique().tolist() == ["A (1)", "B (1)"]
-    assert len(table) == 2 * 3 and {"m: Jaccard (%)", "n: Hausdorff (px at the photo's size)"} <= set(table.columns)  # sets x options
+    table = edges_page.sets_table(scored, "n")  # one model's table: narrow enough for the text column
+    assert list(table.columns) == ["photos", "edges", "Jaccard (%)", "Hausdorff (px, photo's size)", "ms added"]
+    assert table["photos"].tolist() == ["A (1)", "", "", "B (1)", "", ""]  # sets x options, each set named once
+    assert table["edges"].tolist() == ["raw", "cleaned", "cleaned + guided r=0.1 eps=0.001"] * 2
 
 
 def test_crop_errors_count_the_person_left_out_and_the_background_kept():

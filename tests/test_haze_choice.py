@@ -130,14 +130,54 @@ def test_the_sets_paragraph_follows_its_numbers():
     assert text.startswith("The sets differ more than the pipelines do: with *a* the mean Jaccard index spans 50.0 points")
     assert "no set moves more than 5.0 points" in text
     assert "is 40.0 to 45.0 % whatever the pipeline, the lowest of the sets (the others: 88.0 to 90.0 %" in text
-    assert "40.0 % of its background is above 5 % opacity, at a mean opacity over the whole background of 20.0 %." in text
-    assert "with confidence" not in text  # 40 % of the background at 0.2-0.5 on average: nothing confident
-    sure = means.assign(background_alpha=np.where(means["set"] == "set 2", 30.0, 1.0),
-                        hazy_share=np.where(means["set"] == "set 2", 30.0, 2.0))  # 30 % of it at 0.88 or more on average
-    assert "at least 88 % opaque on average, i.e. the map marks them with confidence" in hc.sets_text(sure, "a", "set 2")
+    assert hc.haze_extremes_text(means, "a") in text  # the haze of the most and the least hazy set
     close = means_table({"a": [(90.0, 1.0), (89.0, 1.0), (88.0, 1.0)], "b": [(80.0, 1.0), (89.0, 1.0), (88.5, 1.0)]})
     text = hc.sets_text(close, "a", small="set 2")
     assert text.startswith("The pipelines move the Jaccard index as much as the sets do") and "not the lowest" not in text
+
+
+def test_the_haze_is_quoted_on_the_most_and_the_least_hazy_set():
+    # hazy_share = 2 x background_alpha: 40 % of set 2's background at 0.2-0.5 on average, nothing solid
+    means = means_table({"a": [(90.0, 1.0), (88.0, 3.0), (40.0, 20.0)], "b": [(89.0, 9.0), (87.0, 8.0), (45.0, 0.5)]})
+    text = hc.haze_extremes_text(means, "a")
+    assert text == ("With the chosen pipeline the background keeps the most opacity on *set 2*: 20.0 % on average, with "
+                    "40.0 % of it above 5 % opacity. The least is on *set 0*: 1.0 % on average, with 2.0 % above 5 % "
+                    "opacity.")
+    flipped = hc.haze_extremes_text(means, "b")  # another pipeline: the most and the least swap sides
+    assert "the most opacity on *set 0*: 9.0 %" in flipped and "The least is on *set 2*: 0.5 %" in flipped
+    # 30 % of set 0's background above 0.05 at a mean of 30 %: those pixels are 88 % opaque at least
+    sure = means.assign(background_alpha=np.where(means["set"] == "set 0", 30.0, 1.0),
+                        hazy_share=np.where(means["set"] == "set 0", 30.0, 2.0))
+    text = hc.haze_extremes_text(sure, "a")
+    assert "the most opacity on *set 0*: 30.0 % on average, with 30.0 % of it above 5 % opacity. Those pixels are at " \
+           "least 88 % opaque on average: background kept as solid patches, not a faint haze" in text
+    assert "solid" not in hc.haze_extremes_text(means, "a")
+    one = means_table({"a": [(90.0, 4.0)]})
+    assert hc.haze_extremes_text(one, "a").startswith("With the chosen pipeline the background keeps the most opacity on "
+                                                      "its one set, *set 0*: 4.0 %")
+    assert "least" not in hc.haze_extremes_text(one, "a")
+    empty = means.assign(background_alpha=np.nan)
+    assert hc.haze_extremes_text(empty, "a") == "No set has a background pixel to measure the haze on."
+
+
+def test_the_summary_names_the_choice_the_haze_left_and_what_runs_it():
+    means = means_table({"old": [(90.0, 8.0), (80.0, 4.0)], "new": [(90.2, 2.0), (80.0, 1.0)]})
+    text = hc.summary_text(means, "new", "new", tryit="new", default="old")
+    lines = text.splitlines()
+    assert lines[0] == f"- Rule, fixed before the scores: {hc.RULE}"
+    assert lines[1].startswith("- Chosen: *new*; mean background opacity 6.00 % → 1.50 %, background above 5 % opacity "
+                               "12.00 % → 3.00 %, Jaccard 85.00 % → 85.10 %") and "means over the 2 validation sets" in lines[1]
+    assert lines[2] == ("- Left on the background by the chosen pipeline: most on *set 0* (2.00 % mean opacity, 4.00 % "
+                        "above 5 %), least on *set 1* (1.00 % mean opacity, 2.00 % above 5 %).")
+    assert lines[3] == "- `lrn whiten` and the Try-it page run *new*, the chosen pipeline."
+    assert "cost" not in text and " min" not in text  # nothing about the page's own execution
+    other = hc.summary_text(means, "new", None, tryit="old", default="old").splitlines()
+    assert other[-2:] == ["- `lrn whiten` runs none of the pipelines above.",
+                          "- The Try-it page runs *old*, not the chosen *new*."]
+    assert "It is the old default." in hc.summary_text(means, "old", "old", tryit="old", default="old")
+    sure = means.assign(hazy_share=np.where(means["set"] == "set 0", 30.0, 1.0),
+                        background_alpha=np.where(means["set"] == "set 0", 30.0, 0.5))  # 88 % opaque at least
+    assert "most on *set 0* (30.00 % mean opacity, 30.00 % above 5 %, mostly solid patches)" in hc.extremes_clause(sure, "new")
 
 
 def test_the_figure_shows_the_hazy_photos_and_a_typical_one():

@@ -1,5 +1,4 @@
 """The shipped model: install checks, ``lrn.pretrained()``, ``lrn whiten`` without ``--model``."""
-import json
 import subprocess
 import sys
 

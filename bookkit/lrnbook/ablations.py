@@ -18,6 +18,7 @@ from lrn.data.eg1800 import originals
 from lrn.shapes import EVAL_SIZE
 from lrnbook import claims, pages, plots
 from lrnbook.plan import ABLATIONS
+from lrnbook.stats import paired_difference
 
 
 @dataclass
@@ -117,6 +118,22 @@ def two_resolutions_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.
                      "Hausdorff (% of diagonal), 224": text(100 * table["hausdorff"].to_numpy() / eval_diagonal),
                      "Hausdorff (% of diagonal), photo": text(100 * photo["hausdorff"].to_numpy() / diagonals)})
     return pd.DataFrame(rows)
+
+
+RESOLUTION_PARTS = {"resolution": ("Jaccard (%), 224", "Jaccard (%), photo", "Hausdorff (% of diagonal), 224",
+                                    "Hausdorff (% of diagonal), photo"),
+                     "resolution_px": ("Hausdorff (px), 224", "Hausdorff (px), photo")}
+"""The two tables :func:`split_resolution_table` makes, by table id: the measures comparable across
+the two resolutions, then the Hausdorff distance in each resolution's own pixels."""
+
+
+def split_resolution_table(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """:func:`two_resolutions_table` as two narrower tables that fit the text column.
+
+    Returns ``{table id: DataFrame}`` in :data:`RESOLUTION_PARTS`'s order, each with the
+    ``model`` column first.
+    """
+    return {table_id: table[["model", *columns]] for table_id, columns in RESOLUTION_PARTS.items()}
 
 
 def read_runs(names, root=".") -> Runs:
@@ -221,6 +238,94 @@ def setting_note(base: dict | None, main: dict | None, spread: dict | None) -> s
     return "\n\n".join(lines)
 
 
+MEASURES = (("jaccard", "Jaccard", "pp"), ("hausdorff", "Hausdorff", "px"))
+"""The two scores of a comparison: key, name, unit of a difference."""
+SEED_NOISE = "may be seed noise"
+
+
+def seed_verdict(result: dict, spread: dict | None) -> str:
+    """The verdict of one ablation from its intervals and from the seed-to-seed spread.
+
+    Parameters
+    ----------
+    result : dict
+        :func:`lrnbook.claims.compare` of the ablation against the baseline (positive
+        favours the ablation; Jaccard in pp, Hausdorff in px).
+    spread : dict or None
+        :func:`seed_std`; with a NaN std or ``None`` the spread is unknown.
+
+    Returns
+    -------
+    str
+        *better* or *worse* for each measure whose 95 % interval excludes zero (as
+        :func:`lrnbook.claims.ablation_verdict`), then, in brackets, whether those differences
+        are beyond twice the baseline's std across seeds of its mean: a difference within it
+        *may be seed noise*, which the intervals (they resample test images) cannot show.
+    """
+    signs = {name: claims.settled(result[key]) for key, name, _ in MEASURES}
+    settled = [name for name, sign in signs.items() if sign]
+    if not settled:
+        return claims.NO_DIFFERENCE
+    words = {name: "better" if signs[name] > 0 else "worse" for name in settled}
+    if len(settled) == 2 and len(set(words.values())) == 1:
+        head = f"{words[settled[0]]} than the baseline on both measures"
+    elif len(settled) == 2:
+        better, worse = (next(n for n in settled if words[n] == w) for w in ("better", "worse"))
+        head = f"mixed: better on {better}, worse on {worse}"
+    else:
+        head = f"{words[settled[0]]} on {settled[0]}"
+    stds = {name: (spread or {}).get(key) for key, name, _ in MEASURES}
+    if any(stds[n] is None or not np.isfinite(stds[n]) for n in settled):
+        clause = "seed-to-seed spread unknown"
+    else:
+        keys = {name: key for key, name, _ in MEASURES}
+        beyond = [n for n in settled if abs(result[keys[n]]["mean_diff"]) > 2 * stds[n]]
+        within = [n for n in settled if n not in beyond]
+        both = " on both" if len(settled) == 2 else ""
+        if not within:
+            clause = f"beyond twice the seed-to-seed spread{both}"
+        elif not beyond:
+            clause = f"within twice the seed-to-seed spread{both}: {SEED_NOISE}"
+        else:
+            clause = (f"beyond twice the seed-to-seed spread on {beyond[0]}; the {within[0]} difference is "
+                      f"within it and {SEED_NOISE}")
+    text = f"{head} ({clause})"
+    if len(settled) == 1:
+        other = next(n for n in signs if n not in settled)
+        text += f"; {other}: {claims.NO_DIFFERENCE}"
+    return text
+
+
+def seed_note(spread: dict | None) -> str:
+    """The sentence over :func:`seed_table`: what twice the seed-to-seed spread is, in both units."""
+    if spread is None or not all(np.isfinite(spread[key]) for key, _, _ in MEASURES):
+        return ("The seed-to-seed spread of the baseline is unknown (fewer than two seed runs with results), so "
+                "the verdicts below cannot say which differences may be seed noise.")
+    twice = " and ".join(f"{2 * round(spread[key], 2):.2f} {unit} of {name}" for key, name, unit in MEASURES)
+    return (f"Twice the baseline's std across training seeds of its mean scores is {twice}. A difference "
+            f"within that {SEED_NOISE}: one run per setting cannot tell it from the luck of the seed.")
+
+
+def seed_table(tables: dict, baseline: str, ablations, spread: dict | None) -> pd.DataFrame:
+    """Every ablation's mean differences and its :func:`seed_verdict`, one row each.
+
+    Columns: ``ablation`` (:func:`ablation_title`), the mean paired gains (positive favours
+    the ablation) and ``verdict``; a run without scores gets a row saying so.
+    """
+    rows = []
+    for name in ablations:
+        row = {"ablation": ablation_title(name)}
+        if name not in tables or baseline not in tables:
+            rows.append({**row, "Jaccard gain (pp)": "", "Hausdorff gain (px)": "",
+                         "verdict": "missing: not fitted and scored yet"})
+            continue
+        result = claims.compare(tables, name, baseline)
+        rows.append({**row, **{f"{label} gain ({unit})": f"{result[key]['mean_diff']:+.2f}"
+                               for key, label, unit in MEASURES},
+                     "verdict": seed_verdict(result, spread)})
+    return pd.DataFrame(rows)
+
+
 def curves_figure(histories: dict, baseline: str, ablations):
     """Validation curves of the baseline and the ablations (:func:`lrnbook.plots.compare_curves`).
 
@@ -271,6 +376,43 @@ def finest_levels(tables: dict, summaries: dict, baseline: str, finest: str | No
         return None
     return claims.per_level_comparison(tables[baseline], tables[finest], input_size(summaries[finest]),
                                        ("all levels supervised", "s6 only"))
+
+
+def finest_rank_text(table: pd.DataFrame) -> str:
+    """Where s6, the map the network outputs, ranks among the six levels of one run (markdown).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The run's per-image scores with ``jaccard_s1`` .. ``jaccard_s6`` (%, each level at 224x224).
+
+    Returns
+    -------
+    str
+        s6's rank by mean Jaccard; when a coarser level has the highest mean, how far it is
+        above s6 on the same photos (paired, 95 % interval) and whether the interval settles
+        it. Empty when the table has no per-level scores.
+    """
+    levels = [f"s{k}" for k in range(1, 7) if f"jaccard_s{k}" in table]
+    if "s6" not in levels or len(levels) < 2:
+        return ""
+    means = {level: float(table[f"jaccard_{level}"].mean()) for level in levels}
+    order = sorted(levels, key=means.get, reverse=True)
+    rank = order.index("s6") + 1
+    ordinal = f"{rank}{'nd' if rank == 2 else 'rd' if rank == 3 else 'th'}"
+    where = "the highest" if rank == 1 else "the lowest" if rank == len(levels) else f"the {ordinal} highest"
+    text = (f"With every level supervised (the baseline), s6, the map the network outputs, has {where} mean "
+            f"Jaccard of its {len(levels)} levels ({means['s6']:.2f} %).")
+    if rank == 1:
+        return text + " The last refinement ends on the best mask, as the coarse-to-fine design intends."
+    top = order[0]
+    gap = paired_difference(table[f"jaccard_{top}"], table["jaccard_s6"])
+    text += (f" {top} has the highest ({means[top]:.2f} %), {claims.interval_text(gap, 'pp')} above s6 on the "
+             "same photos")
+    if gap["ci_low"] > 0:
+        return text + (": at this setting the finest map scores below a coarser one, against the intent of the "
+                       "coarse-to-fine design (each refinement unit corrects the map before it).")
+    return text + ", an interval that includes zero: the levels are not told apart on these photos."
 
 
 def photo_scores(tables: dict, names, root=".", read_photos=originals) -> dict:
@@ -329,21 +471,25 @@ def larger_text(tables: dict, at_photo: dict, baseline: str, larger: str) -> str
         result = claims.compare(scores, larger, baseline)
         parts.append(f"{where}: Jaccard {claims.interval_text(result['jaccard'], 'pp')}, Hausdorff "
                      f"{claims.interval_text(result['hausdorff'], 'px')} ({claims.ablation_verdict(result)}).")
-    return "Larger input minus baseline, positive favours the larger input. " + " ".join(parts)
+    return ("Differences, positive when the larger input is closer to the truth (Jaccard: larger input minus "
+            "baseline; Hausdorff: baseline minus larger input). " + " ".join(parts))
 
 
-def cost_text(durations: dict, names, page_seconds: float, scored_at_photo: bool) -> str:
-    """The training time of the runs ``names`` and the wall time of this page, in two sentences."""
+def cost_text(durations: dict, names) -> str:
+    """The training wall time of the runs ``names`` (:attr:`Runs.durations`, seconds), in one sentence."""
     known = {n: durations[n] for n in names if durations.get(n) is not None}
-    scored = "two runs at the photo resolution" if scored_at_photo else "nothing at the photo resolution"
-    return (f"Training: {sum(known.values()) / 60:.1f} min of wall time for {len(known)} of {len(names)} runs (per run in "
-            f"the table above). This page (reading results, scoring {scored}): {page_seconds:.0f} s.")
+    return (f"Training: {sum(known.values()) / 60:.1f} min of wall time for {len(known)} of {len(names)} runs "
+            "(per run in the table above).")
 
 
-def summary_text(comparisons: pd.DataFrame, squeeze: tuple[str, str] | None, tables: dict, baseline: str,
+def summary_text(verdicts: pd.DataFrame, squeeze: tuple[str, str] | None, tables: dict, baseline: str,
                  finest: str | None) -> str:
-    """The page's summary as markdown bullets, each read from a table or verdict above."""
-    bullets = [f"- {row['ablation']}: {row['verdict']}." for row in comparisons.to_dict("records")]
+    """The page's summary as markdown bullets, each read from a table or verdict above.
+
+    ``verdicts``: :func:`seed_table` (each ablation's verdict with the seed-to-seed spread);
+    ``squeeze``: :func:`squeeze_verdict`.
+    """
+    bullets = [f"- {row['ablation']}: {row['verdict']}." for row in verdicts.to_dict("records")]
     if squeeze is not None:
         bullets.append(f"- The paper's \"unable to learn properly\" for the skip squeeze: {squeeze[0]}.")
     if finest is not None and finest in tables and baseline in tables:
@@ -378,28 +524,28 @@ def squeeze_claim(tables: dict, histories: dict, baseline: str, squeeze: str) ->
 
 def squeeze_finding(claim_row: pd.DataFrame, tables: dict, baseline: str, squeeze: str,
                     spread: dict | None = None) -> str:
-    """The squeeze claim in one sentence, for the first page: :func:`squeeze_claim`'s verdict and
-    how the squeeze run compares with the baseline on both measures (:func:`lrnbook.claims.ablation_verdict`),
-    with two caveats a reader needs: whether each gap exceeds twice the baseline's seed-to-seed
-    std (``spread``, :func:`seed_std`) and the Hausdorff gap once stray regions are removed."""
+    """The squeeze claim in a few sentences, for the first page and under the claim's row:
+    :func:`squeeze_claim`'s verdict and how the squeeze run compares with the baseline on both
+    measures, with the seed-to-seed spread (``spread``, :func:`seed_std`; :func:`seed_verdict`) and
+    the Hausdorff gap once stray regions are removed."""
     if squeeze not in tables or baseline not in tables:
         return "The skip-squeeze ablation has no test scores yet: the paper's claim about it is not tested."
     verdict = claim_row["verdict"].iloc[0]
     result = claims.compare(tables, squeeze, baseline)
-    against = claims.ablation_verdict(result)
+    against = seed_verdict(result, spread)
     against = "shows " + against if against == claims.NO_DIFFERENCE else "is " + against
-    text = ("The paper removed the original LRN's 1-channel squeeze of the skip features because with it the "
-            "network \"was unable to learn properly\". Trained with the squeeze put back, at the seed runs' setting "
-            f"and with one seed, that claim {verdict}; against the baseline on the same test photos, the squeeze "
-            f"run {against}.")
+    text = (f"Trained with the squeeze put back, at the seed runs' smaller setting and with one seed, the LRN tests "
+            f"the paper's claim that with it the network \"was unable to learn properly\": that claim {verdict}; "
+            f"against the baseline on the same test photos, the squeeze run {against}.")
     if spread is not None:
         gaps = []
-        for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")):
-            diff, std = result[metric]["mean_diff"], spread.get(metric)
+        for key, name, unit in MEASURES:
+            diff, std = result[key]["mean_diff"], spread.get(key)
             where = claims.beyond_seeds(diff, std)
-            gaps.append(f"{metric.capitalize()} {diff:+.2f} {unit} "
-                        + ("(seed spread unknown)" if where.startswith("unknown") else
-                           f"({'beyond' if where == 'yes' else 'within'} twice the seed-to-seed std, {2 * std:.2f} {unit})"))
+            # twice the std as the page prints it (two decimals), so that a reader's doubling agrees
+            gaps.append(f"{name} {diff:+.2f} {unit} " + ("(seed spread unknown)" if where.startswith("unknown") else
+                        f"({'beyond' if where == 'yes' else 'within'} twice the seed-to-seed std, "
+                        f"{2 * round(std, 2):.2f} {unit})"))
         text += " Its gains against the baseline: " + "; ".join(gaps) + "."
     if all("hausdorff_clean" in tables[n] for n in (baseline, squeeze)):
         raw = float(tables[baseline]["hausdorff"].mean() - tables[squeeze]["hausdorff"].mean())

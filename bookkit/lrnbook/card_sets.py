@@ -21,6 +21,7 @@ from lrn.data.eg1800 import originals
 from lrn.errors import InputError
 from lrn.shapes import EVAL_SIZE
 from lrnbook import pages, plots
+from lrnbook.peer import SCORE_COLUMNS
 from lrnbook.stats import error_rates, paired_difference
 
 SET_NAMES = ("EG1800 official test", "CCP head-and-torso test", "CCP full-frame test", "Small-people test")
@@ -103,16 +104,31 @@ def sets_table(tables: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
     """One row per set and model: raw and cleaned Jaccard / Hausdorff (mean ± std).
 
     Narrow enough for the text column: the number of photos goes with the set's name, which
-    only the set's first row repeats, and each measure's raw and cleaned columns stand together.
+    only the set's first row repeats, and each measure's raw and cleaned columns stand together
+    (:data:`lrnbook.peer.SCORE_COLUMNS`, the order of the peer page's first table too).
     """
     rows = []
     for set_name, by_model in tables.items():
         for k, (model, table) in enumerate(by_model.items()):
             row = pages.score_row(model, table)
             rows.append({"photos": f"{set_name} ({row['images']})" if k == 0 else "", "model": model,
-                         **{label: row[label] for label in ("Jaccard (%), raw", "Jaccard (%), cleaned",
-                                                            "Hausdorff (px), raw", "Hausdorff (px), cleaned")}})
+                         **{label: row[label] for label in SCORE_COLUMNS}})
     return pd.DataFrame(rows)
+
+
+MEASURES = (("jaccard", "Jaccard", "pp", True), ("hausdorff", "Hausdorff", "px", False))
+"""Score column, name, unit of a difference, and whether higher is better."""
+
+
+def paired(a: pd.DataFrame, b: pd.DataFrame, column: str, higher_better: bool) -> dict:
+    """The paired gain of ``a`` over ``b`` on one score column (positive when ``a`` is better: Jaccard
+    ``a - b``, Hausdorff ``b - a``), its 95 % interval (:func:`lrnbook.stats.paired_difference`), and
+    ``"a"``, ``"b"`` or ``None`` for the model the interval favours (``None`` when it includes 0)."""
+    x, y = a[column].to_numpy(), b[column].to_numpy()
+    d = paired_difference(x, y) if higher_better else paired_difference(y, x)
+    winner = None if d["ci_low"] <= 0 <= d["ci_high"] else ("a" if d["mean_diff"] > 0 else "b")
+    return {"mean_a": float(x.mean()), "mean_b": float(y.mean()), "gain": d["mean_diff"],
+            "low": d["ci_low"], "high": d["ci_high"], "winner": winner}
 
 
 def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str, clean: bool = True) -> str:
@@ -124,20 +140,64 @@ def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: s
     lines = []
     suffix = "_clean" if clean else ""
     for set_name, by_model in tables.items():
-        a, b = by_model[ours], by_model[theirs]
         parts = []
-        for column, unit, higher_better in ((f"jaccard{suffix}", "% Jaccard", True),
-                                            (f"hausdorff{suffix}", "px Hausdorff", False)):
-            x, y = a[column].to_numpy(), b[column].to_numpy()
-            d = paired_difference(x, y) if higher_better else paired_difference(y, x)
-            if d["ci_low"] > 0 or d["ci_high"] < 0:
-                winner = ours if d["mean_diff"] > 0 else theirs
-            else:
-                winner = "neither (the interval includes 0)"
-            parts.append(f"{x.mean():.2f} vs {y.mean():.2f} {unit}, better: {winner} (gain of {ours} "
-                         f"{d['mean_diff']:+.2f}, 95 % interval {d['ci_low']:+.2f} to {d['ci_high']:+.2f})")
+        for column, _, _, higher_better in MEASURES:
+            r = paired(by_model[ours], by_model[theirs], column + suffix, higher_better)
+            winner = {"a": ours, "b": theirs, None: "neither (the interval includes 0)"}[r["winner"]]
+            unit = "% Jaccard" if higher_better else "px Hausdorff"
+            parts.append(f"{r['mean_a']:.2f} vs {r['mean_b']:.2f} {unit}, better: {winner} (gain of {ours} "
+                         f"{r['gain']:+.2f}, 95 % interval {r['low']:+.2f} to {r['high']:+.2f})")
         lines.append(f"- *{set_name}*, {'cleaned' if clean else 'raw'}, {ours} vs {theirs}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
+
+
+def names_text(names) -> str:
+    """``"A"``, ``"A and B"``, ``"A, B and C"``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def margin_text(results: list[dict], unit: str) -> str:
+    """How far the favoured model is ahead on one measure over a group of sets, as its gain:
+    ``"by 4.27 to 10.17 pp"``, or ``"by 7.77 pp, 95 % interval +0.17 to +15.40"`` for a single set."""
+    sign = 1 if results[0]["winner"] == "a" else -1
+    gains = [sign * r["gain"] for r in results]
+    if len(results) == 1:
+        low, high = sorted((sign * results[0]["low"], sign * results[0]["high"]))
+        return f"by {gains[0]:.2f} {unit}, 95 % interval {low:+.2f} to {high:+.2f}"
+    low, high = f"{min(gains):.2f}", f"{max(gains):.2f}"
+    return f"by {low} to {high} {unit}" if low != high else f"by {low} {unit}"
+
+
+def versus_summary(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str, clean: bool = True) -> str:
+    """The result of :func:`versus_text` in one sentence: which model leads on which sets, and by how much.
+
+    Sets are grouped by the model that the paired 95 % intervals favour on Jaccard and on
+    Hausdorff; a set where the two measures favour different models, or where an interval
+    includes 0, is named with what each measure says.
+    """
+    suffix = "_clean" if clean else ""
+    groups: dict[tuple, list] = {}
+    for set_name, by_model in tables.items():
+        results = [paired(by_model[ours], by_model[theirs], column + suffix, higher_better)
+                   for column, _, _, higher_better in MEASURES]
+        groups.setdefault(tuple(r["winner"] for r in results), []).append((set_name, results))
+    who = {"a": ours, "b": theirs}
+    clauses = []
+    for winners, members in groups.items():
+        sets = names_text(name for name, _ in members)
+        margins = {name: margin_text([results[k] for _, results in members], unit) if winners[k] else None
+                   for k, (_, name, unit, _) in enumerate(MEASURES)}
+        if len(set(winners)) == 1 and winners[0] is not None:
+            clauses.append(f"{who[winners[0]]} leads on {sets} ("
+                           + "; ".join(f"{name} {m}" for name, m in margins.items()) + ")")
+        elif set(winners) == {None}:
+            clauses.append(f"neither model leads on {sets} (every interval includes 0)")
+        else:
+            said = [f"{name} favours {who[w]} {margins[name]}" if w else f"{name}: no difference shown, the interval includes 0"
+                    for w, name in zip(winners, margins)]
+            clauses.append(f"on {sets} the two measures do not agree ({'; '.join(said)})")
+    return f"By the paired 95 % intervals of the {'cleaned' if clean else 'raw'} scores, " + "; ".join(clauses) + "."
 
 
 def worst_figure(s: people.EvalSet, maps: np.ndarray, table: pd.DataFrame, model: str, n: int = 5) -> plt.Figure:
@@ -197,6 +257,24 @@ def check_unseen(settings: dict, test_sets: dict) -> str:
         counts.append(f"{len(s)} {name}")
     return (f"None of the test photos ({', '.join(counts)}) was used for training or validation, nor in choosing "
             "the model.")
+
+
+def whitened_text(means_by_model: dict[str, pd.DataFrame]) -> str:
+    """Under :func:`whitened_table`: the set on which the first model (the shipped one) leaves the most
+    background opacity, beside every other model on that set, and the set with the least.
+    Empty when no set has a background pixel."""
+    (name, means), *others = means_by_model.items()
+    rows = means.set_index("set").dropna(subset=["background_alpha"]).sort_values("background_alpha", kind="stable")
+    if rows.empty:
+        return ""
+    most, least = rows.index[-1], rows.index[0]
+    beside = "; ".join(f"{other} {m.set_index('set').loc[most, 'background_alpha']:.2f} %" for other, m in others)
+    text = (f"The {name} leaves the most background opacity on *{most}*: {rows.loc[most, 'background_alpha']:.2f} % on "
+            f"average, {rows.loc[most, 'hazy_share']:.2f} % of the background above {haze.HAZE_ALPHA:g}"
+            + (f" ({beside} on the same photos)" if beside else "") + ".")
+    if least != most:
+        text += f" The least is on *{least}*: {rows.loc[least, 'background_alpha']:.2f} %."
+    return text
 
 
 def whitened_table(means_by_model: dict[str, pd.DataFrame]) -> pd.DataFrame:

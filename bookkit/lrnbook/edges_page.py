@@ -17,12 +17,21 @@ def option_label(option: str) -> str:
     return {"raw": "raw", "cleaned": "cleaned"}.get(option, f"cleaned + {option}")
 
 
+HAUSDORFF = "Hausdorff (px, photo's size)"
+MS_ADDED = "ms added"
+"""Column of the milliseconds an option adds per photo after the map (cleaning, refinement)."""
+
+
+def option_rows(table: pd.DataFrame) -> list[dict]:
+    """One model's long score table -> one row per option: its mean ± std and the ms it adds per photo."""
+    return [{"edges": option_label(r.option), "Jaccard (%)": f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}",
+             HAUSDORFF: f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}", MS_ADDED: f"{r.ms_per_photo:.0f}"}
+            for r in edges.summary(table).itertuples()]
+
+
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One model's long score table -> one row per option, mean ± std, ms per photo."""
-    return pd.DataFrame([{"edges": option_label(r.option),
-                          "Jaccard (%)": f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}",
-                          "Hausdorff (px at the photo's size)": f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}",
-                          "extra ms per photo": f"{r.ms_per_photo:.0f}"} for r in edges.summary(table).itertuples()])
+    """One model's long score table -> one row per option, mean ± std, ms added per photo."""
+    return pd.DataFrame(option_rows(table))
 
 
 def score_sets(sets: dict, predictors: dict, refinements: dict) -> dict:
@@ -40,22 +49,18 @@ def score_sets(sets: dict, predictors: dict, refinements: dict) -> dict:
     return out
 
 
-def sets_table(scored: dict) -> pd.DataFrame:
-    """One row per set and option; a Jaccard and a Hausdorff column per model (mean ± std),
-    then the extra milliseconds per photo of the first model."""
+def sets_table(scored: dict, model: str) -> pd.DataFrame:
+    """One model's table: one row per set and option, Jaccard and Hausdorff (mean ± std) and the
+    milliseconds the option adds per photo for this model's maps.
+
+    One table per model keeps it inside the text column; the set's name (with its number of
+    photos) stands on its first row only.
+    """
     rows = []
     for name, scores in scored.items():
-        n = next(iter(scores.values()))["id"].nunique()
-        summaries = {model: edges.summary(table).set_index("option") for model, table in scores.items()}
-        first = next(iter(summaries.values()))
-        for option in first.index:
-            row = {"photos": f"{name} ({n})", "edges": option_label(option)}
-            for model, summary in summaries.items():
-                r = summary.loc[option]
-                row[f"{model}: Jaccard (%)"] = f"{r.jaccard_mean:.2f} ± {r.jaccard_std:.2f}"
-                row[f"{model}: Hausdorff (px at the photo's size)"] = f"{r.hausdorff_mean:.2f} ± {r.hausdorff_std:.2f}"
-            row["extra ms per photo"] = f"{first.loc[option, 'ms_per_photo']:.0f}"
-            rows.append(row)
+        table = scores[model]
+        for k, row in enumerate(option_rows(table)):
+            rows.append({"photos": f"{name} ({table['id'].nunique()})" if k == 0 else "", **row})
     return pd.DataFrame(rows)
 
 
@@ -64,16 +69,31 @@ def means(table: pd.DataFrame, option: str) -> tuple[float, float]:
     return float(part["jaccard"].mean()), float(part["hausdorff"].mean())
 
 
-def choice_text(val_scores: pd.DataFrame, chosen: str, default: str) -> str:
-    """What the validation photos chose, against the cleaned map, and whether it is the default."""
+def choice_text(val_scores: pd.DataFrame, chosen: str, default: str, photos: str = "validation photos") -> str:
+    """What the validation photos chose, against the cleaned map, and whether it is the default.
+
+    ``photos``: what the photos of ``val_scores`` are, after their number (e.g. ``"EG1800
+    validation portraits"``).
+    """
     j, h = means(val_scores, chosen)
     jc, hc = means(val_scores, "cleaned")
     n = val_scores["id"].nunique()
     same = ("It is the refinement `lrn whiten` uses by default." if chosen == default else
             f"**It is not the default of `lrn whiten` ({default})**: the default was chosen on an earlier run.")
-    return (f"On the {n} validation photos the rule (lowest sum of the ranks by mean Jaccard and by mean "
+    return (f"On the {n} {photos} the rule (lowest sum of the ranks by mean Jaccard and by mean "
             f"Hausdorff) chooses **{chosen}**: Jaccard {j:.2f} % against {jc:.2f} % cleaned without refinement, "
             f"Hausdorff {h:.2f} px against {hc:.2f} px (at the photos' own size). {same}")
+
+
+def choice_photos(val_ids) -> tuple[list[str], str]:
+    """The validation photos the refinement is chosen on, from a model card's ``val_ids``, and what they are.
+
+    The EG1800 ones (``"eg1800/00017"`` -> ``"00017"``), read by :func:`lrn.data.eg1800.originals`:
+    ``(ids, "EG1800 validation portraits")``. A card of a model trained on EG1800 alone lists
+    bare ids: ``(all of them, "validation photos")``.
+    """
+    portraits = [i.removeprefix("eg1800/") for i in val_ids if i.startswith("eg1800/")]
+    return (portraits, "EG1800 validation portraits") if portraits else (list(val_ids), "validation photos")
 
 
 def test_text(scores: dict, ours: str, peer: str | None, option: str) -> str:
@@ -171,3 +191,69 @@ def crops_text(truth: np.ndarray, opacities: dict, boxes: dict) -> str:
         parts.append(f"{name}: " + ", ".join(cells))
     return ("Inside the crops, the share of the true person left out (opacity below one half) / of the true "
             "background kept (one half or more): " + "; ".join(parts) + ".")
+
+
+def compare_word(after: float, before: float) -> str:
+    """``"more"``, ``"less"``, ``"as much"`` or ``"none"`` (both 0), as the two shares read at one decimal."""
+    a, b = round(after, 1), round(before, 1)
+    return "more" if a > b else "less" if a < b else "none" if a == 0 else "as much"
+
+
+def crops_named(names: list[str], total: int) -> str:
+    """``"the hair crop"``, ``"the hair and shoulder crops"``, ``"both crops"``, ``"every crop"``."""
+    if len(names) == total > 1:
+        return "both crops" if total == 2 else "every crop"
+    return f"the {' and '.join(names)} crop" + ("s" if len(names) > 1 else "")
+
+
+def refinement_text(truth: np.ndarray, before: np.ndarray, after: np.ndarray, boxes: dict,
+                    scores: pd.DataFrame, option: str, set_name: str) -> str:
+    """What refinement did inside the crops of one photo, and what it does over the whole set.
+
+    Parameters
+    ----------
+    truth : (H, W) bool
+        The photo's true mask.
+    before, after : (H, W) float
+        Opacities without and with refinement (the stretched map with the ramp; ``lrn whiten``).
+    boxes : dict
+        Crops ``(y0, y1, x0, x1)`` by name (:func:`zoom_boxes`).
+    scores : DataFrame
+        The set's long score table (:func:`lrn.edges.cutout_scores`), with ``cleaned`` and ``option``.
+    option : str
+        The refinement ``after`` applies.
+    set_name : str
+        The set's name, for the last sentence.
+
+    Returns
+    -------
+    str
+        Per crop, whether refinement leaves out more or less of the person and keeps more or
+        less of the background (:func:`crop_errors`, as printed at one decimal); why it can cut
+        into the person; and the change of the set's mean Jaccard, saying so when one photo's
+        crops and the mean point different ways.
+    """
+    measures = (("leaves out", "of the person", 0), ("keeps", "of the background", 1))
+    errors = {name: (crop_errors(truth, before, box), crop_errors(truth, after, box)) for name, box in boxes.items()}
+    clauses, cut_in, cut_back = [], False, False
+    for verb, what, k in measures:
+        groups: dict[str, list[str]] = {}
+        for name, (b, a) in errors.items():
+            if not (np.isnan(b[k]) or np.isnan(a[k])):
+                groups.setdefault(compare_word(a[k], b[k]), []).append(name)
+        said = [f"{word} {what} in {crops_named(names, len(boxes))}" + (", as without it" if word == "none" else "")
+                for word, names in groups.items()]
+        if said:
+            clauses.append(f"{verb} " + " and ".join(said))
+        if k == 0:
+            cut_in, cut_back = "more" in groups, "less" in groups
+    text = "On this photo, refinement " + ", and ".join(clauses) + "."
+    if cut_in:
+        text += (" A guided filter moves the map's edge toward the photo's own edges: where the person and the "
+                 "background have similar colours there is no edge to follow, and it can cut into the person.")
+    j, _ = means(scores, option)
+    jc, _ = means(scores, "cleaned")
+    n = scores["id"].nunique()
+    text += f" Over the {n} photos of *{set_name}*, refinement changes the mean Jaccard index by {j - jc:+.2f} points"
+    disagree = (cut_in and not cut_back and j > jc) or (cut_back and not cut_in and j < jc)
+    return text + (": one photo's crops do not show the set's mean." if disagree else ".")

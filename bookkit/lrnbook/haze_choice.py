@@ -71,8 +71,8 @@ TRIMAP_BAND = 0.01
 covers the map's blurred edge (a 224x224 map stretched to the photo)."""
 MATTING_SIDE = 300
 """Closed-form matting runs on the photo shrunk to this shorter side (the alpha is resized back
-bilinearly): at 600x800 it takes about five times as long as at 300x400 (1.8 s against 0.35 s
-on one core)."""
+bilinearly): its cost grows with the number of pixels, and at 600x800 it took about five times
+as long as at 300x400."""
 
 JACCARD_MARGIN = 0.5
 RULE = ("Among the pipelines whose Jaccard index, averaged over the four validation sets (each set's "
@@ -307,7 +307,8 @@ means allow those pixels (:func:`opaque_lower_bound`) is at least this (%)."""
 
 def sets_text(means: pd.DataFrame, chosen: str, small: str = SET_NAMES[3]) -> str:
     """How far the sets and the pipelines move the Jaccard index, and what haze the chosen
-    pipeline leaves on the small-people set: a paragraph, every comparison read from ``means``."""
+    pipeline leaves on the set where it leaves the most and on the set where it leaves the
+    least: a paragraph, every comparison read from ``means`` (:func:`set_means`)."""
     chosen_rows = means[means["pipeline"] == chosen].set_index("set")
     across_sets = float(chosen_rows["jaccard"].max() - chosen_rows["jaccard"].min())
     across_pipelines = float(means.groupby("set")["jaccard"].agg(lambda j: j.max() - j.min()).max())
@@ -323,17 +324,123 @@ def sets_text(means: pd.DataFrame, chosen: str, small: str = SET_NAMES[3]) -> st
     row = chosen_rows.loc[small]
     text = (f"{lead} On *{small}* the Jaccard index is {small_j.min():.1f} to {small_j.max():.1f} % whatever "
             f"the pipeline, " + ("the lowest of the sets" if row["jaccard"] < others.min() else "not the lowest")
-            + f" (the others: {others.min():.1f} to {others.max():.1f} % with the chosen pipeline). With the "
-            f"chosen pipeline {row['hazy_share']:.1f} % of its background is above {100 * haze.HAZE_ALPHA:.0f} % "
-            f"opacity, at a mean opacity over the whole background of {row['background_alpha']:.1f} %")
-    bound = opaque_lower_bound(row["background_alpha"], row["hazy_share"])
-    if np.isfinite(bound) and bound >= CONFIDENT_OPACITY:
-        text += (f": those pixels are at least {bound:.0f} % opaque on average, i.e. the map marks them with "
-                 "confidence, which post-processing cannot tell from the person.")
-    else:
-        text += "."
+            + f" (the others: {others.min():.1f} to {others.max():.1f} % with the chosen pipeline). "
+            + haze_extremes_text(means, chosen))
     return text + (" Part of the background opacity of every set is the soft edge itself, a few pixels wide on the "
                    "true background around the person.")
+
+
+def haze_extremes(means: pd.DataFrame, chosen: str) -> dict | None:
+    """The sets on which ``chosen`` leaves the most and the least background opacity.
+
+    Parameters
+    ----------
+    means : pandas.DataFrame
+        :func:`set_means`.
+    chosen : str
+        A pipeline of ``means``.
+
+    Returns
+    -------
+    dict or None
+        ``{"most": set name, "least": set name (the same with one set), "rows": the chosen
+        pipeline's rows indexed by set, "solid": the least mean opacity (%) of the hazy pixels
+        of the *most* set (:func:`opaque_lower_bound`; NaN when none is hazy)}``; ``None`` when no
+        set has a background pixel.
+    """
+    rows = means[means["pipeline"] == chosen].set_index("set").dropna(subset=["background_alpha"])
+    if rows.empty:
+        return None
+    rows = rows.sort_values("background_alpha", kind="stable")
+    most, least = rows.index[-1], rows.index[0]
+    solid = opaque_lower_bound(rows.loc[most, "background_alpha"], rows.loc[most, "hazy_share"])
+    return {"most": most, "least": least, "rows": rows, "solid": solid}
+
+
+def solid(extremes: dict) -> bool:
+    """Whether the haze of the *most* set of :func:`haze_extremes` is solid background: its hazy
+    pixels at least :data:`CONFIDENT_OPACITY` opaque on average."""
+    return bool(np.isfinite(extremes["solid"]) and extremes["solid"] >= CONFIDENT_OPACITY)
+
+
+def haze_extremes_text(means: pd.DataFrame, chosen: str) -> str:
+    """The haze ``chosen`` leaves on the set with the most background opacity and on the set with
+    the least (:func:`haze_extremes`), and whether the most is solid background kept rather than
+    a faint haze; a few sentences."""
+    found = haze_extremes(means, chosen)
+    if found is None:
+        return "No set has a background pixel to measure the haze on."
+    above = f"{100 * haze.HAZE_ALPHA:.0f} % opacity"
+    most, least, rows = found["most"], found["least"], found["rows"]
+    where = f"on *{most}*" if most != least else f"on its one set, *{most}*"
+    text = (f"With the chosen pipeline the background keeps the most opacity {where}: "
+            f"{rows.loc[most, 'background_alpha']:.1f} % on average, with {rows.loc[most, 'hazy_share']:.1f} % of it "
+            f"above {above}.")
+    if solid(found):
+        text += (f" Those pixels are at least {found['solid']:.0f} % opaque on average: background kept as solid "
+                 "patches, not a faint haze, which the map marks with confidence and no post-processing can tell "
+                 "from the person.")
+    if least != most:
+        text += (f" The least is on *{least}*: {rows.loc[least, 'background_alpha']:.1f} % on average, with "
+                 f"{rows.loc[least, 'hazy_share']:.1f} % above {above}.")
+    return text
+
+
+def extremes_clause(means: pd.DataFrame, chosen: str) -> str:
+    """:func:`haze_extremes` in one sentence, for the summary."""
+    found = haze_extremes(means, chosen)
+    if found is None:
+        return "No set has a background pixel to measure the haze on."
+    rows = found["rows"]
+    def numbers(name):
+        return (f"{rows.loc[name, 'background_alpha']:.2f} % mean opacity, {rows.loc[name, 'hazy_share']:.2f} % "
+                f"above {100 * haze.HAZE_ALPHA:.0f} %")
+    text = f"Left on the background by the chosen pipeline: most on *{found['most']}* ({numbers(found['most'])}"
+    text += ", mostly solid patches)" if solid(found) else ")"
+    if found["least"] != found["most"]:
+        text += f", least on *{found['least']}* ({numbers(found['least'])})"
+    return text + "."
+
+
+def summary_text(means: pd.DataFrame, chosen: str, whiten: str | None, tryit: str | None = None,
+                 default: str = DEFAULT) -> str:
+    """The page's summary as markdown bullets: the rule, the choice against the old default (means
+    over the sets), the haze it leaves on the hardest and easiest set, and what ``lrn whiten`` and
+    the Try-it page run.
+
+    Parameters
+    ----------
+    means : pandas.DataFrame
+        :func:`set_means`.
+    chosen : str
+        :func:`choose`'s pipeline.
+    whiten : str or None
+        :func:`whiten_pipeline` (``None``: ``lrn whiten`` reproduces no pipeline).
+    tryit : str, optional
+        The Try-it page's pipeline; default :data:`TRYIT_PIPELINE`.
+    default : str
+        The old default pipeline.
+    """
+    tryit = TRYIT_PIPELINE if tryit is None else tryit
+    table = overall(means).set_index("pipeline")
+    c, d = table.loc[chosen], table.loc[default]
+    above = f"{100 * haze.HAZE_ALPHA:.0f} %"
+    bullets = [f"- Rule, fixed before the scores: {RULE}",
+               f"- Chosen: *{chosen}*; mean background opacity {d['background_alpha']:.2f} % → "
+               f"{c['background_alpha']:.2f} %, background above {above} opacity {d['hazy_share']:.2f} % → "
+               f"{c['hazy_share']:.2f} %, Jaccard {d['jaccard']:.2f} % → {c['jaccard']:.2f} %, Hausdorff "
+               f"{d['hausdorff']:.2f} → {c['hausdorff']:.2f} px (means over the {means['set'].nunique()} "
+               "validation sets)." + (" It is the old default." if chosen == default else ""),
+               f"- {extremes_clause(means, chosen)}"]
+    runs = {"`lrn whiten`": whiten, "the Try-it page": tryit}
+    if all(p == chosen for p in runs.values()):
+        bullets.append(f"- `lrn whiten` and the Try-it page run *{chosen}*, the chosen pipeline.")
+    else:
+        for who, pipeline in runs.items():
+            bullets.append(f"- {who[0].upper() + who[1:]} runs " + (
+                "none of the pipelines above." if pipeline is None else
+                f"*{pipeline}*" + ("." if pipeline == chosen else f", not the chosen *{chosen}*.")))
+    return "\n".join(bullets)
 
 
 def subsample(ids, n: int) -> list:

@@ -6,7 +6,6 @@ take arrays and tables and return a table, a figure or a markdown string.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from pathlib import Path
@@ -48,7 +47,7 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         epochs = (f"{len(history)} (at most {settings['epochs']}, patience {settings['patience']}); "
                   f"weights of epoch {best}, the lowest validation loss")
     seconds = card.get("train_seconds")
-    time_text = f"{seconds / 60:.0f} min on {card.get('cpus', 2)} CPU cores" if seconds else "not recorded"
+    time_text = f"{seconds / 60:.0f} min of CPU training" if seconds else "not recorded"
     feed = shipped.card_feed(card)
     entering = ("letterboxed into it (aspect ratio kept, the rest padded); maps are cropped and resized back"
                 if feed == "pad" else "photos are resized to it; maps are resized back")
@@ -97,17 +96,22 @@ def clean_text(clean: bool) -> str:
     return f"{refined}. With --refine none the map is {unrefined} (chosen on validation photos)"
 
 
+def limit_text(max_bytes: int) -> str:
+    """Whose limit ``max_bytes`` is: the project's budget for the model inside the package."""
+    return f"the {max_bytes / 10**6:.0f} MB the project allows the model inside the package, to keep pip install small"
+
+
 def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:
-    """The model's two files, their precision and their sum against the package limit."""
+    """The model's two files, their precision and their sum against the package limit (:func:`limit_text`)."""
     packed = shipped.card_packing(card)
     tflite = Path(card["file"]).with_suffix(".tflite").name
     keras_file = f"{card['file']} ({card['bytes'] / 10**6:.1f} MB, weights {packed.keras})"
     if packed.tflite is packing.CONVERTED_ON_FIRST_USE:
-        text = (f"{keras_file} alone, limit {max_bytes / 10**6:.0f} MB (with its .tflite it would not fit: "
+        text = (f"{keras_file} alone, within {limit_text(max_bytes)} (with its .tflite it would not fit: "
                 "lrn whiten converts it on its first call and keeps the conversion in its cache)")
     else:
         text = (f"{keras_file} + {tflite} ({tflite_bytes / 10**6:.1f} MB, weights {packed.tflite}) = "
-                f"{(card['bytes'] + tflite_bytes) / 10**6:.1f} MB, limit {max_bytes / 10**6:.0f} MB")
+                f"{(card['bytes'] + tflite_bytes) / 10**6:.1f} MB, within {limit_text(max_bytes)}")
     if packed != packing.PACKINGS[0]:
         fidelity = card["packing_fidelity"]
         worst = min(fidelity[kind]["mask_jaccard_min"] for kind in ("keras", "tflite") if kind in fidelity)
@@ -122,67 +126,194 @@ def history_table(card: dict) -> pd.DataFrame | None:
     return pd.DataFrame(card["history"]) if card.get("history") else None
 
 
-def epochs_text(history: pd.DataFrame | None, max_epochs: int) -> str:
-    """Where the validation loss was lowest, and whether training stopped at the epoch limit."""
+def n_epochs(n: int) -> str:
+    """``"1 epoch"``, ``"3 epochs"``."""
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def epochs_text(history: pd.DataFrame | None, max_epochs: int, patience: int | None = None) -> str:
+    """Why training stopped, and what that means for the model: at its epoch limit while the
+    validation loss was still coming down (a longer run might do more), or at a plateau.
+
+    Parameters
+    ----------
+    history : DataFrame or None
+        The card's per-epoch history (:func:`history_table`), with ``val_loss``.
+    max_epochs : int
+        The most epochs the run was allowed.
+    patience : int, optional
+        Epochs without a new lowest validation loss after which training stops early.
+    """
     if history is None:
         return "The card records no per-epoch history."
     best, n = int(history["val_loss"].idxmin()) + 1, len(history)
-    if best == n and n == max_epochs:
-        return (f"The validation loss was lowest at the last epoch ({n}), the epoch limit: training stopped "
-                "while the validation loss was still falling.")
-    return f"The validation loss was lowest at epoch {best} of the {n} trained (limit {max_epochs})."
+    since = n - best
+    if n >= max_epochs and (patience is None or since < patience):
+        if since == 0:
+            where = "its lowest value at the last epoch: it was still coming down when training ended"
+            outlook = "More epochs would likely reduce it further, and a longer run would likely score more."
+        else:
+            where = (f"its lowest value at epoch {best}, {n_epochs(since)} before the end"
+                     + ("" if patience is None else f", fewer than the patience of {n_epochs(patience)} that "
+                                                    "would have stopped training at a plateau"))
+            outlook = "More epochs might still reduce it; the model may be short of what this network can do."
+        return (f"Training stopped at its limit of {n_epochs(max_epochs)}, not at a plateau: the validation loss "
+                f"reached {where}. {outlook}")
+    if n >= max_epochs:
+        return (f"Training ran to its limit of {n_epochs(max_epochs)}, but the validation loss had reached its "
+                f"lowest value at epoch {best}, {n_epochs(since)} before the end: it had levelled off.")
+    return (f"Training stopped early, after {n_epochs(n)} of at most {max_epochs}: the validation loss had not come "
+            f"below its epoch-{best} value for {n_epochs(since)} (the patience), so it had levelled off.")
 
 
 # --- Speed -------------------------------------------------------------------------------
 
-def median_ms(model, photo: np.ndarray, repeats: int = 10, forward=None, feed: str | None = None) -> float:
-    """Median wall time in milliseconds of ``lrn.segment(model, photo, forward=forward, feed=feed)`` after a warm-up call."""
-    cutout.segment(model, photo, forward=forward, feed=feed)
+def median_call_ms(call, photo: np.ndarray, repeats: int = 10) -> float:
+    """Median wall time in milliseconds of ``call(photo)``, after a warm-up call."""
+    call(photo)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        cutout.segment(model, photo, forward=forward, feed=feed)
+        call(photo)
         times.append((time.perf_counter() - start) * 1e3)
     return float(statistics.median(times))
 
 
+def median_ms(model, photo: np.ndarray, repeats: int = 10, forward=None, feed: str | None = None) -> float:
+    """Median wall time in milliseconds of ``lrn.segment(model, photo, forward=forward, feed=feed)`` after a warm-up call."""
+    return median_call_ms(lambda p: cutout.segment(model, p, forward=forward, feed=feed), photo, repeats)
+
+
 def size_label(photo: np.ndarray) -> str:
-    """``"600x800 photo"``: a photo's width x height."""
-    return f"{photo.shape[1]}x{photo.shape[0]} photo"
+    """``"600x800"``: a photo's width x height."""
+    return f"{photo.shape[1]}x{photo.shape[0]}"
 
 
-def speed_table(model, photos, forwards: dict, peer_summary: dict | None = None,
+SPEED_COLUMNS = ["photo", "what is timed", "ms"]
+
+
+def speed_table(model, photos, forwards: dict, others: dict | None = None,
                 repeats: int = 10, feed: str | None = None) -> pd.DataFrame:
-    """Median ms of :func:`lrn.segment` for every photo and forward, beside the peer's time.
+    """Median milliseconds per photo of :func:`lrn.segment` with each forward, then of each other call.
 
     Parameters
     ----------
     photos : sequence of numpy.ndarray
-        Photos uint8 ``(H, W, 3)``, labelled by their size.
+        Photos uint8 ``(H, W, 3)``, labelled by their size (:func:`size_label`).
     forwards : dict
-        ``{label: forward callable, or None for Keras' prediction}``.
-    peer_summary : dict, optional
-        The peer run's test summary (its ``ms_per_image`` setting is shown).
+        ``{label: forward callable, or None for Keras' prediction}``: the map alone.
+    others : dict, optional
+        ``{label: photo -> anything}``: e.g. the whole of ``lrn whiten`` (:func:`lrn.cutout.cut_out`)
+        or the peer's map at the photo's size, timed on the same photos.
+
+    Returns
+    -------
+    DataFrame with :data:`SPEED_COLUMNS`: photo size, the label, the median in ms (text, 0.1 ms).
     """
-    rows = [{"": f"{size_label(photo)}, {label}", "ms": f"{median_ms(model, photo, repeats, forward, feed):.1f}"}
+    rows = [[size_label(photo), label, f"{median_ms(model, photo, repeats, forward, feed):.1f}"]
             for label, forward in forwards.items() for photo in photos]
-    if peer_summary:
-        rows.append({"": "peer, per image (its run)",
-                     "ms": f"{peer_summary['provenance']['settings']['ms_per_image']:.1f}"})
-    return pd.DataFrame(rows, columns=["", "ms"])
+    rows += [[size_label(photo), label, f"{median_call_ms(call, photo, repeats):.1f}"]
+             for label, call in (others or {}).items() for photo in photos]
+    return pd.DataFrame(rows, columns=SPEED_COLUMNS)
+
+
+def speed_text(table: pd.DataFrame, whole: str, part: str) -> str:
+    """Per photo size, the whole pipeline's time and the part of it a step takes (rows of :func:`speed_table`).
+
+    ``whole``: the label of the whole ``lrn whiten`` row; ``part``: the label of the map's row
+    with the same forward, so that the rest is cleaning, refinement, ramp and composing.
+    """
+    by = table.set_index(["photo", "what is timed"])["ms"].astype(float)
+    parts = []
+    for photo in dict.fromkeys(table["photo"]):
+        total, map_ms = by[(photo, whole)], by[(photo, part)]
+        parts.append(f"{total:.1f} ms on the {photo} photo ({map_ms:.1f} ms for the map, {total - map_ms:.1f} ms "
+                     "for cleaning, refinement, ramp and white background)")
+    return "End to end, `lrn whiten` with its default options takes " + "; ".join(parts) + "."
 
 
 # --- Failure modes -----------------------------------------------------------------------
 
-def failure_text(rated: pd.DataFrame, n: int = 6, threshold: float = 90.0) -> str:
-    """How many photos score below ``threshold`` Jaccard and which error dominates on the ``n`` worst."""
-    worst = rated.nsmallest(n, "jaccard")
-    below = 100 * float((rated["jaccard"] < threshold).mean())
-    more_fn = int((worst["false_negative_pct"] > worst["false_positive_pct"]).sum())
-    more_fp = int((worst["false_positive_pct"] > worst["false_negative_pct"]).sum())
-    return (f"{below:.1f} % of the {len(rated)} photos score below {threshold:g} % Jaccard. On {more_fn} of the "
-            f"{len(worst)} worst the model leaves out more of the person than it adds background (as shares of "
-            f"each), on {more_fp} it adds more background than it leaves out.")
+def count_of(k: int, n: int, noun: str = "") -> str:
+    """``"all 5 worst photos"`` when ``k == n`` (``"both ..."`` for two), else ``"3 of the 5 worst photos"``."""
+    noun = f" {noun}" if noun else ""
+    if k == n > 1:
+        return f"both{noun}" if n == 2 else f"all {n}{noun}"
+    return f"{k} of the {n}{noun}"
+
+
+def were(k: int) -> str:
+    return "is" if k == 1 else "are"
+
+
+def dominant_error(found: pd.DataFrame, fp: str, fn: str, whom: str) -> str:
+    """On ``found`` (photos whose mask touches the person), which error weighs more, each as a share of
+    its own area (``fp``: of the true background marked as person; ``fn``: of the true person left out)."""
+    added = int((found[fp] > found[fn]).sum())
+    left = int((found[fn] > found[fp]).sum())
+    if added == len(found):
+        return (f"on {whom} mostly background is added (a larger share of the background is marked as person "
+                "than of the person is left out)")
+    if left == len(found):
+        return (f"on {whom} mostly the person is left out (a larger share of the person is left out than of "
+                "the background is marked as person)")
+    return (f"on {whom}: mostly background added on {added}, mostly the person left out on {left} "
+            "(each error as a share of its own area)")
+
+
+def failure_text(table: pd.DataFrame, n: int = 5, threshold: float = 90.0, clean: bool = True) -> str:
+    """What goes wrong on a set's ``n`` worst photos, from their per-photo scores.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Per-photo scores (:func:`lrnbook.card_sets.scores`): ``jaccard``, ``false_positive_pct``,
+        ``false_negative_pct`` (%) of the raw mask and the same with ``_clean`` for the cleaned one.
+    n : int
+        How many worst photos (lowest Jaccard of the mask described) to describe.
+    threshold : float
+        Jaccard (%) below which a photo counts as failed.
+    clean : bool
+        Describe the cleaned masks (largest region, holes filled), else the raw ones.
+
+    Returns
+    -------
+    str
+        The share of photos below ``threshold``; on the worst, how many masks miss the person
+        entirely (covering another region, or empty) and, for cleaned masks, on how many of those
+        the raw map had found the person, which cleaning then threw away; and on the others,
+        whether background added or person left out weighs more.
+    """
+    suffix = "_clean" if clean else ""
+    jaccard, fp, fn = f"jaccard{suffix}", f"false_positive{suffix}_pct", f"false_negative{suffix}_pct"
+    worst = table.nsmallest(n, jaccard)
+    below = 100 * float((table[jaccard] < threshold).mean())
+    head = f"{below:.1f} % of the {len(table)} photos score below {threshold:g} % Jaccard."
+    missed = worst[worst[fn] >= 100 - 1e-9]
+    found = worst.drop(missed.index)
+    mask = "cleaned mask" if clean else "mask"
+    sentences = []
+    if len(missed):
+        empty = int((missed[fp] <= 0).sum())
+        where = ("it covers another region of the photo" if empty == 0 else "it is empty" if empty == len(missed)
+                 else f"{len(missed) - empty} cover another region of the photo, {empty} {were(empty)} empty")
+        sentences.append(f"On {count_of(len(missed), len(worst), 'worst photos')} the {mask} misses the person "
+                         f"entirely: {where}.")
+        if clean:
+            had = missed[missed["false_negative_pct"] < 100 - 1e-9]
+            if len(had):
+                covered = 100 - had["false_negative_pct"]
+                share = (f"{covered.min():.1f} to {covered.max():.1f} %" if len(had) > 1 else f"{covered.iloc[0]:.1f} %")
+                sentences.append(
+                    f"The raw map had found the person on {count_of(len(had), len(missed))} (it covered {share} of "
+                    "the person), but cleaning keeps only the largest region, and that was another one: keeping "
+                    "the largest region can throw away a small person.")
+        if len(found):
+            sentences.append(dominant_error(found, fp, fn, f"the other {len(found)}"))
+    else:
+        sentences.append(dominant_error(found, fp, fn, count_of(len(found), len(worst), "worst photos")))
+    sentences = [t[0].upper() + t[1:] + ("" if t.endswith(".") else ".") for t in sentences]
+    return " ".join([head, *sentences])
 
 
 # --- The cut-out -------------------------------------------------------------------------
@@ -193,41 +324,49 @@ def best_median_worst(table: pd.DataFrame, column: str = "jaccard_clean") -> pd.
     return table.iloc[[order[-1], order[len(order) // 2], order[0]]]
 
 
+RANKS = ("best", "median", "worst")
+"""Titles of the photos :func:`best_median_worst` picks, in its order."""
+FRAME_GREY = "0.6"
+"""Colour of the thin frame drawn around each cut-out, so that its white does not melt into the page."""
+
+
 def cutout_figure(photos, probs, shown: pd.DataFrame, column: str = "jaccard_clean",
-                  refined: bool = True) -> plt.Figure:
-    """Photos above what ``lrn whiten`` writes for them (:func:`lrn.cutout.compose` on white).
+                  refined: bool = True, title: str = "", ranks=RANKS) -> plt.Figure:
+    """Photos beside what ``lrn whiten`` writes for them (:func:`lrn.cutout.compose` on white).
 
     ``probs``: each photo's map at its own resolution (``lrn.segment``), a refined matte when
     ``refined`` (used as alpha directly) or a raw map (soft ramp); ``shown``: their rows of a
-    score table (``id`` and ``column``), for the titles.
+    score table (``id`` and ``column``), for the titles, each headed by its rank in ``ranks``
+    (``best`` / ``median`` / ``worst``: :func:`best_median_worst`); ``title``: the set's name, above
+    the row. Each cut-out gets a thin grey frame (:data:`FRAME_GREY`).
     """
     n = len(photos)
     side = plots.TEXT_WIDTH_IN / (2 * n)  # each photo beside its cut-out, in one row
     tallest = max(photo.shape[0] / photo.shape[1] for photo in photos)
-    fig, axes = plt.subplots(1, 2 * n, figsize=(plots.TEXT_WIDTH_IN, side * tallest + 0.7), squeeze=False)
+    fig, axes = plt.subplots(1, 2 * n, figsize=(plots.TEXT_WIDTH_IN, side * tallest + (1.1 if title else 0.8)),
+                             squeeze=False)
     for k, (photo, prob, row) in enumerate(zip(photos, probs, shown.itertuples())):
+        rank = f"{ranks[k]}: " if k < len(ranks) else ""
         axes[0, 2 * k].imshow(photo)
-        axes[0, 2 * k].set_title(f"{row.id}\nJaccard {getattr(row, column):.1f} %", fontsize=10)
+        axes[0, 2 * k].set_title(f"{rank}{row.id}\nJaccard {getattr(row, column):.1f} %", fontsize=10)
         axes[0, 2 * k + 1].imshow(cutout.compose(photo, cutout.alpha(prob, refined)))
         axes[0, 2 * k + 1].set_title("cut-out", fontsize=10)
-    for ax in axes.ravel():
-        ax.axis("off")
+    for k, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():  # a frame around the cut-outs only
+            spine.set_visible(k % 2 == 1)
+            spine.set_edgecolor(FRAME_GREY)
+            spine.set_linewidth(0.8)
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 
 
-# --- Terms and cost ----------------------------------------------------------------------
+# --- Terms -------------------------------------------------------------------------------
 
 def terms_text(terms: str) -> str:
     """The model's terms of use, as a quote with where else they are stated."""
     return (f"> {terms}\n\nThe package metadata (`pyproject.toml`, licence field) says the same. "
             "Cite EG1800 (Shen et al., 2016) and the paper (Pinto and Cardoso, 2019) when you use it.")
-
-
-def cost_text(page_seconds: float, card: dict) -> str:
-    """This page's wall time and the model's recorded training time, in one sentence."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    text = f"Executing this page took {page_seconds / 60:.1f} min (wall time, {cores} CPU cores)"
-    if card.get("train_seconds"):
-        text += f"; training the model took {card['train_seconds'] / 60:.0f} min"
-    return text + "."

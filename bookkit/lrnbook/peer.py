@@ -276,6 +276,11 @@ def evaluate_peer(segmenter: SelfieSegmenter, split, inputs=None) -> tuple[pd.Da
     return pd.DataFrame(table), ms
 
 
+SCORE_COLUMNS = {"Jaccard (%), raw": "jaccard", "Jaccard (%), cleaned": "jaccard_clean",
+                 "Hausdorff (px), raw": "hausdorff", "Hausdorff (px), cleaned": "hausdorff_clean"}
+"""Column label -> score of the peer page's tables: each measure's raw and cleaned side by side."""
+
+
 def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, seed: int, run_key, out_dir,
                  load=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Score the peer on the test split of ``protocol`` and on all official test photos, save both, tabulate.
@@ -295,8 +300,9 @@ def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, s
     Returns
     -------
     DataFrame
-        One row per split: the test images, raw and cleaned Jaccard / Hausdorff (mean ± std)
-        and the milliseconds per image (the peer page's table).
+        One row per split: the test images, Jaccard raw and cleaned, Hausdorff raw and cleaned
+        (mean ± std, in the order of :data:`SCORE_COLUMNS`, as in the table of every set,
+        :func:`lrnbook.card_sets.sets_table`) and the milliseconds per image (the peer page's table).
     dict of str to DataFrame
         The per-image scores by protocol (:func:`evaluate_peer`).
     """
@@ -311,9 +317,8 @@ def score_splits(segmenter: SelfieSegmenter, model_sha256: str, protocol: str, s
                                           "ms_per_image": ms, "run_key": run_key}, scored.manifest_sha256)
         summary = evaluate.save_scores(table, out_dir, record, name=name)
         rows.append({"test images": f"{split_protocol} protocol ({summary['n']})",
-                     "Jaccard (%), raw": summary["jaccard"]["text"], "Hausdorff (px), raw": summary["hausdorff"]["text"],
-                     "Jaccard (%), cleaned": summary["jaccard_clean"]["text"],
-                     "Hausdorff (px), cleaned": summary["hausdorff_clean"]["text"], "ms per image": f"{ms:.1f}"})
+                     **{label: summary[column]["text"] for label, column in SCORE_COLUMNS.items()},
+                     "ms per image": f"{ms:.1f}"})
     return pd.DataFrame(rows), tables
 
 

@@ -26,10 +26,13 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
         training GFLOP/s divided by it.
     """
     rows = []
+    history = history.reset_index(drop=True)
     for stage, part in history.groupby("stage", sort=True):
+        # by position in the stage (Keras can carry its epoch count from stage 1 into stage 2), and
+        # after the first stage also counted over the whole run, as the other tables count
+        best, before = int(np.argmin(part["val_loss"].to_numpy())) + 1, int(part.index[0])
         row = {"stage": int(stage), "epochs": len(part),
-               # by position in the stage: Keras can carry its epoch count from stage 1 into stage 2
-               "best epoch": int(np.argmin(part["val_loss"].to_numpy())) + 1,
+               "best epoch": str(best) if before == 0 else f"{best} ({before + best} overall)",
                "best val loss": float(part["val_loss"].min())}
         if "seconds" in part and part["seconds"].notna().all():
             seconds = float(part["seconds"].sum())
