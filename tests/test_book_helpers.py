@@ -138,7 +138,7 @@ def test_level_curves_one_panel_per_level():
     fig = plots.level_curves(history, "LRN")
     assert [ax.get_title() for ax in fig.axes] == [f"s{k}" for k in range(1, 7)]
     unet = plots.level_curves(pd.DataFrame({"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]}))
-    assert [ax.get_title() for ax in unet.axes] == ["loss"]
+    assert [ax.get_title() for ax in unet.axes] == [""] and unet._suptitle is None  # one panel, named by the caller's title
 
 
 def test_ordering_text_is_computed_from_the_means_and_compares_with_the_paper():
@@ -475,11 +475,12 @@ def test_cleaning_and_paper_level_texts_follow_the_summaries():
                                              "23.78 px (a cut of 16 %).")
     assert book.cleaning_text({}) == ""
     text = book.paper_levels_text(summaries, {"jaccard": {"mean": 95.8}})
-    assert text.startswith("UNET-VGG's mean Jaccard index (94.37 %) is above 4 of the paper's 4 rows (its own there: "
-                           "87.98 %).")
+    assert text.startswith("UNET-VGG's mean Jaccard index (94.37 %) is above every row of the paper's Table 1 (its "
+                           "own row there: 87.98 %).")
     assert "best row is LRN-VGG, 92.73 %; MediaPipe's selfie model scores 95.80 % on the same photos." in text
     below = book.paper_levels_text({"unet_vgg": summary(88.5, 40.0, 35.0)})
-    assert below == "UNET-VGG's mean Jaccard index (88.50 %) is above 1 of the paper's 4 rows (its own there: 87.98 %)."
+    assert below == ("UNET-VGG's mean Jaccard index (88.50 %) is above 1 of the 4 rows of the paper's Table 1 (its own "
+                     "row there: 87.98 %).")
     assert book.paper_levels_text({}) == ""
 
 
@@ -492,3 +493,11 @@ def test_captions_and_setting_values_read_as_words():
     assert table.to_dict("records") == [{"setting": "input preprocessing",
                                          "this run": "RGB in [0, 1], ImageNet mean and std (torchvision)",
                                          "paper": "BGR, ImageNet mean subtracted (Caffe)"}]
+
+
+def test_training_page_texts_follow_the_variant_and_its_supervision():
+    assert "the training loss is that of s6 alone" in book.losses_text("lrn", "finest")
+    assert "whose sum is the training loss" in book.losses_text("lrn")
+    assert "Which level's validation loss" in book.rerun_exercise("lrn_small_seed0", {}, "paper")
+    unet = book.rerun_exercise("unet_small_seed0", {"variant": "unet", "width": 0.25}, "paper")
+    assert "level" not in unet.split("2. ")[-1] and "training loss" in unet.split("2. ")[-1]

@@ -96,8 +96,8 @@ def test_the_refinement_sentence_reads_the_crops_and_the_set_mean():
     truth, before, after = crop_case(refined_cut=4)  # refinement cuts further into the person
     boxes = {"hair": (0, 10, 0, 20), "shoulder": (10, 20, 0, 20)}
     text = edges_page.refinement_text(truth, before, after, boxes, gains, "g", "EG1800 official test")
-    assert text.startswith("On this photo, refinement leaves out more of the person in both crops, and keeps none "
-                           "of the background in both crops, as without it.")
+    assert text.startswith("On this photo, refinement leaves out more of the person in both crops, and keeps no "
+                           "more of the background than without it (none) in both crops.")
     assert "it can cut into the person" in text
     assert text.endswith("Over the 2 photos of *EG1800 official test*, refinement changes the mean Jaccard index by "
                          "+0.75 points: one photo's crops do not show the set's mean.")

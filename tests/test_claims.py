@@ -275,12 +275,12 @@ def test_seed_finding_applies_the_seed_rule_and_names_who_is_favoured():
         tables[f"lrn_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base + shift, "hausdorff": 30 + rng.normal(0, 1, 40)})
         tables[f"unet_small_seed{seed}"] = pd.DataFrame({"id": ids, "jaccard": base, "hausdorff": 30 + rng.normal(0, 1, 40)})
     text = claims.seed_finding(claims.seed_spread(tables), claims.seed_gaps(tables))
-    assert text.startswith("LRN against UNET at the seed runs' smaller setting.")
-    assert "Jaccard: LRN ahead by 5.00 pp over 3 seeds, beyond the seed-to-seed spread" in text
-    assert "Hausdorff: " in text
+    assert text.startswith("At the seed runs' smaller setting, over 3 seeds of each: LRN is ahead on Jaccard by "
+                           "5.00 pp (beyond the seed-to-seed spread); ")
+    assert "is ahead on Hausdorff by " in text
     tables["lrn_small_seed2"]["jaccard"] -= 12.0  # one seed the other way round: within the spread
     text = claims.seed_finding(claims.seed_spread(tables), claims.seed_gaps(tables))
-    assert "Jaccard: LRN ahead by 1.00 pp over 3 seeds, within the seed-to-seed spread" in text
+    assert "LRN is ahead on Jaccard by 1.00 pp (within the seed-to-seed spread)" in text
     one = {k: v for k, v in tables.items() if k.endswith("seed0")}
     assert "one seed only" in claims.seed_finding(claims.seed_spread(one), claims.seed_gaps(one))
     assert claims.seed_finding(claims.seed_spread({}), claims.seed_gaps({})).startswith("No training seed")
@@ -299,8 +299,8 @@ def test_the_seed_budget_says_which_model_was_still_improving():
                            "LRN 14, 15; UNET 10, 15.")
     assert "LRN had its best epoch within the last 2 on every seed, so it may not have converged" in text
     assert "UNET had" not in text and "not of models trained to convergence" in text
-    assert claims.seed_budget_caveat(histories) == ("A gap of a 15-epoch budget: LRN had its best epoch within the "
-                                                    "last 2 on every seed.")
+    assert claims.seed_budget_caveat(histories) == ("LRN's best validation epoch was 14, 15 of 15, on its seeds: it "
+                                                    "may not have converged within that budget.")
     histories["lrn_small_seed0"] = history(9)
     assert "may not have converged" not in claims.seed_budget_text(histories)
     assert claims.seed_budget_caveat(histories) == ""
@@ -324,7 +324,7 @@ def test_seed_runs_are_set_against_the_paper_order_and_levels():
     text = claims.seed_against_paper(claims.seed_spread(ahead), claims.seed_gaps(ahead))
     assert text.startswith("The seed runs order LRN and UNET as the paper's Table 1 does on both measures.")
     assert "(paper 91.67 % and 32.84 px)" in text and "(paper 89.25 % and 35.18 px)" in text
-    assert text.endswith("Both are below the paper's Jaccard.")
+    assert text.endswith("Both score worse than their rows of the paper on both measures.")
     behind = tables(-4.0)
     text = claims.seed_against_paper(claims.seed_spread(behind), claims.seed_gaps(behind))
     assert text.startswith("On both measures the seed runs order LRN and UNET the reverse way from the paper's "

@@ -176,7 +176,7 @@ def check_moves(text):
         a, b = float(m["a"]), float(m["b"])
         yield m.span(), None if m["w"] == ("rises" if b > a else "falls" if b < a else "stays") else m[0]
     for m in re.finditer(rf"Hausdorff distance (?P<hw>rises|falls) from {NUM} to {NUM} px and its mean Jaccard index "
-                         rf"(?P<jw>rises|falls) from {NUM} to {NUM} %: its last refinement unit (?P<v>[^.]+)\.", text):
+                         rf"(?P<jw>rises|falls) from {NUM} to {NUM} %: the last refinement unit (?P<v>[^.]+)\.", text):
         want = ("makes the outline worse, not better" if (m["hw"], m["jw"]) == ("rises", "falls") else
                 "improves both measures" if (m["hw"], m["jw"]) == ("falls", "rises") else
                 "improves one measure and worsens the other")
@@ -192,6 +192,9 @@ def check_table1_sentences(text):
                          r"(?P<hw>rises|falls) by [\d.]+ px(?P<end>: the last refinement unit makes the outline worse, "
                          r"not better, on these test photos)?", text):
         yield m.span(), None if not m["end"] or m["hw"] == "rises" else m[0]  # words vs table: the test above
+    for m in re.finditer(rf"The finest map s6, the one that is scored, has a lower mean Jaccard index than the coarsest, "
+                         rf"s1 \((?P<s6>{NUM}) % against (?P<s1>{NUM}) %\)", text):
+        yield m.span(), None if float(m["s6"]) < float(m["s1"]) else m[0]
 
 
 def check_arrows(text):
@@ -290,7 +293,7 @@ def check_shown_falls(text):
 def check_verdict_counts(text):
     """Claims' summary: "Of the paper's 6 claims: 1 holds, 0 does not hold, 0 not settled, 5 not tested yet"
     counts every claim once."""
-    for m in re.finditer(r"Of the paper's (?P<n>\d+) claims: (?P<a>\d+) holds, (?P<b>\d+) does not hold, (?P<c>\d+) not "
+    for m in re.finditer(r"Of the paper's (?P<n>\d+) claims(?: about its Table 1)?: (?P<a>\d+) holds, (?P<b>\d+) does not hold, (?P<c>\d+) not "
                          r"settled, (?P<d>\d+) not tested yet", text):
         yield m.span(), None if sum(int(m[k]) for k in "abcd") == int(m["n"]) else m[0]
 
@@ -377,6 +380,50 @@ def page_verdicts(found) -> set[str]:
     return verdicts
 
 
+def page_seed_gaps(found) -> dict:
+    """The LRN/UNET gap of the seed runs per measure, as the claims page states it (and check_seed_rule
+    checks it): ``{"Jaccard": (mean gain of LRN, exceeds the spread)}``."""
+    gaps = {}
+    for _, text in found:
+        for m in re.finditer(rf"(?P<metric>Jaccard|Hausdorff) gain of LRN over UNET per seed: [-+\d., ]+? (?:pp|px) "
+                             rf"\(mean (?P<mean>{NUM})\); the larger std across seeds is {NUM} (?:pp|px): the gap "
+                             rf"(?P<w>exceeds|does not exceed)", text):
+            gaps[m["metric"]] = (float(m["mean"]), m["w"] == "exceeds")
+    return gaps
+
+
+def check_seed_finding(text, gaps):
+    """Claims and the first page: "X is ahead on Jaccard by 5.38 pp (within the seed-to-seed spread)" and "the
+    seed runs order LRN and UNET [as the paper's Table 1 does | the reverse way ...]", from the gaps the page states."""
+    from lrnbook.pages import PAPER_TABLE1
+
+    for m in re.finditer(rf"(?P<who>LRN|UNET) is ahead on (?P<metric>Jaccard|Hausdorff) by (?P<v>{NUM}) (?:pp|px) "
+                         rf"\((?P<w>beyond|within) the seed-to-seed spread\)", text):
+        mean, exceeds = gaps.get(m["metric"], (None, None))
+        ok = (mean is not None and abs(abs(mean) - float(m["v"])) <= 0.011 and (m["who"] == "LRN") == (mean > 0)
+              and (m["w"] == "beyond") == exceeds)
+        yield m.span(), None if ok else m[0]
+    paper = {"Jaccard": PAPER_TABLE1["lrn"]["jaccard"][0] - PAPER_TABLE1["unet"]["jaccard"][0],
+             "Hausdorff": PAPER_TABLE1["unet"]["hausdorff"][0] - PAPER_TABLE1["lrn"]["hausdorff"][0]}
+    same = {k: gaps[k][0] * paper[k] > 0 for k in paper if k in gaps}
+    for m in re.finditer(r"(?:the seed runs|The seed runs) order LRN and UNET (?P<how>as the paper's Table 1 does on both "
+                         r"measures|the reverse way from the paper's Table 1, where (?P<who>LRN|UNET) is ahead|as the "
+                         r"paper does on (?P<a>Jaccard|Hausdorff) and the reverse way on (?P<b>Jaccard|Hausdorff))", text):
+        if m["how"].startswith("as the paper's"):
+            ok = len(same) == 2 and all(same.values())
+        elif m["who"]:
+            ok = len(same) == 2 and not any(same.values()) and m["who"] == ("LRN" if paper["Jaccard"] > 0 else "UNET")
+        else:
+            ok = same.get(m["a"]) is True and same.get(m["b"]) is False
+        yield m.span(), None if ok else m[0]
+
+
+def check_squeeze_summary(text, verdicts):
+    """Claims' summary: "The skip squeeze, tested at the seed runs' smaller setting: <its table's verdict>."."""
+    for m in re.finditer(r"The skip squeeze, tested at the seed runs' smaller setting: (?P<v>[^\n]+)\.$", text, re.M):
+        yield m.span(), None if m["v"] in verdicts else m[0]
+
+
 def check_repeated_verdicts(text, verdicts):
     """A summary bullet "- <what>: <verdict>." whose verdict the page states (and checks) above."""
     for m in re.finditer(r"^- [^:\n]+: (?P<v>[^\n]+)\.$", text, re.M):
@@ -389,15 +436,19 @@ def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
     unchecked, wrong = [], []
     found = outputs(page)
     verdicts = page_verdicts(found)
+    seed_gaps = page_seed_gaps(found)
     for kind, text in found:
         if kind == "text/html":
             wrong += check_tables(text)
             continue
         spans = [span for span, _ in check_repeated_verdicts(text, verdicts)]
-        for span, error in check_squeeze_finding(text, verdicts):
-            spans.append(span)
-            if error:
-                wrong.append(f"check_squeeze_finding: {error}")
+        for name, found_spans in (("check_squeeze_finding", check_squeeze_finding(text, verdicts)),
+                                  ("check_squeeze_summary", check_squeeze_summary(text, verdicts)),
+                                  ("check_seed_finding", check_seed_finding(text, seed_gaps))):
+            for span, error in found_spans:
+                spans.append(span)
+                if error:
+                    wrong.append(f"{name}: {error}")
         for check in CHECKS:
             for span, error in check(text):
                 spans.append(span)
@@ -429,6 +480,14 @@ def test_the_checks_catch_a_wrong_word():
     assert [e for _, e in check_seed_rule("a mean gap of 5.00 pp in LRN's favour over 3 seeds, which exceeds the "
                                           "seed-to-seed spread (same sign for every seed: no; the larger std across "
                                           "seeds: 1.00 pp, and the gap must exceed twice that)")]
+    gaps = {"Jaccard": (-5.38, False), "Hausdorff": (-33.56, True)}
+    good = ("UNET is ahead on Jaccard by 5.38 pp (within the seed-to-seed spread); UNET is ahead on Hausdorff by "
+            "33.56 px (beyond the seed-to-seed spread). On both measures the seed runs order LRN and UNET the reverse "
+            "way from the paper's Table 1, where LRN is ahead.")
+    assert not [e for _, e in check_seed_finding(good, gaps) if e] and len(list(check_seed_finding(good, gaps))) == 3
+    assert [e for _, e in check_seed_finding(good.replace("(within", "(beyond"), gaps) if e]
+    assert [e for _, e in check_seed_finding(good.replace("UNET is ahead on Jaccard", "LRN is ahead on Jaccard"), gaps) if e]
+    assert [e for _, e in check_seed_finding(good, {"Jaccard": (5.38, False), "Hausdorff": (33.56, True)}) if e]
     claims_row = ("<table><tr><th>claim</th><th>evidence here</th><th>verdict</th></tr><tr><td>c</td><td>A vs B: "
                   "Jaccard +1.00 pp [-1.00, +3.00], Hausdorff +2.00 px [+1.00, +3.00]</td><td>holds</td></tr></table>")
     assert check_tables(claims_row)

@@ -74,7 +74,8 @@ def test_the_epochs_sentence_says_why_training_stopped_and_what_it_means():
                      "would likely reduce it further, and a longer run would likely score more.")
     near = card_page.epochs_text(history([1.0, 0.8, 0.6, 0.7]), 4, patience=2)
     assert near.startswith("Training stopped at its limit of 4 epochs, not at a plateau: the validation loss reached "
-                           "its lowest value at epoch 3, 1 epoch before the end, fewer than the patience of 2 epochs")
+                           "its lowest value at epoch 3, 1 epoch before the limit: too soon for the patience of 2 "
+                           "epochs to detect a plateau.")
     assert near.endswith("More epochs might still reduce it; the model may be short of what this network can do.")
     # the flipped cases: a plateau, at the limit or before it
     flat = card_page.epochs_text(history([1.0, 0.5, 0.7, 0.6]), 4, patience=2)

@@ -120,6 +120,11 @@ def two_resolutions_table(at_eval: dict, at_photo: dict, photo_diagonals) -> pd.
     return pd.DataFrame(rows)
 
 
+RESOLUTION_LEADS = {"resolution": "Scores comparable across the two resolutions (Hausdorff as a share of the image "
+                                   "diagonal), at 224x224 and at each photo's own size:",
+                    "resolution_px": "The Hausdorff distance in each resolution's own pixels:"}
+"""The sentence over each table of :func:`split_resolution_table`."""
+
 RESOLUTION_PARTS = {"resolution": ("Jaccard (%), 224", "Jaccard (%), photo", "Hausdorff (% of diagonal), 224",
                                     "Hausdorff (% of diagonal), photo"),
                      "resolution_px": ("Hausdorff (px), 224", "Hausdorff (px), photo")}
@@ -524,19 +529,23 @@ def squeeze_claim(tables: dict, histories: dict, baseline: str, squeeze: str) ->
 
 def squeeze_finding(claim_row: pd.DataFrame, tables: dict, baseline: str, squeeze: str,
                     spread: dict | None = None) -> str:
-    """The squeeze claim in a few sentences, for the first page and under the claim's row:
-    :func:`squeeze_claim`'s verdict and how the squeeze run compares with the baseline on both
-    measures, with the seed-to-seed spread (``spread``, :func:`seed_std`; :func:`seed_verdict`) and
-    the Hausdorff gap once stray regions are removed."""
+    """The squeeze claim in a few sentences, for the first page: :func:`squeeze_claim`'s verdict, then
+    :func:`squeeze_against`."""
     if squeeze not in tables or baseline not in tables:
         return "The skip-squeeze ablation has no test scores yet: the paper's claim about it is not tested."
-    verdict = claim_row["verdict"].iloc[0]
+    return (f"Trained with the squeeze put back, at the seed runs' smaller setting and with one seed, the LRN tests "
+            f"the paper's claim that with it the network \"was unable to learn properly\": that claim "
+            f"{claim_row['verdict'].iloc[0]}; {squeeze_against(tables, baseline, squeeze, spread)}")
+
+
+def squeeze_against(tables: dict, baseline: str, squeeze: str, spread: dict | None = None) -> str:
+    """How the squeeze run compares with the baseline on both measures, with the seed-to-seed spread
+    (``spread``, :func:`seed_std`; :func:`seed_verdict`) and the Hausdorff gap once stray regions are
+    removed: what the claim's table row does not say."""
     result = claims.compare(tables, squeeze, baseline)
     against = seed_verdict(result, spread)
-    against = "shows " + against if against == claims.NO_DIFFERENCE else "is " + against
-    text = (f"Trained with the squeeze put back, at the seed runs' smaller setting and with one seed, the LRN tests "
-            f"the paper's claim that with it the network \"was unable to learn properly\": that claim {verdict}; "
-            f"against the baseline on the same test photos, the squeeze run {against}.")
+    text = (f"against the baseline on the same test photos, the squeeze run "
+            f"{'shows ' if against == claims.NO_DIFFERENCE else 'is '}{against}.")
     if spread is not None:
         gaps = []
         for key, name, unit in MEASURES:

@@ -393,21 +393,22 @@ def gap_against_seeds(spread: pd.DataFrame, gaps: pd.DataFrame, metric: str, uni
 
 
 def seed_finding(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", second: str = "unet") -> str:
-    """One clause per measure, for a summary: who the mean ``first``/``second`` gap favours and whether
-    it exceeds the seed-to-seed spread (:func:`gap_against_seeds`'s rule); or why it cannot be said."""
+    """One sentence for a summary: who the mean ``first``/``second`` gap favours on each measure and
+    whether it exceeds the seed-to-seed spread (:func:`gap_against_seeds`'s rule); or why it cannot be said."""
     a, b = DISPLAY_NAMES[first], DISPLAY_NAMES[second]
     if gaps.empty or not {first, second} <= set(spread["variant"]):
         return f"No training seed was run for both {a} and {b}: the spread across seeds is not measured."
-    parts = []
+    parts, seeds = [], 0
     for metric, unit in (("jaccard", "pp"), ("hausdorff", "px")):
         diffs, seed_std, exceeds = _against_seeds(spread, gaps, metric, first, second)
+        seeds = len(diffs)
         if seed_std is None:
-            parts.append(f"{metric.capitalize()}: one seed only, no spread to compare with")
+            parts.append(f"on {metric.capitalize()} one seed only gives no spread to compare with")
             continue
         mean = float(diffs.mean())
-        parts.append(f"{metric.capitalize()}: {a if mean > 0 else b} ahead by {abs(mean):.2f} {unit} over "
-                     f"{len(diffs)} seeds, {'beyond' if exceeds else 'within'} the seed-to-seed spread")
-    return f"{a} against {b} at the seed runs' smaller setting. " + "; ".join(parts) + "."
+        parts.append(f"{a if mean > 0 else b} is ahead on {metric.capitalize()} by {abs(mean):.2f} {unit} "
+                     f"({'beyond' if exceeds else 'within'} the seed-to-seed spread)")
+    return f"At the seed runs' smaller setting, over {seeds} seeds of each: " + "; ".join(parts) + "."
 
 
 def seed_against_paper(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "lrn", second: str = "unet") -> str:
@@ -436,9 +437,11 @@ def seed_against_paper(spread: pd.DataFrame, gaps: pd.DataFrame, first: str = "l
                        f"{means.loc[v, 'hausdorff_mean_of_means']:.2f} px "
                        f"(paper {PAPER_TABLE1[v]['jaccard'][0]:.2f} % and {PAPER_TABLE1[v]['hausdorff'][0]:.2f} px)"
                        for v in (first, second))
-    below = [v for v in (first, second) if means.loc[v, "jaccard_mean_of_means"] < PAPER_TABLE1[v]["jaccard"][0]]
-    level = {2: " Both are below the paper's Jaccard.", 1: f" {DISPLAY_NAMES[below[0]] if below else ''} is below the "
-             "paper's Jaccard.", 0: " Neither is below the paper's Jaccard."}[len(below)]
+    worse = [v for v in (first, second) if means.loc[v, "jaccard_mean_of_means"] < PAPER_TABLE1[v]["jaccard"][0]
+             and means.loc[v, "hausdorff_mean_of_means"] > PAPER_TABLE1[v]["hausdorff"][0]]
+    level = {2: " Both score worse than their rows of the paper on both measures.",
+             1: f" {DISPLAY_NAMES[worse[0]] if worse else ''} scores worse than its row of the paper on both measures.",
+             0: ""}[len(worse)]
     return f"{order} Mean over seeds at this smaller setting: {levels}.{level}"
 
 
@@ -480,12 +483,13 @@ def seed_budget_text(histories: dict) -> str:
 def seed_budget_caveat(histories: dict) -> str:
     """:func:`seed_budget_text` in one sentence for a summary: empty unless a model had its best
     epoch at the end of the seed runs' budget."""
-    length, _, improving = _seed_budget(histories)
+    length, best, improving = _seed_budget(histories)
     if not improving:
         return ""
-    return (f"A gap of a {length}-epoch budget: {' and '.join(improving)} had "
-            f"{'its' if len(improving) == 1 else 'their'} best epoch within the last {STILL_IMPROVING_EPOCHS} "
-            f"on every seed.")
+    names = {DISPLAY_NAMES[v]: v for v in best}
+    epochs = "; ".join(f"{name}'s best validation epoch was {', '.join(str(e) for e, _ in best[names[name]])} of "
+                       f"{length}" for name in improving)
+    return f"{epochs}, on its seeds: it may not have converged within that budget."
 
 
 def _nan_text(value: float) -> str:

@@ -28,7 +28,7 @@ from lrnbook.cutoutfit import read_predictions
 from lrnbook.plots import TEXT_WIDTH_IN
 from lrnbook.stats import paired_difference
 
-CHOICE_RULE = ("the candidate, way of feeding photos (pad or squash) and cleaning (on or off) with the "
+CHOICE_RULE = ("the candidate, way of feeding photos (letterboxed or squashed) and cleaning (on or off) with the "
                "highest mean, over the four kinds of validation photos, of the mean Jaccard index")
 """How the shipped model and its inference settings are chosen (validation photos only)."""
 

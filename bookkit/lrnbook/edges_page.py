@@ -241,8 +241,8 @@ def refinement_text(truth: np.ndarray, before: np.ndarray, after: np.ndarray, bo
         for name, (b, a) in errors.items():
             if not (np.isnan(b[k]) or np.isnan(a[k])):
                 groups.setdefault(compare_word(a[k], b[k]), []).append(name)
-        said = [f"{word} {what} in {crops_named(names, len(boxes))}" + (", as without it" if word == "none" else "")
-                for word, names in groups.items()]
+        said = [(f"no more {what} than without it (none) in {crops_named(names, len(boxes))}" if word == "none" else
+                 f"{word} {what} in {crops_named(names, len(boxes))}") for word, names in groups.items()]
         if said:
             clauses.append(f"{verb} " + " and ".join(said))
         if k == 0:

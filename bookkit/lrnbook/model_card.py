@@ -153,9 +153,9 @@ def epochs_text(history: pd.DataFrame | None, max_epochs: int, patience: int | N
             where = "its lowest value at the last epoch: it was still coming down when training ended"
             outlook = "More epochs would likely reduce it further, and a longer run would likely score more."
         else:
-            where = (f"its lowest value at epoch {best}, {n_epochs(since)} before the end"
-                     + ("" if patience is None else f", fewer than the patience of {n_epochs(patience)} that "
-                                                    "would have stopped training at a plateau"))
+            where = (f"its lowest value at epoch {best}, {n_epochs(since)} before the limit"
+                     + ("" if patience is None else f": too soon for the patience of {n_epochs(patience)} to "
+                                                    "detect a plateau"))
             outlook = "More epochs might still reduce it; the model may be short of what this network can do."
         return (f"Training stopped at its limit of {n_epochs(max_epochs)}, not at a plateau: the validation loss "
                 f"reached {where}. {outlook}")

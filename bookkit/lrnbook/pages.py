@@ -148,8 +148,10 @@ def paper_levels_text(summaries: dict, peer: dict | None = None) -> str:
         j = summaries[v]["jaccard"]["mean"]
         beaten = sum(j > PAPER_TABLE1[w]["jaccard"][0] for w in PAPER_TABLE1)
         above_best |= j > best_j
-        parts.append(f"{DISPLAY_NAMES[v]}'s mean Jaccard index ({j:.2f} %) is above {beaten} of the paper's "
-                     f"{len(PAPER_TABLE1)} rows (its own there: {PAPER_TABLE1[v]['jaccard'][0]:.2f} %)")
+        above = ("every row of the paper's Table 1" if beaten == len(PAPER_TABLE1) else
+                 f"{beaten} of the {len(PAPER_TABLE1)} rows of the paper's Table 1")
+        parts.append(f"{DISPLAY_NAMES[v]}'s mean Jaccard index ({j:.2f} %) is above {above} (its own row there: "
+                     f"{PAPER_TABLE1[v]['jaccard'][0]:.2f} %)")
     if not parts:
         return ""
     text = "; ".join(parts) + "."
@@ -379,7 +381,10 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
     """The training page's exercises: the first gives the code that trains this run again with its
     recorded settings (``lrn.fit.fit``; the ImageNet weights of a -VGG run fetched as the book
     fetches them), or says that it appears once the run has finished."""
-    second = "2. Which level's validation loss stops falling first? Does the best epoch depend on it?"
+    second = ("2. Which level's validation loss stops falling first? Does the best epoch depend on it?"
+              if is_lrn(settings.get("variant") or name.partition("_small")[0]) else  # seed and ablation runs
+              "2. From which epoch does the validation loss stop following the training loss? What does the gap say "
+              "about training on a few hundred photos?")
     if not settings:
         return ("1. Once this run has finished, the code that trains it again with its recorded settings appears "
                 "here.\n" + second)
@@ -407,11 +412,13 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
             f"   ```python\n" + "\n".join("   " + l if l else "" for l in code.splitlines()) + "\n   ```\n" + second)
 
 
-def losses_text(variant: str) -> str:
+def losses_text(variant: str, supervision: str = "all") -> str:
     """What the loss figure of a training page shows, for this variant (LRN's six levels or
-    U-Net's one output; a -VGG run's second stage)."""
-    what = ("the binary cross-entropy of s1 .. s6, whose sum is the training loss" if is_lrn(variant)
-            else "the binary cross-entropy of its one output, the training loss")
+    U-Net's one output; a -VGG run's second stage) and supervision (``"all"`` levels or the
+    ``"finest"`` alone, :data:`lrn.train.SUPERVISIONS`)."""
+    what = ("the binary cross-entropy of its one output, the training loss" if not is_lrn(variant) else
+            "the binary cross-entropy of s1 .. s6, whose sum is the training loss" if supervision == "all" else
+            "the binary cross-entropy of s1 .. s6; the training loss is that of s6 alone")
     text = (f"The loss on the training and validation photos, epoch by epoch ({what}). The dashed line marks the "
             "epoch with the lowest validation loss, whose weights are kept.")
     if is_imagenet(variant):
