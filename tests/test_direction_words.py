@@ -418,6 +418,48 @@ def check_seed_finding(text, gaps):
         yield m.span(), None if ok else m[0]
 
 
+def check_seed_levels(text):
+    """Claims: "Mean over seeds ...: LRN a % and b px (paper c % and d px); UNET ... Both score worse than their rows
+    of the paper on both measures." (or the one model that does)."""
+    row = rf"(?P<name{{k}}>LRN|UNET) (?P<j{{k}}>{NUM}) % and (?P<h{{k}}>{NUM}) px \(paper (?P<pj{{k}}>{NUM}) % and (?P<ph{{k}}>{NUM}) px\)"
+    for m in re.finditer(row.format(k=1) + "; " + row.format(k=2) + r"\.(?P<s> Both score worse than their rows of the "
+                         r"paper on both measures\.| (?P<one>LRN|UNET) scores worse than its row of the paper on both "
+                         r"measures\.|)", text):
+        worse = [m[f"name{k}"] for k in (1, 2) if float(m[f"j{k}"]) < float(m[f"pj{k}"]) and float(m[f"h{k}"]) > float(m[f"ph{k}"])]
+        said = [m["name1"], m["name2"]] if m["s"].startswith(" Both") else [m["one"]] if m["one"] else []
+        yield m.span(), None if said == worse else m[0]
+
+
+def check_squeeze_against(text):
+    """Claims: "Against the baseline ..., the squeeze run is better than the baseline on both measures (beyond twice the
+    seed-to-seed spread on Hausdorff; the Jaccard difference is within it ...). Its gains against the baseline: Jaccard
+    +3.72 pp (within ...); Hausdorff +29.81 px (beyond ...)." -- the words read the gains after them."""
+    for m in re.finditer(rf"[Aa]gainst the baseline on the same test photos, the squeeze run (?:is|shows) (?P<v>.+?)\. Its "
+                         rf"gains against the baseline: Jaccard (?P<j>{NUM}) pp \((?P<jw>beyond|within)[^)]*\); Hausdorff "
+                         rf"(?P<h>{NUM}) px \((?P<hw>beyond|within)[^)]*\)\.", text):
+        gain = {"Jaccard": float(m["j"]), "Hausdorff": float(m["h"])}
+        where = {"Jaccard": m["jw"], "Hausdorff": m["hw"]}
+        v, ok = m["v"], True
+        for word, sign in (("better", 1), ("worse", -1)):
+            if v.startswith(f"{word} than the baseline on both measures"):
+                ok &= all(g * sign > 0 for g in gain.values())
+            for name in gain:
+                if v.startswith(f"{word} on {name}"):
+                    ok &= gain[name] * sign > 0
+        if "on both: may be seed noise" in v or "within twice the seed-to-seed spread on both" in v:
+            ok &= set(where.values()) == {"within"}
+        elif "beyond twice the seed-to-seed spread on both" in v:
+            ok &= set(where.values()) == {"beyond"}
+        else:
+            for name in gain:
+                if f"spread on {name}; the" in v:
+                    ok &= where[name] == "beyond" and all(w == "within" for n, w in where.items() if n != name)
+        yield m.span(), None if ok else m[0]
+
+
+CHECKS += [check_seed_levels, check_squeeze_against]
+
+
 def check_squeeze_summary(text, verdicts):
     """Claims' summary: "The skip squeeze, tested at the seed runs' smaller setting: <its table's verdict>."."""
     for m in re.finditer(r"The skip squeeze, tested at the seed runs' smaller setting: (?P<v>[^\n]+)\.$", text, re.M):
@@ -488,6 +530,17 @@ def test_the_checks_catch_a_wrong_word():
     assert [e for _, e in check_seed_finding(good.replace("(within", "(beyond"), gaps) if e]
     assert [e for _, e in check_seed_finding(good.replace("UNET is ahead on Jaccard", "LRN is ahead on Jaccard"), gaps) if e]
     assert [e for _, e in check_seed_finding(good, {"Jaccard": (5.38, False), "Hausdorff": (33.56, True)}) if e]
+    levels = ("LRN 76.15 % and 80.39 px (paper 91.67 % and 32.84 px); UNET 81.53 % and 46.83 px (paper 89.25 % and "
+              "35.18 px). Both score worse than their rows of the paper on both measures.")
+    assert not [e for _, e in check_seed_levels(levels) if e] and [e for _, e in check_seed_levels(
+        levels.replace("46.83 px (paper", "30.00 px (paper")) if e]
+    against = ("Against the baseline on the same test photos, the squeeze run is better than the baseline on both "
+               "measures (beyond twice the seed-to-seed spread on Hausdorff; the Jaccard difference is within it and "
+               "may be seed noise). Its gains against the baseline: Jaccard +3.72 pp (within twice the seed-to-seed std, "
+               "5.58 pp); Hausdorff +29.81 px (beyond twice the seed-to-seed std, 10.24 px).")
+    assert not [e for _, e in check_squeeze_against(against) if e] and list(check_squeeze_against(against))
+    assert [e for _, e in check_squeeze_against(against.replace("+3.72 pp", "-3.72 pp")) if e]
+    assert [e for _, e in check_squeeze_against(against.replace("on Hausdorff; the Jaccard", "on Jaccard; the Hausdorff")) if e]
     claims_row = ("<table><tr><th>claim</th><th>evidence here</th><th>verdict</th></tr><tr><td>c</td><td>A vs B: "
                   "Jaccard +1.00 pp [-1.00, +3.00], Hausdorff +2.00 px [+1.00, +3.00]</td><td>holds</td></tr></table>")
     assert check_tables(claims_row)
