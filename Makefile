@@ -44,10 +44,14 @@ reproduce: install
 
 # Table 1's runs train for hours on 2 cores: this trains the fits that are stale, unfinished or
 # queued for at most MINUTES and records where each stands (progress stays in the cache; a
-# finished first stage of a -VGG run is also parked in notebooks/runs/$(PROFILE)/parked/: commit it).
-# Run it again to go on. Finished runs write their predictions and are scored.
+# finished first stage of a -VGG run is also parked in notebooks/runs/$(PROFILE)/parked/, and the
+# best epoch so far of a long unfinished stage in parked/progress/ (lrnbook.progress_parks): commit
+# them; a cache that lost a run gets it back from there first). Run it again to go on. Finished
+# runs write their predictions and are scored.
 train: install
+	$(BIN)/python -m lrnbook.progress_parks restore --profile $(PROFILE)
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'fit/*' --minutes $(MINUTES)
+	$(BIN)/python -m lrnbook.progress_parks park --profile $(PROFILE)
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'score/*'
 
 
