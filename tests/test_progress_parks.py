@@ -201,3 +201,11 @@ def test_a_run_goes_on_from_its_progress_park(tmp_path, monkeypatch):
     np.testing.assert_allclose(resumed["val_loss"][:kept], logged["val_loss"][:kept])  # kept as they were
     state = json.loads((backups / "stage1" / PLATEAU_JSON).read_text())
     assert len(state["val_losses"]) == len(resumed)
+
+
+def test_make_train_restores_before_its_fits_and_parks_after_them():
+    lines = (Path(__file__).resolve().parents[1] / "Makefile").read_text().split("\ntrain:")[1].split("\n\n")[0]
+    steps = [line.strip() for line in lines.splitlines() if line.startswith("\t")]
+    order = [next(i for i, s in enumerate(steps) if word in s)
+             for word in ("progress_parks restore", "--only 'fit/*'", "progress_parks park", "--only 'score/*'")]
+    assert order == sorted(order)
