@@ -75,7 +75,7 @@ def _open_image(path: Path, data: bytes, what: str) -> Image.Image:
         img.load()  # full decode: truncated or corrupt files fail here, not later
     except _DECODE_ERRORS as exc:
         raise InputError(
-            f"cannot decode {what} {path}: {exc}; expected a complete image file Pillow can read "
+            f"cannot decode {what} {path}: {str(exc).split(' <_io.')[0]}; expected a complete image file Pillow can read "
             "(JPEG, PNG, BMP, TIFF, ...)"
         ) from exc
     return img
