@@ -414,6 +414,29 @@ def test_stage_epochs_are_counted_by_position_and_a_share_above_the_peak_is_expl
     assert list(figure.axes[1].lines[0].get_xdata()) == [1, 2, 3]
 
 
+def test_the_speed_section_says_when_a_run_came_back_from_a_park():
+    from lrnbook import speed
+
+    trained = {"started_utc": "t", "seconds": 9.0, "epochs": 3, "sgemm_gflops": 100.0, "stage1_from_park": False}
+    assert speed.restores_text([trained]) == ""
+    text = speed.restores_text([trained, {**trained, "stage1_from_park": True}])
+    assert text.startswith("Its first stage came back from the repository's park") and "half precision" in text
+    restore = {"started_utc": "t", "seconds": 0.0, "epochs": 0, "sgemm_gflops": None, "stage1_from_park": True,
+               "restored_from_progress_park": {"stage": 2, "epochs": 7, "logged": 9, "half_precision": True,
+                                               "fresh_optimizer": True}}
+    text = speed.restores_text([trained, restore, trained])
+    assert "first stage came back" not in text  # the progress park carried stage 1 along
+    assert "Stage 2 went on" in text and "(epoch 7," in text and "the 2 epochs logged after it were trained again" in text
+    one = {**restore, "restored_from_progress_park": {**restore["restored_from_progress_park"], "logged": 8}}
+    assert "the 1 epoch logged after it was trained again" in speed.restores_text([one])
+    history = pd.DataFrame({"stage": [1, 2], "epoch": [0, 0], "loss": [0.4, 0.3], "val_loss": [0.3, 0.2],
+                            "seconds": [100.0, 100.0]})
+    record = {"settings": {"size": 32, "width": 0.125, "train_ids": ["a"] * 8, "val_ids": ["b"] * 2},
+              "machine_sgemm_gflops": [100.0], "stints": [trained, restore]}
+    assert any("Stage 2 went on" in item[1] for item in speed.stage_section("lrn_vgg", history, record)
+               if item[0] == "md")
+
+
 def test_table1_status_names_every_network_with_its_score_or_progress():
     summaries = {"unet_vgg": {"jaccard": {"text": "94.37 ± 4.45"}, "hausdorff": {"text": "28.25 ± 20.74"}},
                  "lrn_vgg": {"status": "not run", "in_progress": True, "stage": 1, "epoch": 19, "hours": 0.46},

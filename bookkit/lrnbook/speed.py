@@ -125,8 +125,30 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
         items.append(("md", "A ratio above 1 does not mean training beat the matrix product: the sgemm rate was measured "
                             "once, as the training process started, and was low when other work shared the cores "
                             "then; the ratio is only as good as that one measurement."))
+    restored = restores_text(record.get("stints") or [])
+    if restored:
+        items.append(("md", restored))
     if estimated:
         items.append(("md", "This run's epochs were not timed one by one: the times are its whole fit (loading "
                             "the photos, training and predicting the test photos) spread evenly over its epochs, "
                             "so they slightly overstate an epoch."))
     return items
+
+
+def restores_text(stints: list[dict]) -> str:
+    """What the run's training processes (``stints`` of its provenance) say about restores from
+    parks in the repository (:mod:`lrnbook.parking`, :mod:`lrnbook.progress_parks`); "" when none."""
+    sentences = []
+    if any(s.get("stage1_from_park") and "restored_from_progress_park" not in s for s in stints):
+        sentences.append("Its first stage came back from the repository's park after the training machine's cache was "
+                         "lost: stage 2 started from the decoder weights rounded to half precision.")
+    for stint in stints:
+        restore = stint.get("restored_from_progress_park")
+        if restore:
+            again = restore["logged"] - restore["epochs"]
+            sentences.append(
+                f"Stage {restore['stage']} went on after its machine was lost, from the repository's park of its best "
+                f"epoch so far (epoch {restore['epochs']}, weights rounded to half precision, a fresh Adam optimiser)"
+                + (f"; the {again} epoch{'s' if again != 1 else ''} logged after it {'were' if again != 1 else 'was'} "
+                   "trained again and count once above." if again else "."))
+    return " ".join(sentences)
