@@ -120,8 +120,7 @@ def test_epoch_table_keeps_every_fifth_the_best_and_the_last_epoch():
     assert timed.endswith("Its epochs took 12.0 minutes of wall time in all.") and "machine" not in timed
 
 
-def test_spread_rows_and_finest_maps(tmp_path):
-    assert book.spread_rows(np.array([50.0, 90.0, 70.0, 10.0, 60.0])) == [1, 4, 0, 3]
+def test_finest_maps(tmp_path):
     from lrn import predict
 
     predict.save_predictions(tmp_path / "results" / "lrn" / "predictions.npz", ["a", "b"],

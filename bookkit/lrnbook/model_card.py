@@ -70,7 +70,9 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         "epochs trained": epochs,
         "training command": card["train_command"],
         **({"chosen": f"{chosen_text(card)} of the page \u201cChoosing the cut-out model\u201d, by its rule "
-                      "on validation photos"} if card.get("candidate") else {}),
+                      "on validation photos, among the candidates trained when `make model` ran; that page chooses again, "
+                      "by the same rule, when a candidate still training there finishes, and `make model` installs its "
+                      "choice"} if card.get("candidate") else {}),
         **({"lrn whiten cleans the map": clean_text(card["clean"])} if "clean" in card else {}),
         "training time": time_text + (f" ({card['note']})" if card.get("note") else ""),
         "git commit": card["provenance"]["git_commit"],

@@ -612,12 +612,6 @@ def finest_maps(names: list[str], test_ids: list[str], root=".") -> dict[str, np
     return maps
 
 
-def spread_rows(scores: np.ndarray) -> list[int]:
-    """Rows of a Fig. 2 grid chosen by a score, best first: best, median, second worst, worst."""
-    order = np.argsort(scores)[::-1]
-    return [int(order[0]), int(order[len(order) // 2]), int(order[-2]), int(order[-1])]
-
-
 FIGURE2_RULE = ("rows chosen by the mean, over the models shown, of each test photo's Jaccard index: the best "
                 "photo, the upper quartile, the median, the lower quartile and the worst")
 
