@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from lrn.callbacks import BEST_WEIGHTS, PLATEAU_JSON
@@ -118,6 +119,16 @@ def test_a_second_stage_is_parked_with_the_end_of_the_first(tmp_path, start):
     assert (backups / parking.STAGE1_DONE).is_file()
     assert json.loads((backups / "stage2" / "training_metadata.json").read_text())["epoch"] == 2
     assert len(pp.stage_log(model_dir, 1)) == 3 and len(pp.stage_log(model_dir, 2)) == 2
+
+
+def test_a_second_stage_logged_from_the_first_stage_epoch_count_is_cut_by_position(tmp_path, start):
+    model_dir, backups = write_run(tmp_path / "cache", "a", [0.9, 0.7, 0.8], stage1_done=True,
+                                   stage2_losses=[0.6, 0.5, 0.55])
+    log = model_dir / "history_stage2.csv"
+    log.write_text(log.read_text().replace("\n0,", "\n16,").replace("\n1,", "\n17,").replace("\n2,", "\n18,"))
+    record = pp.snapshot(model_dir, backups, start, tmp_path / "park")
+    assert record["hours"] == pytest.approx((3 + 2) * 1800 / 3600)
+    assert list(pd.read_csv(tmp_path / "park" / "history_stage2.csv")["epoch"]) == [0, 1]  # as the restore goes on
 
 
 def test_a_run_without_a_finished_epoch_has_nothing_to_park(tmp_path, start):

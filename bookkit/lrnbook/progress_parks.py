@@ -151,7 +151,9 @@ def snapshot(model_dir: Path, backups: Path, start: Path, dest: Path) -> dict | 
     for number in range(1, stage + 1):
         log = stage_log(model_dir, number)
         if number == stage:
-            log = log[log["epoch"] < kept]
+            # by position: a second stage's log may go on from the first stage's epoch count (Keras keeps
+            # the initial epoch a resumed first stage set); the restored stage numbers its epochs from 0
+            log = log.iloc[:kept].assign(epoch=range(kept))
         if len(log):
             text(f"history_stage{number}.csv", log.to_csv(index=False))
             hours += float(log["seconds"].sum()) / 3600
