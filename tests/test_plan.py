@@ -240,3 +240,43 @@ def test_the_fits_code_holds_no_page_code():
     assert book_side == {"lrnbook", "lrnbook.fit", "lrnbook.parking", "lrnbook.runner", "lrnbook.sgemm"}
     cutout = {m for m in keys.closure(["lrnbook.cutoutfit"]) if m.split(".")[0] == "lrnbook"}
     assert cutout == book_side | {"lrnbook.cutoutfit", "lrnbook.candidate_files"}
+
+
+def test_the_next_epoch_is_timed_from_the_last_three_epochs_of_the_stage_the_run_stands_in(tmp_path):
+    (tmp_path / "history_stage1.csv").write_text("epoch,loss,seconds\n0,1,900\n1,1,1600\n2,1,1200\n3,1,1300\n4,1,1250\n")
+    (tmp_path / "history_stage2.csv").write_text("epoch,loss\n0,1\n")  # an older log without timing
+    assert stages.next_epoch_seconds(tmp_path, 1) == 1300  # epoch 1's 1600 s is no longer among the last three
+    assert stages.next_epoch_seconds(tmp_path, 2) is None
+    assert stages.next_epoch_seconds(tmp_path, 3) is None
+
+
+def test_a_fit_whose_next_epoch_would_end_after_the_deadline_is_not_started(monkeypatch, capsys):
+    fits = [plan.Stage(f"fit/{n}", "fit") for n in ("slow", "quick")]
+    monkeypatch.setattr(stages, "plan", lambda profile: fits)
+    monkeypatch.setattr(stages, "queue_order", lambda profile, s: s)
+    monkeypatch.setattr(stages, "status", lambda profile, s=None: [
+        stages.State(f, "k", "current", "still training", unfinished=True) for f in fits])
+    needed = {"fit/slow": 25 * 60.0, "fit/quick": stages.MIN_STINT_SECONDS}
+    monkeypatch.setattr(stages, "stint_seconds_needed", lambda profile, stage: needed[stage.name])
+    started = []
+    monkeypatch.setattr(stages, "execute_stage", lambda profile, stage, **kw: started.append(stage.name))
+    assert stages.execute("cpu", minutes=10) == ["fit/quick"]
+    assert started == ["fit/quick"]
+    assert "fit/slow not started: its next epoch would end after the deadline (about 25 minutes" in capsys.readouterr().err
+
+
+def test_the_time_a_stint_needs_comes_from_the_run_folder_of_its_stage(tmp_path, monkeypatch):
+    stage = plan.Stage("fit/x", "fit")
+    monkeypatch.setattr(stages, "components", lambda profile, s: {})
+    monkeypatch.setattr(stages, "model_key", lambda parts: "abc")
+    monkeypatch.setattr(stages, "cache_dir", lambda: tmp_path)
+    run = tmp_path / stages.MODELS / "abc"
+    run.mkdir(parents=True)
+    (run / "history_stage2.csv").write_text("epoch,seconds\n0,600\n")
+    notes = {"note": {"in_progress": True, "stage": 2, "epoch": 1}}
+    monkeypatch.setattr(stages, "in_progress", lambda profile, s: notes["note"])
+    assert stages.stint_seconds_needed("cpu", stage) == stages.STARTUP_SECONDS + 600
+    notes["note"] = {"in_progress": True, "queued": True}  # not started: nothing to time
+    assert stages.stint_seconds_needed("cpu", stage) == stages.MIN_STINT_SECONDS
+    notes["note"] = {"in_progress": True, "stage": 1, "epoch": 0}  # a stage without a log yet
+    assert stages.stint_seconds_needed("cpu", stage) == stages.MIN_STINT_SECONDS

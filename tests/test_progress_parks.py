@@ -114,6 +114,7 @@ def test_a_second_stage_is_parked_with_the_end_of_the_first(tmp_path, start):
     record = pp.snapshot(model_dir, backups, start, tmp_path / "park")
     assert (record["stage"], record["epochs"]) == (2, 2)
     assert record["hours"] == pytest.approx((3 + 2) * 1800 / 3600)  # stage 1 whole, stage 2 to its best
+    assert record["stage_hours"] == {"1": pytest.approx(1.5), "2": pytest.approx(1.0)}
     shutil.rmtree(tmp_path / "cache")
     assert pp.restore(tmp_path / "park", model_dir, tmp_path / "cache" / "backups", start)
     assert (backups / parking.STAGE1_DONE).is_file()
@@ -142,6 +143,15 @@ def test_a_park_is_written_when_the_hours_it_saves_are_worth_its_size():
     assert not pp.worth_parking(32_000_000, 10.0)
     assert pp.worth_parking(32_000_000, 16.0)
     assert not pp.worth_parking(1, 0.0)
+
+
+def test_hours_a_stage_end_park_keeps_are_not_counted_again():
+    record = {"model_key": "m", "stage": 2, "hours": 2.5, "stage_hours": {"1": 1.5, "2": 1.0}}
+    assert pp.hours_kept(record, None, None) == 0.0
+    assert pp.hours_kept(record, None, {"model_key": "m", "stage1_done": True}) == 1.5
+    assert pp.hours_kept(record, None, {"model_key": "other", "stage1_done": True}) == 0.0  # another run's
+    assert pp.hours_kept(record, {"hours": 2.0}, {"model_key": "m"}) == 2.0  # a stage-2 park already kept more
+    assert pp.hours_kept({**record, "stage": 1}, None, {"model_key": "m"}) == 0.0
 
 
 def fake_fits(tmp_path, start, monkeypatch, runs):

@@ -121,8 +121,9 @@ def snapshot(model_dir: Path, backups: Path, start: Path, dest: Path) -> dict | 
 
     Returns the park's record (``progress.json``): model key, run key, ``stage`` and
     ``epochs`` (the epochs of that stage it holds, up to the best), ``logged`` (the epochs
-    that stage had logged), ``hours`` (the training time of every epoch it holds), and the
-    sha256 of every file as :func:`restore` rebuilds it.
+    that stage had logged), ``hours`` (the training time of every epoch it holds),
+    ``stage_hours`` (the same by stage: ``{"1": h1, "2": h2}``) and the sha256 of every file as
+    :func:`restore` rebuilds it.
     """
     second = (backups / parking.STAGE1_DONE).is_file()
     stage = 2 if second else 1
@@ -130,7 +131,7 @@ def snapshot(model_dir: Path, backups: Path, start: Path, dest: Path) -> dict | 
     if kept == 0 and not second:
         return None
     dest.mkdir(parents=True)
-    files, hours = {}, 0.0
+    files, hours = {}, {}
 
     def weights(source: Path, name: str) -> None:
         files[name] = parking.arrays_sha256(parking.thin(source, start, dest / name))
@@ -156,13 +157,13 @@ def snapshot(model_dir: Path, backups: Path, start: Path, dest: Path) -> dict | 
             log = log.iloc[:kept].assign(epoch=range(kept))
         if len(log):
             text(f"history_stage{number}.csv", log.to_csv(index=False))
-            hours += float(log["seconds"].sum()) / 3600
+            hours[str(number)] = round(float(log["seconds"].sum()) / 3600, 3)
     for name in RUN_FILES:
         if (model_dir / name).is_file():
             text(name, (model_dir / name).read_text())
     record = {"model_key": model_dir.name, "run_key": backups.name, "stage": stage, "epochs": kept,
-              "logged": len(saved.get("val_losses", [])), "hours": round(hours, 3), "half_precision": True,
-              "files": files}
+              "logged": len(saved.get("val_losses", [])), "hours": round(sum(hours.values()), 3),
+              "stage_hours": hours, "half_precision": True, "files": files}
     (dest / PROGRESS_JSON).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record
 
@@ -227,6 +228,16 @@ def restore(park: Path, model_dir: Path, backups_root: Path, start: Path) -> boo
     return True
 
 
+def hours_kept(record: dict, before: dict | None, stage_end: dict | None) -> float:
+    """The hours of training in park ``record`` that the repository already keeps: those of the
+    run's earlier progress park ``before``, or its whole first stage when the stage-end park
+    ``stage_end`` (:func:`lrnbook.parking.parked_record`) of the same model holds it."""
+    kept = before["hours"] if before else 0.0
+    if stage_end and stage_end.get("model_key") == record["model_key"] and record["stage"] == 2:
+        kept = max(kept, record.get("stage_hours", {}).get("1", 0.0))
+    return kept
+
+
 def worth_parking(size_bytes: int, new_hours: float) -> bool:
     """Whether a park of ``size_bytes`` saving ``new_hours`` of training no park holds is worth writing."""
     return new_hours > 0 and size_bytes <= new_hours * MB_PER_HOUR * 1e6
@@ -276,7 +287,8 @@ def park_all(profile: str, repo: Path) -> list[str]:
             if before and (before["stage"], before["epochs"]) >= (record["stage"], record["epochs"]):
                 continue
             size = sum(f.stat().st_size for f in (Path(tmp) / "park").rglob("*") if f.is_file())
-            new_hours = record["hours"] - (before["hours"] if before else 0.0)
+            stage_end = parking.parked_record(dest.parent.parent / stage.short)
+            new_hours = record["hours"] - hours_kept(record, before, stage_end)
             where = f"stage {record['stage']}, epoch {record['epochs']}"
             if not worth_parking(size, new_hours):
                 print(f"[lrnbook.progress_parks] {stage.name} not parked yet ({where}): {size / 1e6:.1f} MB for "

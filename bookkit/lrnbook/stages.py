@@ -14,6 +14,7 @@ readers current.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import fnmatch
 import json
@@ -446,10 +447,16 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
                 print(f"[lrnbook] {stage.name} skipped: it reads the output of {', '.join(waiting)}, "
                       "which is not current", file=sys.stderr, flush=True)
                 continue
-            if stage.kind == "fit" and deadline is not None and time.time() > deadline - MIN_STINT_SECONDS:
-                if not state.unfinished or state.state != "current":
-                    queue(profile, stage)
-                continue
+            if stage.kind == "fit" and deadline is not None:
+                need = stint_seconds_needed(profile, stage)
+                if time.time() > deadline - need:
+                    if need > MIN_STINT_SECONDS:
+                        print(f"[lrnbook] {stage.name} not started: its next epoch would end after the deadline "
+                              f"(about {need / 60:.0f} minutes with start-up, "
+                              f"{max(0.0, deadline - time.time()) / 60:.0f} left)", file=sys.stderr, flush=True)
+                    if not state.unfinished or state.state != "current":
+                        queue(profile, stage)
+                    continue
             why = f" ({state.state}: {state.why})" if state.why else f" ({state.state})"
             print(f"[lrnbook] {stage.name}{why}", file=sys.stderr, flush=True)
             execute_stage(profile, stage, text_only=state.text_only and not force, deadline=deadline)
@@ -460,6 +467,35 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
 
 MIN_STINT_SECONDS = 300
 """A fit is not started with less time than this before the deadline: it is queued instead."""
+STARTUP_SECONDS = 180
+"""What a stint spends before its first epoch: loading the photos, building the model, reading its backup."""
+
+
+def next_epoch_seconds(model_dir: Path, stage_number: int) -> float | None:
+    """How long the next epoch of a run's stage ``stage_number`` should take, in seconds: the
+    longest of the last three epochs in its log (``seconds`` of ``history_stage<s>.csv`` in the
+    run folder ``model_dir``); ``None`` when that stage has logged no timed epoch."""
+    log = model_dir / f"history_stage{stage_number}.csv"
+    if not log.is_file():
+        return None
+    with log.open(newline="") as handle:
+        seconds = [float(row["seconds"]) for row in csv.DictReader(handle) if row.get("seconds")]
+    return max(seconds[-3:]) if seconds else None
+
+
+def stint_seconds_needed(profile: str, stage: Stage) -> float:
+    """The least time a fit needs before the deadline to be worth starting: start-up and one epoch
+    of the stage it stands in (:func:`next_epoch_seconds`), at least :data:`MIN_STINT_SECONDS`.
+
+    A run whose next epoch is unknown (queued, or a stage with no timed epoch yet) gets the
+    minimum. Why one epoch: a cut-out candidate's first stage takes about 25 minutes an epoch,
+    and started with five minutes left it would end twenty minutes after the deadline.
+    """
+    note = in_progress(profile, stage)
+    if not note or not note.get("stage"):
+        return MIN_STINT_SECONDS
+    epoch = next_epoch_seconds(cache_dir() / MODELS / model_key(components(profile, stage)), int(note["stage"]))
+    return MIN_STINT_SECONDS if epoch is None else max(MIN_STINT_SECONDS, STARTUP_SECONDS + epoch)
 
 
 def queue_order(profile: str, stages: list[Stage]) -> list[Stage]:
