@@ -450,6 +450,24 @@ def test_table1_status_names_every_network_with_its_score_or_progress():
         ": 0 of 4 networks finished; LRN queued; LRN-VGG, UNET and UNET-VGG without results.")
 
 
+def test_progress_is_dated_by_the_stint_that_recorded_it_not_by_the_page(tmp_path):
+    note = {"status": "not run", "in_progress": True, "stage": 2, "epoch": 6, "hours": 1.4, "reason": "still training: x"}
+    (tmp_path / "results" / "lrn_vgg").mkdir(parents=True)
+    (tmp_path / "results" / "lrn_vgg" / "not_run.json").write_text(json.dumps(note))
+    (tmp_path / "results" / "lrn_vgg" / "test_summary.json").write_text(json.dumps(note))
+    assert book.progress_note("lrn_vgg", tmp_path) == note  # no fit record: nothing to date it by
+    (tmp_path / "stages" / "fit").mkdir(parents=True)
+    (tmp_path / "stages" / "fit" / "lrn_vgg.json").write_text(json.dumps({"finished_utc": "2026-12-04T15:40:46+00:00"}))
+    for record in (book.progress_note("lrn_vgg", tmp_path), book.read_summary("lrn_vgg", tmp_path)):
+        assert record["recorded_utc"] == "2026-12-04T15:40:46+00:00"
+        assert "(as of 2026-12-04 15:40 UTC)" in book.not_run_text("LRN-VGG", record)
+    later = {"in_progress": True, "recorded_utc": "2026-12-04T18:05:00+00:00"}
+    assert book.as_of(book.read_summary("lrn_vgg", tmp_path), later, None) == "as of 2026-12-04 18:05 UTC"
+    finished = {"jaccard": {"text": "1"}}  # a finished run's summary is left as it is
+    (tmp_path / "results" / "lrn_vgg" / "test_summary.json").write_text(json.dumps(finished))
+    assert book.read_summary("lrn_vgg", tmp_path) == finished
+
+
 def test_the_provenance_box_shows_hashes_short_and_ignores_the_books_own_outputs(tmp_path):
     assert book.short_hashes("encoder_weights = torchvision:sha256:" + "ab" * 32 + ", seed 0") == \
         "encoder_weights = torchvision:sha256:abababababab\u2026, seed 0"

@@ -199,13 +199,13 @@ def distribution_caption(scores: pd.DataFrame, settings: list[tuple[str, str, bo
 
 def availability_text(names: list[str], found: dict, labels: dict[str, str], progress: dict | None = None) -> str:
     """Which candidates have stored validation predictions, and which are still to train (with how
-    far each is, from ``progress``: name -> its fit's "not run" record, :func:`lrnbook.pages.progress_text`)."""
+    far each is, from ``progress``: name -> its fit's "not run" record or None, :func:`lrnbook.pages.progress_note`)."""
     def quoted(names_):  # the labels themselves hold commas
         return "; ".join(f"\u201c{labels.get(n, n)}\u201d" for n in names_)
 
     def where(name):
         record = (progress or {}).get(name)
-        return f" ({pages.progress_text(record)}, {pages.as_of()})" if record and record.get("in_progress") else ""
+        return f" ({pages.progress_text(record)}, {pages.as_of(record)})" if record and record.get("in_progress") else ""
 
     missing = [n for n in names if n not in found]
     text = f"Candidates scored here: {quoted(found) or 'none'}."

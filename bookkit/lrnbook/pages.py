@@ -78,9 +78,29 @@ def results_dir(variant: str, root=".") -> Path:
 
 
 def read_summary(variant: str, root=".", name: str = "test") -> dict | None:
-    """The ``<name>_summary.json`` of a variant (``None`` if its notebook has not written one)."""
+    """The ``<name>_summary.json`` of a variant (``None`` if its notebook has not written one);
+    for a run still training, with ``recorded_utc`` (:func:`with_recorded_time`)."""
     path = results_dir(variant, root) / f"{name}_summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return with_recorded_time(json.loads(path.read_text()), variant, root) if path.exists() else None
+
+
+def progress_note(name: str, root=".") -> dict | None:
+    """The "not run" record of fit ``name`` (its ``not_run.json``: still training, queued, or not
+    run and why) with ``recorded_utc`` when it is in progress; ``None`` when the run has none."""
+    path = results_dir(name, root) / "not_run.json"
+    return with_recorded_time(json.loads(path.read_text()), name, root) if path.is_file() else None
+
+
+def with_recorded_time(record: dict, name: str, root=".") -> dict:
+    """``record`` of run ``name`` with ``recorded_utc`` added when it says the run is still
+    training: when the fit's last stint ended and wrote where the run stands (the fit stage's
+    ``finished_utc``, an ISO time), so that a page executed later dates the progress by its stint."""
+    path = Path(root) / "stages" / "fit" / f"{name}.json"
+    if record.get("in_progress") and path.is_file():
+        finished = json.loads(path.read_text()).get("finished_utc")
+        if finished:
+            return {**record, "recorded_utc": finished}
+    return record
 
 
 SCORE_COLUMNS = {"Jaccard (%), raw": "jaccard", "Hausdorff (px), raw": "hausdorff",
@@ -189,9 +209,13 @@ def progress_text(summary: dict) -> str:
     return ", ".join(p for p in parts if p) or "not yet finished"
 
 
-def as_of() -> str:
-    """When this page was executed, for statements that go stale (a run's progress): ``"as of 2026-12-04 00:30 UTC"``."""
-    return f"as of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+def as_of(*records: dict | None) -> str:
+    """When a statement that goes stale (a run's progress) was true: ``"as of 2026-12-04 00:30 UTC"``,
+    the latest ``recorded_utc`` of ``records`` (:func:`with_recorded_time`), else now (the page's
+    execution)."""
+    times = [dt.datetime.fromisoformat(r["recorded_utc"]) for r in records if r and r.get("recorded_utc")]
+    when = max(times) if times else dt.datetime.now(dt.timezone.utc)
+    return f"as of {when.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def table1_status(summaries: dict) -> str:
@@ -215,7 +239,7 @@ def table1_status(summaries: dict) -> str:
         parts.append(names(queued) + " queued")
     if rest:
         parts.append(names(rest) + " without results")
-    return f"Table 1 ({as_of()}): " + "; ".join(parts) + "."
+    return f"Table 1 ({as_of(*(others[v] for v in training))}): " + "; ".join(parts) + "."
 
 
 def table1(summaries: dict) -> pd.DataFrame:
@@ -461,7 +485,7 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
                   .replace("; its progress is kept in the training machine's cache", "")
                   .replace("; its first stage is parked in the repository", "")
                   .replace(" hours so far", " hours of training so far"))
-        return (f"**{display_name} is still training** ({as_of()}): {reason}; `make train` resumes it from its last "
+        return (f"**{display_name} is still training** ({as_of(summary)}): {reason}; `make train` resumes it from its last "
                 f"finished epoch. Its losses and scores appear here once it has finished; {meanwhile}.")
     if stand_in:
         return f"**{display_name} was not run.** {summary['reason']}\n\nIn its place this page shows {stand_in}."
