@@ -255,6 +255,26 @@ def test_last_unit_finding_follows_the_means_and_says_when_there_are_none():
                               "worse, not better.")
 
 
+def test_the_last_units_changes_are_weighed_against_the_noise_of_the_test_photos():
+    rng = np.random.default_rng(0)
+    j5, h5 = rng.uniform(80, 95, 48), rng.uniform(20, 60, 48)
+    table = pd.DataFrame({"jaccard_s5": j5, "jaccard_s6": j5 + rng.normal(0, 1, 48),
+                          "hausdorff_s5": h5, "hausdorff_s6": h5 + 20 + rng.normal(0, 1, 48)})
+    noise = book.last_unit_noise(table)
+    assert noise.startswith("Only the Hausdorff change is beyond the noise of the test photos (gain of s6 over s5 per "
+                            "photo, mean and 95 % interval: Jaccard ")
+    assert re.search(r"Hausdorff -(19|20)\.\d\d px \[-\d+\.\d\d, -\d+\.\d\d\]\)\.$", noise), noise  # s6 worse: a negative gain
+    flat = table.assign(hausdorff_s6=table["hausdorff_s5"] + rng.normal(0, 1, 48))
+    assert book.last_unit_noise(flat).startswith("Neither change is beyond the noise")
+    means = {f"{m}_s{k}": {"mean": float(flat[f"{m}_s{k}"].mean())} for m in ("jaccard", "hausdorff") for k in (5, 6)}
+    queued = {"status": "not run", "in_progress": True, "queued": True, "reason": "r"}
+    text = book.last_unit_finding(queued, others={"LRN-VGG": ({**means, "status": "ok"}, flat)})
+    assert text.startswith("LRN has no test scores yet (queued, not started yet). LRN-VGG: from s5 to s6 its mean "
+                           "Hausdorff distance ")
+    assert text.endswith(book.last_unit_noise(flat))
+    assert book.last_unit_finding(queued, others={}).endswith("so its levels are not compared.")
+
+
 def test_rerun_exercise_gives_the_recorded_settings_as_code():
     settings = {"variant": "lrn_vgg", "size": 224, "width": 1.0, "learning_rate": 0.0001, "run_key": "k",
                 "encoder_weights": "torchvision:sha256:abc", "preprocessing": "torch", "train_ids": ["1"]}

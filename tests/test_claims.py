@@ -69,6 +69,18 @@ def test_vgg_claims_give_paired_intervals_and_say_what_is_still_training():
     assert rows["LRN is second, ahead of both U-Nets"]["evidence here"].count(" vs ") == 2
 
 
+def test_a_claim_that_already_fails_against_one_run_says_the_missing_runs_cannot_rescue_it():
+    tables = tables_with_gap(3.0)
+    tables["lrn_vgg"] = tables["lrn"].assign(hausdorff=tables["lrn"]["hausdorff"] + 8)  # worse outlines
+    tables["unet_vgg"] = tables["lrn"]
+    tables = {v: tables[v] for v in ("lrn_vgg", "unet_vgg")}
+    queued = {"status": "not run", "in_progress": True, "queued": True}
+    table = claims.claim_verdicts({"lrn": queued, "unet": queued}, tables, {}, {"LRN": 1, "UNET": 2})
+    best = table.set_index("claim (Pinto & Cardoso 2019)").loc["LRN-VGG is the best model by both measures", "verdict"]
+    assert best == ("does not hold: settled against UNET-VGG, whatever the runs still missing show (LRN has not "
+                    "started training yet, UNET has not started training yet)")
+
+
 def test_a_claim_names_the_run_that_is_missing_not_the_one_that_has_scores():
     tables = {"unet_vgg": tables_with_gap(3.0)["unet"]}
     summaries = {"unet": {"status": "not run", "in_progress": True, "queued": True}}

@@ -95,7 +95,13 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
 
     def partial(verdict, wanted):
         absent = [v for v in wanted if v not in have]
-        return verdict + "; not compared yet: " + ", ".join(absent_why(v) for v in absent) if absent else verdict
+        if not absent:
+            return verdict
+        why = ", ".join(absent_why(v) for v in absent)
+        if verdict == "does not hold":  # settled against a run that has results: the missing ones cannot undo it
+            compared = " and ".join(DISPLAY_NAMES[v] for v in wanted if v in have)
+            return f"does not hold: settled against {compared}, whatever the runs still missing show ({why})"
+        return verdict + "; not compared yet: " + why
 
     others = ("lrn", "unet", "unet_vgg")
     if "lrn_vgg" in have and have - {"lrn_vgg"}:

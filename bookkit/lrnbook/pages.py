@@ -332,18 +332,51 @@ def finding(text: str) -> Finding:
     return Finding(text)
 
 
-def last_unit_finding(summary: dict | None, name: str = "LRN", stand_in: dict | None = None) -> str:
+def last_unit_finding(summary: dict | None, name: str = "LRN", stand_in: dict | None = None,
+                      per_image: pd.DataFrame | None = None, others: dict | None = None) -> str:
     """One sentence on what LRN's last refinement unit (s5 -> s6) does to the mean scores, or
     why there is none yet (no run, still training, not run); then, if a ``stand_in`` run (an LRN
-    seed run's summary) has scores, what its last unit does meanwhile."""
+    seed run's summary) has scores, what its last unit does meanwhile.
+
+    ``per_image``: the per-image scores (``jaccard_s5`` ... ``hausdorff_s6``) of the run described
+    (LRN, else the stand-in), for a sentence on whether its changes are beyond the noise of the
+    test photos (:func:`last_unit_noise`). ``others``: ``{display name: (summary, per-image
+    table)}`` of further LRN runs with scores (LRN-VGG), a sentence and its noise sentence each.
+    """
     if ran(summary):
         change = _last_unit_change(summary, f"{name}'s")
-        return change[0].upper() + change[1:] + "."
-    text = f"{name} has no test scores yet ({cell_text(summary, 'jaccard').replace(' (', ', ').rstrip(')')})"
-    if ran(stand_in):
-        return f"{text}. Meanwhile, on {stand_in_words(stand_in).removeprefix('the levels of ')}, " \
-               f"{_last_unit_change(stand_in, 'its')}."
-    return f"{text}, so its levels are not compared."
+        text = change[0].upper() + change[1:] + "."
+    else:
+        text = f"{name} has no test scores yet ({cell_text(summary, 'jaccard').replace(' (', ', ').rstrip(')')})"
+        if ran(stand_in):
+            text = (f"{text}. Meanwhile, on {stand_in_words(stand_in).removeprefix('the levels of ')}, "
+                    f"{_last_unit_change(stand_in, 'its')}.")
+        elif not others:
+            return f"{text}, so its levels are not compared."
+        else:
+            text += "."
+    if per_image is not None and (ran(summary) or ran(stand_in)):
+        text += " " + last_unit_noise(per_image)
+    for other, (other_summary, other_per_image) in (others or {}).items():
+        text += f" {other}: {_last_unit_change(other_summary, 'its')}. {last_unit_noise(other_per_image)}"
+    return text
+
+
+def last_unit_noise(per_image: pd.DataFrame) -> str:
+    """Whether the last unit's changes (s5 -> s6) are beyond the noise of the test photos: the
+    95 % bootstrap interval of the mean per-photo change (:func:`lrnbook.stats.paired_difference`;
+    Jaccard s6 minus s5 in pp, Hausdorff s5 minus s6 in px, so that a positive gain favours s6)."""
+    from lrnbook.stats import paired_difference  # stats imports scipy: only pages that compare levels need it
+
+    gains = {"Jaccard": (paired_difference(per_image["jaccard_s6"], per_image["jaccard_s5"]), "pp"),
+             "Hausdorff": (paired_difference(per_image["hausdorff_s5"], per_image["hausdorff_s6"]), "px")}
+    parts = "; ".join(f"{name} {r['mean_diff']:+.2f} {unit} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+                      for name, (r, unit) in gains.items())
+    beyond = [name for name, (r, _) in gains.items() if r["ci_low"] > 0 or r["ci_high"] < 0]
+    head = ("Neither change is beyond the noise of the test photos" if not beyond else
+            "Both changes are beyond the noise of the test photos" if len(beyond) == 2 else
+            f"Only the {beyond[0]} change is beyond the noise of the test photos")
+    return f"{head} (gain of s6 over s5 per photo, mean and 95 % interval: {parts})."
 
 
 def _last_unit_change(summary: dict, whose: str) -> str:
