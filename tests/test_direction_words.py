@@ -291,10 +291,11 @@ def check_shown_falls(text):
 
 
 def check_verdict_counts(text):
-    """Claims' summary: "Of the paper's 6 claims: 1 holds, 0 does not hold, 0 not settled, 5 not tested yet"
-    counts every claim once."""
-    for m in re.finditer(r"Of the paper's (?P<n>\d+) claims(?: about its Table 1)?: (?P<a>\d+) holds, (?P<b>\d+) does not hold, (?P<c>\d+) not "
-                         r"settled, (?P<d>\d+) not tested yet", text):
+    """Claims' summary: "Verdicts on the paper's 6 claims about its Table 1: *holds* 1, *does not hold* 0,
+    *not settled* 0, *not tested yet* 5" counts every claim once."""
+    for m in re.finditer(r"Verdicts on the paper's (?P<n>\d+) claims(?: about its Table 1)?: \*?holds\*? (?P<a>\d+), "
+                         r"\*?does not hold\*? (?P<b>\d+), \*?not settled\*? (?P<c>\d+), \*?not tested yet\*? (?P<d>\d+)",
+                         text):
         yield m.span(), None if sum(int(m[k]) for k in "abcd") == int(m["n"]) else m[0]
 
 
