@@ -379,6 +379,12 @@ def test_a_run_still_training_is_described_in_whole_sentences():
     ended = book.not_run_text("LRN", {"in_progress": True, "reason": "still training: epoch 3."})
     assert "epoch 3; `make train` resumes it" in ended and ".;" not in ended
     assert "queued behind the other runs" in book.not_run_text("LRN", {"queued": True, "in_progress": True})
+    # a one-stage run's note (lrnbook.fit.progress) names its only stage "training"
+    one_stage = book.not_run_text("LRN", {"in_progress": True, "reason": (
+        "still training: training, epoch 8 of at most 300, 0.3 hours so far; its progress is kept in the training "
+        "machine's cache and `make train` goes on")})
+    assert "): epoch 8 of at most 300, 0.3 hours of training so far; `make train` resumes" in one_stage
+    assert "training, epoch" not in one_stage
 
 
 def test_a_stand_in_is_named_where_the_missing_run_is_described():

@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 from lrn import metrics
 from lrn.variants import DISPLAY_NAMES, is_lrn
 from lrnbook.pages import PAPER_TABLE1, reduced_setting_note
-from lrnbook.stats import paired_difference
+from lrnbook.stats import interval_text, paired_difference
 
 NOT_SETTLED = "not settled: a 95 % interval includes zero"
 
@@ -27,10 +27,6 @@ def compare(tables: dict, first: str, second: str) -> dict:
         raise ValueError(f"{first} and {second} were scored on different images")
     return {"jaccard": paired_difference(a["jaccard"], b["jaccard"]),
             "hausdorff": paired_difference(b["hausdorff"], a["hausdorff"])}
-
-
-def interval_text(result: dict, unit: str) -> str:
-    return f"{result['mean_diff']:+.2f} {unit} [{result['ci_low']:+.2f}, {result['ci_high']:+.2f}]"
 
 
 def pairwise_comparisons(tables: dict) -> pd.DataFrame:

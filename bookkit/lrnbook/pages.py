@@ -366,12 +366,11 @@ def last_unit_noise(per_image: pd.DataFrame) -> str:
     """Whether the last unit's changes (s5 -> s6) are beyond the noise of the test photos: the
     95 % bootstrap interval of the mean per-photo change (:func:`lrnbook.stats.paired_difference`;
     Jaccard s6 minus s5 in pp, Hausdorff s5 minus s6 in px, so that a positive gain favours s6)."""
-    from lrnbook.stats import paired_difference  # stats imports scipy: only pages that compare levels need it
+    from lrnbook.stats import interval_text, paired_difference  # stats imports scipy: only pages that compare levels need it
 
     gains = {"Jaccard": (paired_difference(per_image["jaccard_s6"], per_image["jaccard_s5"]), "pp"),
              "Hausdorff": (paired_difference(per_image["hausdorff_s5"], per_image["hausdorff_s6"]), "px")}
-    parts = "; ".join(f"{name} {r['mean_diff']:+.2f} {unit} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-                      for name, (r, unit) in gains.items())
+    parts = "; ".join(f"{name} {interval_text(r, unit)}" for name, (r, unit) in gains.items())
     beyond = [name for name, (r, _) in gains.items() if r["ci_low"] > 0 or r["ci_high"] < 0]
     head = ("Neither change is beyond the noise of the test photos" if not beyond else
             "Both changes are beyond the noise of the test photos" if len(beyond) == 2 else
@@ -514,7 +513,9 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
     if summary.get("in_progress"):
         # the fit's note ends with where its progress is kept and "`make train` goes on"; the reader
         # needs how it goes on, said once, and not where the weights are stored
-        reason = (summary["reason"].removeprefix("still training: ").rstrip(" .").removesuffix(" and `make train` goes on")
+        # a one-stage run's note names its stage "training" ("still training: training, epoch 8 ...")
+        reason = (summary["reason"].removeprefix("still training: ").removeprefix("training, ").rstrip(" .")
+                  .removesuffix(" and `make train` goes on")
                   .replace("; its progress is kept in the training machine's cache", "")
                   .replace("; its first stage is parked in the repository", "")
                   .replace(" hours so far", " hours of training so far"))

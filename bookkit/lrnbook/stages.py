@@ -170,7 +170,8 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
         note = in_progress(profile, stage)
         unfinished = note is not None
         if unfinished and not why:
-            why.append(note["reason"])
+            # a one-stage run's note names its stage "training": "still training: training, epoch 8 ..."
+            why.append(note["reason"].replace("still training: training, ", "still training: "))
         states[stage.name] = State(stage, key, state, "; ".join(why), text_only, unfinished)
     return [states[s.name] for s in stages]
 

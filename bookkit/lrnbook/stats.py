@@ -55,3 +55,9 @@ def error_rates(truths: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.n
     fp_rate = np.divide(100.0 * false_pos, background, out=np.zeros(len(truths)), where=background > 0)
     fn_rate = np.divide(100.0 * false_neg, person, out=np.zeros(len(truths)), where=person > 0)
     return fp_rate, fn_rate
+
+
+def interval_text(result: dict, unit: str) -> str:
+    """A paired difference as a page prints it: ``"+1.23 pp [-0.45, +2.90]"`` (mean and 95 %
+    interval of :func:`paired_difference`, two decimals, in ``unit``)."""
+    return f"{result['mean_diff']:+.2f} {unit} [{result['ci_low']:+.2f}, {result['ci_high']:+.2f}]"
