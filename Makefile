@@ -47,11 +47,13 @@ reproduce: install
 # finished first stage of a -VGG run is also parked in notebooks/runs/$(PROFILE)/parked/, and the
 # best epoch so far of a long unfinished stage in parked/progress/ (lrnbook.progress_parks): commit
 # them; a cache that lost a run gets it back from there first). Run it again to go on. Finished
-# runs write their predictions and are scored.
+# runs write their predictions and are scored; the loss curves of unfinished ones are copied to
+# curves/ (lrnbook.curves) for their pages.
 train: install
 	$(BIN)/python -m lrnbook.progress_parks restore --profile $(PROFILE)
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'fit/*' --minutes $(MINUTES)
 	$(BIN)/python -m lrnbook.progress_parks park --profile $(PROFILE)
+	$(BIN)/python -m lrnbook.curves --profile $(PROFILE)
 	$(BIN)/python -m lrnbook execute --profile $(PROFILE) --only 'score/*'
 
 

@@ -158,7 +158,7 @@ def fake_fits(tmp_path, start, monkeypatch, runs):
     monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
     fits = [(SimpleNamespace(name=f"fit/{name}", short=name), tmp_path / "cache" / "models" / f"model{name}",
              tmp_path / "repo" / "parked" / "progress" / name) for name in runs]
-    monkeypatch.setattr(pp, "_fits", lambda profile: iter(fits))
+    monkeypatch.setattr(pp, "fits", lambda profile: iter(fits))
     monkeypatch.setattr(pp, "_start", lambda stage, dest: shutil.copyfile(start, dest))
     monkeypatch.setattr(parking, "committed_bytes", lambda repo: 0)
     return fits
@@ -228,5 +228,5 @@ def test_make_train_restores_before_its_fits_and_parks_after_them():
     lines = (Path(__file__).resolve().parents[1] / "Makefile").read_text().split("\ntrain:")[1].split("\n\n")[0]
     steps = [line.strip() for line in lines.splitlines() if line.startswith("\t")]
     order = [next(i for i, s in enumerate(steps) if word in s)
-             for word in ("progress_parks restore", "--only 'fit/*'", "progress_parks park", "--only 'score/*'")]
+             for word in ("progress_parks restore", "--only 'fit/*'", "progress_parks park", "lrnbook.curves", "--only 'score/*'")]
     assert order == sorted(order)

@@ -571,8 +571,8 @@ def squeeze_against(tables: dict, baseline: str, squeeze: str, spread: dict | No
         # seed clause of seed_verdict, so it is not repeated
         signs = {name: claims.settled(result[key]) for key, name, _ in MEASURES}
         unsettled = [name for name, sign in signs.items() if not sign]
-        head = (f"shows {claims.NO_DIFFERENCE}" if len(unsettled) == 2 else f"is {_direction(signs)}"
-                + (f" ({claims.NO_DIFFERENCE} on {unsettled[0]})" if unsettled else ""))
+        head = (f"shows {claims.NO_DIFFERENCE}" if len(unsettled) == 2
+                else f"is {_direction(signs)}" + (f" ({claims.NO_DIFFERENCE} on {unsettled[0]})" if unsettled else ""))
         gaps = [_gain_against_seeds(name, result[key]["mean_diff"], spread.get(key), unit, bool(signs[name]))
                 for key, name, unit in MEASURES]
         text = f"against the baseline on the same test photos, the squeeze run {head}: " + "; ".join(gaps) + "."

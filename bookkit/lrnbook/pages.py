@@ -91,6 +91,13 @@ def progress_note(name: str, root=".") -> dict | None:
     return with_recorded_time(json.loads(path.read_text()), name, root) if path.is_file() else None
 
 
+def read_curve(name: str, root=".") -> pd.DataFrame | None:
+    """The loss curve so far of run ``name`` while it trains (``curves/<name>.csv``, written by
+    :mod:`lrnbook.curves`), or ``None`` when there is none (finished, or not started)."""
+    path = Path(root) / "curves" / f"{name}.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
 def with_recorded_time(record: dict, name: str, root=".") -> dict:
     """``record`` of run ``name`` with ``recorded_utc`` added when it says the run is still
     training: when the fit's last stint ended and wrote where the run stands (the fit stage's
@@ -201,9 +208,20 @@ def cell_text(summary: dict | None, metric: str) -> str:
     return summary[metric]["text"]
 
 
+ONE_STAGE_NOTE = "still training: training, "
+"""How the fit's note of a one-stage run still training begins (a two-stage run's names its stage:
+``"still training: stage 1 (encoder frozen), epoch 14 ..."``)."""
+
+
+def one_stage(summary: dict) -> bool:
+    """Whether the "not run" record of a run still training is that of a one-stage run."""
+    return summary.get("reason", "").startswith(ONE_STAGE_NOTE)
+
+
 def progress_text(summary: dict) -> str:
-    """How far a run still training is: ``"stage 1, epoch 19, 0.5 h so far"`` (its summary's record)."""
-    parts = [f"stage {summary['stage']}" if summary.get("stage") else "",
+    """How far a run still training is: ``"stage 1, epoch 19, 0.5 h so far"`` (its summary's record);
+    a one-stage run's has no stage: ``"epoch 11, 0.5 h so far"``."""
+    parts = [f"stage {summary['stage']}" if summary.get("stage") and not one_stage(summary) else "",
              f"epoch {summary['epoch']}" if summary.get("epoch") is not None else "",
              f"{summary['hours']:.1f} h so far" if summary.get("hours") is not None else ""]
     return ", ".join(p for p in parts if p) or "not yet finished"
@@ -500,6 +518,22 @@ def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame |
         "- Every number on this page is read from the run's stored history and scores."])
 
 
+def curve_text(display_name: str, curve: pd.DataFrame, summary: dict) -> str:
+    """What the loss curve so far of a run still training shows (:mod:`lrnbook.curves`), read from
+    ``curve``; ``summary`` is the run's "not run" record, which dates it (:func:`as_of`)."""
+    losses = curve["val_loss"].to_numpy()
+    best = int(np.argmin(losses))
+    stage, epoch = int(curve["stage"].iloc[best]), int(curve["epoch"].iloc[best]) + 1
+    two_stages = curve["stage"].nunique() > 1
+    where = (f"epoch {epoch} of stage {stage}" + (f" (epoch {best + 1} on the figure's axis)" if two_stages and stage > 1
+                                                   else "") if not one_stage(summary) else f"epoch {epoch}")
+    since = len(losses) - best - 1
+    return (f"The losses of the {len(losses)} epochs {display_name} has trained so far ({as_of(summary)}; the figure is "
+            f"drawn again after each `make train`). Its lowest validation loss so far, {losses[best]:.4f}, came at "
+            f"{where}; " + ("it is the last epoch trained." if since == 0 else
+                            f"{since} epoch{'s' if since > 1 else ''} trained since {'have' if since > 1 else 'has'} not gone below it."))
+
+
 def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) -> str:
     """What a page says in place of a run that has no scores: still training, or not run and why.
 
@@ -513,8 +547,7 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
     if summary.get("in_progress"):
         # the fit's note ends with where its progress is kept and "`make train` goes on"; the reader
         # needs how it goes on, said once, and not where the weights are stored
-        # a one-stage run's note names its stage "training" ("still training: training, epoch 8 ...")
-        reason = (summary["reason"].removeprefix("still training: ").removeprefix("training, ").rstrip(" .")
+        reason = (summary["reason"].removeprefix(ONE_STAGE_NOTE).removeprefix("still training: ").rstrip(" .")
                   .removesuffix(" and `make train` goes on")
                   .replace("; its progress is kept in the training machine's cache", "")
                   .replace("; its first stage is parked in the repository", "")

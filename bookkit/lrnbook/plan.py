@@ -124,6 +124,11 @@ def results(name: str, *files: str) -> list[str]:
     return [f"results/{name}/{f}" for f in files]
 
 
+def curve(name: str) -> str:
+    """The loss curve so far of run ``name`` while it trains (:mod:`lrnbook.curves` writes it)."""
+    return f"curves/{name}.csv"
+
+
 def training(name: str, variant: str, common: dict, title: str, **changes) -> list[Stage]:
     """The fit, score and page stages of one training run."""
     s = {**common, **changes}
@@ -151,7 +156,7 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               outputs=scores, roots=("lrnbook.score",), runner="lrnbook.score", title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
-              reads=predictions[1:] + scores, notebook="train.ipynb", title=title),
+              reads=predictions[1:] + scores + [curve(name)], notebook="train.ipynb", title=title),
     ]
 
 
@@ -218,7 +223,8 @@ def plan(profile: str) -> list[Stage]:
         labels = {n: c.get("label", n) for n, c in settings["cutout"]["candidates"].items()}
         stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels},
                             reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", "not_run.json", *(
-                                STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))],
+                                STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))]
+                            + [curve(f"cutout_{n}") for n in names],
                             outputs=["results/cutout/choice.json"], notebook="cutout.ipynb"))
     split = {k: common[k] for k in ("protocol", "seed") if k in common}
     peer = settings.get("peer", True)

@@ -243,7 +243,7 @@ def worth_parking(size_bytes: int, new_hours: float) -> bool:
     return new_hours > 0 and size_bytes <= new_hours * MB_PER_HOUR * 1e6
 
 
-def _fits(profile: str):
+def fits(profile: str):
     """``(stage, model_dir, park folder)`` of every fit of ``profile`` that trains."""
     from lrnbook.plan import plan, runs_dir
     from lrnbook.stages import components, model_key
@@ -267,7 +267,7 @@ def park_all(profile: str, repo: Path) -> list[str]:
     Returns the names of the runs parked.
     """
     parked = []
-    for stage, model_dir, dest in _fits(profile):
+    for stage, model_dir, dest in fits(profile):
         if (model_dir / "model.keras").is_file():
             if dest.exists():
                 shutil.rmtree(dest)  # finished: nothing left to go on from
@@ -312,7 +312,7 @@ def park_all(profile: str, repo: Path) -> list[str]:
 def restore_all(profile: str) -> list[str]:
     """Restore the progress park of every run of ``profile`` the cache has lost; returns their names."""
     restored = []
-    for stage, model_dir, dest in _fits(profile):
+    for stage, model_dir, dest in fits(profile):
         if not applies(dest, model_dir, cache_dir() / BACKUPS):
             continue
         with tempfile.TemporaryDirectory() as tmp:

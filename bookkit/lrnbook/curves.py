@@ -1,0 +1,69 @@
+"""Loss curves of unfinished runs, kept in the repository for the pages that follow them.
+
+A run still training keeps its per-epoch log in the cache (``history_stage<s>.csv`` of its
+run folder), which a page executed elsewhere cannot read, and its ``history.csv`` appears only
+once it has finished. ``make train`` therefore writes, when its fits stop, the log so far of
+every unfinished run to ``notebooks/runs/<profile>/curves/<run>.csv`` (:func:`write_all`,
+:func:`lrnbook.plan.curve`), in the format of a finished run's ``history.csv`` (one row per
+epoch: ``epoch`` counted from 0 within its ``stage``, the training and validation losses, the
+epoch's ``seconds``), and removes the curve of a run that has finished or has not started.
+A few kilobytes per run. Pages read the curves with :func:`lrnbook.pages.read_curve`; this
+module sits outside every fit's and page's key.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from lrnbook.plan import curve, runs_dir
+from lrnbook.progress_parks import fits
+
+
+def curve_so_far(model_dir: Path) -> pd.DataFrame:
+    """Every epoch logged so far in a run folder, stage after stage (empty when none was logged).
+
+    An epoch trained again (a run that went on from an earlier epoch) counts once, with its
+    last log; epochs are numbered by position within their stage, as ``history.csv`` numbers
+    them (a second stage's log may go on from a resumed first stage's epoch count).
+    """
+    stages = []
+    for stage in (1, 2):
+        path = model_dir / f"history_stage{stage}.csv"
+        if not path.is_file() or path.stat().st_size == 0:
+            break
+        log = pd.read_csv(path).drop_duplicates("epoch", keep="last").sort_values("epoch")
+        stages.append(log.assign(epoch=range(len(log)), stage=stage))
+    return pd.concat(stages, ignore_index=True) if stages else pd.DataFrame()
+
+
+def write_all(profile: str) -> list[str]:
+    """Write the curve so far of every unfinished run of ``profile``; remove the others.
+
+    Returns the names of the runs whose curve was written.
+    """
+    written = []
+    for stage, model_dir, _ in fits(profile):
+        path = runs_dir(profile) / curve(stage.short)
+        so_far = pd.DataFrame() if (model_dir / "model.keras").is_file() else curve_so_far(model_dir)
+        if so_far.empty:
+            path.unlink(missing_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        so_far.to_csv(path, index=False, float_format="%.6g")
+        written.append(stage.short)
+        print(f"[lrnbook.curves] {stage.name}: {len(so_far)} epochs so far in {path}", file=sys.stderr, flush=True)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lrnbook.curves", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", default="cpu")
+    write_all(parser.parse_args(argv).profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
