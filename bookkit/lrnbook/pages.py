@@ -520,7 +520,7 @@ def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame |
 
 def curve_text(display_name: str, curve: pd.DataFrame, summary: dict) -> str:
     """What the loss curve so far of a run still training shows (:mod:`lrnbook.curves`), read from
-    ``curve``; ``summary`` is the run's "not run" record, which dates it (:func:`as_of`)."""
+    ``curve``; ``summary`` is the run's "not run" record (whether the run has one stage)."""
     losses = curve["val_loss"].to_numpy()
     best = int(np.argmin(losses))
     stage, epoch = int(curve["stage"].iloc[best]), int(curve["epoch"].iloc[best]) + 1
@@ -528,8 +528,8 @@ def curve_text(display_name: str, curve: pd.DataFrame, summary: dict) -> str:
     where = (f"epoch {epoch} of stage {stage}" + (f" (epoch {best + 1} on the figure's axis)" if two_stages and stage > 1
                                                    else "") if not one_stage(summary) else f"epoch {epoch}")
     since = len(losses) - best - 1
-    return (f"The losses of the {len(losses)} epochs {display_name} has trained so far ({as_of(summary)}; the figure is "
-            f"drawn again after each `make train`). Its lowest validation loss so far, {losses[best]:.4f}, came at "
+    return (f"The losses of the {len(losses)} epochs {display_name} has trained so far (the figure is drawn again "
+            f"after each `make train`). Its lowest validation loss so far, {losses[best]:.4f}, came at "
             f"{where}; " + ("it is the last epoch trained." if since == 0 else
                             f"{since} epoch{'s' if since > 1 else ''} trained since {'have' if since > 1 else 'has'} not gone below it."))
 

@@ -85,12 +85,13 @@ def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
         if best is not None:
-            ax.axvline(best, color="0.5", lw=0.8, ls="--")
+            ax.axvline(best, color="0.5", lw=0.8, ls="--", label="best epoch (lowest total validation loss)")
         if stage_two is not None:  # a -VGG run: its second stage (all layers trained) shaded
             ax.axvspan(stage_two - 0.5, len(history) + 0.5, color="0.9", zorder=0, label="stage 2 (all layers)")
         if levels:  # one panel per level; a single panel is named by the figure's title
             ax.set_title(name.removesuffix("_loss"), fontsize=11)
         ax.set_xlabel("epoch", fontsize=10)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     for row in axes:
