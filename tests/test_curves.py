@@ -36,13 +36,15 @@ def test_write_all_keeps_curves_of_unfinished_runs_only(tmp_path, monkeypatch):
     (cache / "finished").mkdir()
     log(cache / "finished" / "history_stage1.csv", [0.9])
     (cache / "finished" / "model.keras").write_bytes(b"model")
-    fits = [(SimpleNamespace(name=f"fit/{n}", short=n), cache / n, None) for n in ("training", "finished", "queued")]
+    fits = [(SimpleNamespace(name=f"fit/{n}", short=n, settings={"protocol": "paper", "config": {"size": 224}}),
+             cache / n, None) for n in ("training", "finished", "queued")]
     for name in ("finished", "queued"):  # curves left from an earlier stint
         log(runs / "curves" / f"{name}.csv", [1.0])
+        (runs / "curves" / f"{name}.json").write_text("{}")
     monkeypatch.setattr(curves, "fits", lambda profile: iter(fits))
     monkeypatch.setattr(curves, "runs_dir", lambda profile: runs)
     assert curves.write_all("cpu") == ["training"]
-    assert sorted(p.name for p in (runs / "curves").iterdir()) == ["training.csv"]
+    assert sorted(p.name for p in (runs / "curves").iterdir()) == ["training.csv", "training.json"]
     curve = pages.read_curve("training", runs)
     assert curve["val_loss"].tolist() == [0.9, 0.8, 0.85] and curve["stage"].tolist() == [1, 1, 1]
     assert pages.read_curve("queued", runs) is None
@@ -74,3 +76,28 @@ def test_a_one_stage_run_in_progress_is_not_said_to_be_in_stage_1():
     assert pages.progress_text(two) == "stage 1, epoch 11, 0.5 h so far"
     assert "is still training** (as of " in pages.not_run_text("LRN", one)
     assert "): epoch 11 of at most 300, 0.5 hours of training so far; `make train` resumes" in pages.not_run_text("LRN", one)
+
+
+def test_speed_facts_feed_the_speed_table_of_a_run_still_training(tmp_path):
+    import json
+
+    from lrnbook import speed
+
+    (tmp_path / "stints.json").write_text(json.dumps([{"seconds": 300.0, "epochs": 2, "sgemm_gflops": 200.0},
+                                                      {"seconds": 150.0, "epochs": 1, "sgemm_gflops": None}]))
+    settings = {"protocol": "paper", "config": {"size": 32, "width": 0.125, "epochs": 300}}
+    facts = curves.speed_facts(settings, tmp_path)
+    assert facts["settings"] == {"size": 32, "width": 0.125, "n_train": 250, "n_val": 25}
+    assert facts["machine_sgemm_gflops"] == [200.0] and len(facts["stints"]) == 2
+    curve = pd.DataFrame({"stage": [1, 1, 1], "epoch": [0, 1, 2], "val_loss": [0.9, 0.8, 0.85],
+                          "seconds": [100.0, 100.0, 150.0]})
+    items = speed.stage_section("lrn", curve, facts)
+    table = items[0][2]
+    assert table["epochs"].tolist() == [3] and table["images / s"].tolist() == [round(750 / 350, 2)]
+    assert "ratio to sgemm rate" in table and "validation pass over 25 photos" in items[1][1]
+    # a run whose photo count is not known (not the paper protocol): times, but no rates
+    table = speed.stage_section("lrn", curve, curves.speed_facts({"config": {"size": 32}}, tmp_path / "none"))[0][2]
+    assert "images / s" not in table and table["s / epoch"].tolist() == [117.0]
+    (tmp_path / "curves").mkdir()
+    (tmp_path / "curves" / "lrn.json").write_text(json.dumps(facts))
+    assert speed.progress_record("lrn", tmp_path) == facts and speed.progress_record("unet", tmp_path) is None

@@ -7,17 +7,21 @@ every unfinished run to ``notebooks/runs/<profile>/curves/<run>.csv`` (:func:`wr
 :func:`lrnbook.plan.curve`), in the format of a finished run's ``history.csv`` (one row per
 epoch: ``epoch`` counted from 0 within its ``stage``, the training and validation losses, the
 epoch's ``seconds``), and removes the curve of a run that has finished or has not started.
-A few kilobytes per run. Pages read the curves with :func:`lrnbook.pages.read_curve`; this
-module sits outside every fit's and page's key.
+Beside each curve, ``<run>.json`` holds what its speed table needs (:func:`speed_facts`, in the
+shape of a finished run's provenance). A few kilobytes per run. Pages read them with
+:func:`lrnbook.pages.read_curve` and :func:`lrnbook.speed.progress_record`; this module sits
+outside every fit's and page's key.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from lrn.data.eg1800 import PAPER_COUNTS
 from lrnbook.plan import curve, runs_dir
 from lrnbook.progress_parks import fits
 
@@ -39,6 +43,21 @@ def curve_so_far(model_dir: Path) -> pd.DataFrame:
     return pd.concat(stages, ignore_index=True) if stages else pd.DataFrame()
 
 
+def speed_facts(settings: dict, model_dir: Path) -> dict:
+    """What the speed table of a run still training needs (:func:`lrnbook.speed.stage_section`), from
+    its fit stage's ``settings`` and its run folder: ``settings`` (size, width and, on the paper
+    protocol, the numbers of training and validation photos), the sgemm rate each training
+    process measured (``machine_sgemm_gflops``) and its ``stints`` (``stints.json``)."""
+    config = settings.get("config", {})
+    facts = {k: config[k] for k in ("size", "width") if k in config}
+    if settings.get("protocol") == "paper":
+        facts.update(n_train=PAPER_COUNTS["train"], n_val=PAPER_COUNTS["val"])
+    path = model_dir / "stints.json"
+    stints = json.loads(path.read_text()) if path.is_file() else []
+    return {"settings": facts, "machine_sgemm_gflops": [s["sgemm_gflops"] for s in stints if s.get("sgemm_gflops")],
+            "stints": stints}
+
+
 def write_all(profile: str) -> list[str]:
     """Write the curve so far of every unfinished run of ``profile``; remove the others.
 
@@ -48,11 +67,14 @@ def write_all(profile: str) -> list[str]:
     for stage, model_dir, _ in fits(profile):
         path = runs_dir(profile) / curve(stage.short)
         so_far = pd.DataFrame() if (model_dir / "model.keras").is_file() else curve_so_far(model_dir)
+        facts = runs_dir(profile) / curve(stage.short, ".json")
         if so_far.empty:
             path.unlink(missing_ok=True)
+            facts.unlink(missing_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         so_far.to_csv(path, index=False, float_format="%.6g")
+        facts.write_text(json.dumps(speed_facts(stage.settings, model_dir), indent=1) + "\n")
         written.append(stage.short)
         print(f"[lrnbook.curves] {stage.name}: {len(so_far)} epochs so far in {path}", file=sys.stderr, flush=True)
     return written

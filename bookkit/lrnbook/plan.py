@@ -124,9 +124,10 @@ def results(name: str, *files: str) -> list[str]:
     return [f"results/{name}/{f}" for f in files]
 
 
-def curve(name: str) -> str:
-    """The loss curve so far of run ``name`` while it trains (:mod:`lrnbook.curves` writes it)."""
-    return f"curves/{name}.csv"
+def curve(name: str, suffix: str = ".csv") -> str:
+    """The loss curve so far of run ``name`` while it trains, or with ``suffix=".json"`` the facts its
+    speed table needs (:mod:`lrnbook.curves` writes both)."""
+    return f"curves/{name}{suffix}"
 
 
 def training(name: str, variant: str, common: dict, title: str, **changes) -> list[Stage]:
@@ -156,7 +157,7 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               outputs=scores, roots=("lrnbook.score",), runner="lrnbook.score", title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
-              reads=predictions[1:] + scores + [curve(name)], notebook="train.ipynb", title=title),
+              reads=predictions[1:] + scores + [curve(name), curve(name, ".json")], notebook="train.ipynb", title=title),
     ]
 
 

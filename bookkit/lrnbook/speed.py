@@ -6,6 +6,9 @@ each training process measured on its machine when it started (:func:`lrnbook.sg
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -20,7 +23,7 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
     ----------
     history : the run's ``history.csv`` (columns ``stage``, ``epoch``, ``val_loss`` and, where
         logged, ``seconds``: one epoch's wall time including validation).
-    n_train : training photos per epoch.
+    n_train : training photos per epoch (0 when unknown: no rates then).
     gflop_per_image : ``{stage: training GFLOP per image}`` (:func:`training_gflop`).
     peak_gflops : the machine's sgemm rate (:func:`lrnbook.sgemm.gflops`); the ratio is the achieved
         training GFLOP/s divided by it.
@@ -36,9 +39,10 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
                "best val loss": float(part["val_loss"].min())}
         if "seconds" in part and part["seconds"].notna().all():
             seconds = float(part["seconds"].sum())
-            row.update({"wall time (min)": seconds / 60, "s / epoch": seconds / len(part),
-                        "images / s": n_train * len(part) / seconds})
-            if gflop_per_image and stage in gflop_per_image:
+            row.update({"wall time (min)": seconds / 60, "s / epoch": seconds / len(part)})
+            if n_train:
+                row["images / s"] = n_train * len(part) / seconds
+            if n_train and gflop_per_image and stage in gflop_per_image:
                 rate = row["images / s"] * gflop_per_image[stage]
                 row["training GFLOP/s"] = rate
                 if peak_gflops:
@@ -80,8 +84,18 @@ def forward_gflop(variant: str, size: int = 224, width: float = 1.0) -> tuple[fl
     return encoder / 1e9, decoder / 1e9
 
 
+def progress_record(name: str, root=".") -> dict | None:
+    """What the speed table of run ``name`` still training needs (``curves/<name>.json``, written by
+    :func:`lrnbook.curves.speed_facts` beside its curve so far), or ``None`` when there is none."""
+    path = Path(root) / "curves" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds: float | None = None) -> list[tuple]:
     """The training page's "Stages, time and speed" items (:func:`lrnbook.pages.show`).
+
+    ``record``: the run's provenance (``settings`` with ``size``, ``width`` and the training and
+    validation ids or their numbers ``n_train``/``n_val``; ``machine_sgemm_gflops``; ``stints``).
 
     Without epoch times in ``history`` (runs trained before the training log was kept), the
     fit stage's whole wall time ``fit_seconds`` is spread evenly over its epochs, and the
@@ -98,7 +112,8 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     gflop = training_gflop(encoder, decoder) if vgg else {1: 3 * (encoder + decoder)}
     rates = record.get("machine_sgemm_gflops") or []
     peak = float(max(rates)) if rates else None  # a rate measured while the cores were shared is lower
-    n_train = len(settings.get("train_ids", []))
+    n_train = settings.get("n_train", len(settings.get("train_ids", [])))
+    n_val = settings.get("n_val", len(settings.get("val_ids", [])))
     table = stage_table(history, n_train, gflop, peak)
     if vgg:  # what each stage trains, in the stage's own cell: the table must fit the page
         table["stage"] = table["stage"].map({1: "1: decoder (encoder frozen)", 2: "2: all layers"})
@@ -120,8 +135,8 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
                         f"(2 FLOPs per multiply-add of the convolutions). Training GFLOP per image: "
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
                         + passes + ". Seconds per epoch include "
-                          f"the validation pass over {len(settings.get('val_ids', []))} photos.{peak_text}"))
-    if peak and (table["ratio to sgemm rate"] > 1).any():
+                          f"the validation pass over {n_val} photos.{peak_text}"))
+    if peak and "ratio to sgemm rate" in table and (table["ratio to sgemm rate"] > 1).any():
         items.append(("md", "A ratio above 1 does not mean training beat the matrix product: the sgemm rate was measured "
                             "once, as the training process started, and was low when other work shared the cores "
                             "then; the ratio is only as good as that one measurement."))
