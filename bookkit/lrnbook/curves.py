@@ -23,7 +23,7 @@ import pandas as pd
 
 from lrn.data.eg1800 import PAPER_COUNTS
 from lrnbook.plan import curve, runs_dir
-from lrnbook.progress_parks import fits
+from lrnbook.progress_parks import fits, stage_log
 
 
 def curve_so_far(model_dir: Path) -> pd.DataFrame:
@@ -35,11 +35,10 @@ def curve_so_far(model_dir: Path) -> pd.DataFrame:
     """
     stages = []
     for stage in (1, 2):
-        path = model_dir / f"history_stage{stage}.csv"
-        if not path.is_file() or path.stat().st_size == 0:
+        log = stage_log(model_dir, stage)
+        if log.empty:
             break
-        log = pd.read_csv(path).drop_duplicates("epoch", keep="last").sort_values("epoch")
-        stages.append(log.assign(epoch=range(len(log)), stage=stage))
+        stages.append(log.sort_values("epoch").assign(epoch=range(len(log)), stage=stage))
     return pd.concat(stages, ignore_index=True) if stages else pd.DataFrame()
 
 

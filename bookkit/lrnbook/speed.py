@@ -134,8 +134,8 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     items.append(("md", f"Forward pass per {size}x{size} image: encoder {encoder:.1f} GFLOP, decoder {decoder:.1f} GFLOP "
                         f"(2 FLOPs per multiply-add of the convolutions). Training GFLOP per image: "
                         + ", ".join(f"stage {k} {v:.1f}" for k, v in gflop.items())
-                        + passes + ". Seconds per epoch include "
-                          f"the validation pass over {n_val} photos.{peak_text}"))
+                        + passes + "." + (f" Seconds per epoch include the validation pass over {n_val} photos."
+                                          if n_val else "") + peak_text))
     if peak and "ratio to sgemm rate" in table and (table["ratio to sgemm rate"] > 1).any():
         items.append(("md", "A ratio above 1 does not mean training beat the matrix product: the sgemm rate was measured "
                             "once, as the training process started, and was low when other work shared the cores "
