@@ -428,6 +428,11 @@ def _level_state(page):
     """(readout text, caption text, sha1 of the shown level image's pixels) of the explorer."""
     readout = page.locator(".lrn-level-slider .widget-readout").first.inner_text().strip()
     caption = page.locator(".lrn-level-captions").first.inner_text().strip()
+    # the level shown may still be decoding on a busy machine: read its pixels once it has them
+    page.wait_for_function(
+        """() => Array.from(document.querySelector('.lrn-coarse-to-fine .lrn-levels').querySelectorAll('img'))
+            .filter(i => i.offsetParent !== null).every(i => i.complete && i.naturalWidth > 0)"""
+    )
     digest = page.evaluate(
         """() => {
             const imgs = Array.from(document.querySelector('.lrn-coarse-to-fine .lrn-levels').querySelectorAll('img'))
