@@ -198,24 +198,44 @@ def write_record(profile: str, stage: Stage, parts: dict, outputs: list[str], se
     return path
 
 
-def _subprocess(module: str, spec: dict, label: str, timeout: float | None = None) -> None:
+def _subprocess(module: str, spec: dict, label: str, timeout: float | None = None,
+                ends_when: Path | None = None) -> bool:
     """Run ``python -m module SPEC.json`` (:mod:`lrnbook.runner`); a runner still going ``timeout``
-    seconds after it was due to stop is ended (it keeps a backup after every epoch)."""
+    seconds after it was due to stop is ended (it keeps a backup after every epoch).
+
+    ``ends_when``: a file whose appearance ends the runner at once (see :func:`execute_stage`);
+    returns whether that happened.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
+    due = None if timeout is None else time.monotonic() + timeout
     try:
         process = subprocess.Popen([sys.executable, "-m", module, handle.name], cwd=REPO)
-        try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait()
-            raise RuntimeError(f"{label} was still running {timeout / 60:.0f} minutes after its deadline and was ended; "
-                               "its last finished epoch is kept in the cache") from None
+        while True:
+            left = None if due is None else max(0.0, due - time.monotonic())
+            wait = left if ends_when is None else min(POLL_SECONDS, left if left is not None else POLL_SECONDS)
+            try:
+                returncode = process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                if ends_when is not None and ends_when.exists():
+                    process.terminate()
+                    process.wait()
+                    return True
+                if due is not None and time.monotonic() >= due:
+                    process.terminate()
+                    process.wait()
+                    raise RuntimeError(f"{label} was still running {timeout / 60:.0f} minutes after its deadline and "
+                                       "was ended; its last finished epoch is kept in the cache") from None
     finally:
         os.unlink(handle.name)
     if returncode != 0:
         raise RuntimeError(f"{label} failed (exit {returncode}); its outputs are left as they were")
+    return False
+
+
+POLL_SECONDS = 10.0
+"""How often a runner watched for ``ends_when`` is looked at."""
 
 
 PROGRESS_BAR = re.compile(r"\d+%\|")
@@ -355,9 +375,21 @@ def execute_stage(profile: str, stage: Stage, text_only: bool = False, deadline:
         parked = folder / "parked" / stage.short
         if any(read.startswith("parked/") for read in stage.reads):
             spec["parked"] = str(parked)
-        # A stint stops by itself at an epoch boundary before the deadline; the grace covers one long epoch.
-        timeout = None if deadline is None else max(0.0, deadline - time.time()) + GRACE_SECONDS
-        _subprocess(stage.runner, spec, stage.name, timeout)
+        model_dir = Path(spec["model_dir"])
+        drop_empty_logs(model_dir)
+        second_log = model_dir / "history_stage2.csv"
+        # A second stage always begins in a fresh process: Keras keeps the epoch a resumed first stage
+        # started from and would start the second stage there too (fewer epochs than its limit), and
+        # the process's deadline check knows only first-stage epochs, about half as long.
+        watch = not second_log.exists() and not first_stage_over(model_dir)
+        if _subprocess(stage.runner, spec, stage.name, grace_timeout(deadline), ends_when=second_log if watch else None):
+            drop_empty_logs(model_dir)
+            spec["deadline"] = second_stage_deadline(model_dir, deadline)
+            starts = "starts now" if spec["deadline"] == deadline else "starts next time: too little time left"
+            print(f"[lrnbook] {stage.name}: first stage finished; the second {starts}", file=sys.stderr, flush=True)
+            _subprocess(stage.runner, spec, stage.name, grace_timeout(spec["deadline"]))
+            if not second_log.exists():
+                note_second_stage(out_dir / "not_run.json")
         outputs = [f"results/{stage.short}/{p.name}" for p in sorted(out_dir.iterdir())
                    if p.name in ("predictions.npz", "history.csv", "not_run.json")]
         if (out_dir / "predictions.npz").is_file() and parked.exists():
@@ -416,6 +448,64 @@ def execute_page(profile: str, stage: Stage, key: str) -> Path:
 
 GRACE_SECONDS = 1800
 """How long a fit may run past its deadline (one long epoch) before it is ended."""
+
+
+def grace_timeout(deadline: float | None) -> float | None:
+    """How long a fit runner may run: to ``deadline`` and :data:`GRACE_SECONDS` beyond (it stops by
+    itself at an epoch boundary before the deadline; the grace covers one long epoch)."""
+    return None if deadline is None else max(0.0, deadline - time.time()) + GRACE_SECONDS
+
+
+def drop_empty_logs(model_dir: Path) -> list[Path]:
+    """Remove the per-epoch logs (``history_stage<s>.csv``) of ``model_dir`` that hold no epoch.
+
+    Keras' CSV logger creates a stage's log when the stage begins and writes its first line at
+    the end of the first epoch; a runner ended inside that epoch leaves an empty file that
+    :func:`lrn.train.read_log` cannot read. It carries nothing, so it goes. Returns those removed.
+    """
+    empty = [p for p in sorted(model_dir.glob("history_stage*.csv")) if not p.read_text().strip()]
+    for path in empty:
+        path.unlink()
+    return empty
+
+
+def first_stage_over(model_dir: Path) -> bool:
+    """Whether the first stage of the -VGG run trained in ``model_dir`` is over (its end is in the
+    run's backups, found by :func:`lrnbook.progress_parks.find_backups`)."""
+    from lrn.cache import BACKUPS
+    from lrnbook import parking, progress_parks
+
+    backups = progress_parks.find_backups(model_dir, cache_dir() / BACKUPS)
+    return backups is not None and (backups / parking.STAGE1_DONE).is_file()
+
+
+STAGE2_EPOCH_FACTOR = 2.5
+"""An epoch of all layers against one with the encoder frozen, at most: 2.4x for LRN and 1.2x for
+U-Net at width 1 (training images per second, ``benchmarks/width1_speed.json``)."""
+
+
+def second_stage_deadline(model_dir: Path, deadline: float | None) -> float | None:
+    """The deadline for the runner that begins a run's second stage: ``deadline`` when start-up
+    and a second-stage epoch (:data:`STAGE2_EPOCH_FACTOR` times the first stage's,
+    :func:`next_epoch_seconds`) still end before it, else now (the runner then only records
+    where the run stands, and the next stint begins the second stage)."""
+    if deadline is None:
+        return None
+    first = next_epoch_seconds(model_dir, 1) or 0.0
+    return deadline if time.time() + STARTUP_SECONDS + STAGE2_EPOCH_FACTOR * first <= deadline else time.time()
+
+
+def note_second_stage(path: Path) -> None:
+    """Make the in-progress note ``path`` of a run whose first stage is over and whose second has
+    no epoch yet say so (the runner, reading only logged epochs, says "stage 1, epoch k")."""
+    if not path.is_file():
+        return
+    note = json.loads(path.read_text())
+    if not note.get("in_progress") or note.get("stage") != 1:
+        return
+    note["reason"] = re.sub(r"stage 1 \([^)]*\), epoch \d+", "stage 2 (all layers), epoch 0", note["reason"])
+    note.update(stage=2, epoch=0)
+    path.write_text(json.dumps(note, indent=2) + "\n")
 
 
 def execute(profile: str, stale: bool = True, force: bool = False, only: str | None = None,
@@ -488,14 +578,20 @@ def stint_seconds_needed(profile: str, stage: Stage) -> float:
     """The least time a fit needs before the deadline to be worth starting: start-up and one epoch
     of the stage it stands in (:func:`next_epoch_seconds`), at least :data:`MIN_STINT_SECONDS`.
 
-    A run whose next epoch is unknown (queued, or a stage with no timed epoch yet) gets the
-    minimum. Why one epoch: a cut-out candidate's first stage takes about 25 minutes an epoch,
-    and started with five minutes left it would end twenty minutes after the deadline.
+    A second stage with no timed epoch yet counts :data:`STAGE2_EPOCH_FACTOR` times the first
+    stage's epoch; any other run whose next epoch is unknown (queued, or a first stage with no
+    timed epoch yet) gets the minimum. Why one epoch: a cut-out candidate's first stage takes
+    about 25 minutes an epoch, and started with five minutes left it would end twenty minutes
+    after the deadline.
     """
     note = in_progress(profile, stage)
     if not note or not note.get("stage"):
         return MIN_STINT_SECONDS
-    epoch = next_epoch_seconds(cache_dir() / MODELS / model_key(components(profile, stage)), int(note["stage"]))
+    model_dir = cache_dir() / MODELS / model_key(components(profile, stage))
+    epoch = next_epoch_seconds(model_dir, int(note["stage"]))
+    if epoch is None and int(note["stage"]) == 2:
+        first = next_epoch_seconds(model_dir, 1)
+        epoch = None if first is None else STAGE2_EPOCH_FACTOR * first
     return MIN_STINT_SECONDS if epoch is None else max(MIN_STINT_SECONDS, STARTUP_SECONDS + epoch)
 
 
