@@ -127,3 +127,28 @@ def test_the_chosen_setting_is_set_beside_mediapipe_photo_by_photo(tmp_path):
     other = {**val_sets, "EG1800": (people.eval_set("EG1800", ["x"] * 4, val_sets["EG1800"][1], 224), val_sets["EG1800"][1])}
     with pytest.raises(InputError, match="EG1800: the stored predictions"):
         page.versus_peer(found, choice, other, ExactPeer())
+
+
+def test_an_imagenet_candidate_is_compared_with_its_random_start_twin_and_its_first_stage(tmp_path):
+    stored(tmp_path, "old", shift_pad=30, shift_squash=10)
+    stored(tmp_path, "twin", shift_pad=8, shift_squash=25, seed=0)
+    stored(tmp_path, "vgg", shift_pad=2, shift_squash=25, seed=0)
+    folder = tmp_path / "results" / "cutout_vgg"
+    (folder / "predictions.npz").rename(folder / "stage1_predictions.npz")
+    stored(tmp_path / "full", "vgg", shift_pad=1, shift_squash=25, seed=0)
+    (tmp_path / "full" / "results" / "cutout_vgg" / "predictions.npz").rename(folder / "predictions.npz")
+    found = page.read_candidates(["old", "twin", "vgg"], tmp_path)
+    assert set(found) == {"old", "twin", "vgg", "vgg@stage1"}
+    scores = page.score_candidates(found)
+    what = [c[0] for c in page.comparisons(scores, "old", twins={"vgg": "twin"})]
+    assert "{vgg@stage1} instead of {twin} (what the ImageNet encoder changes), each fed as it does best on " \
+           "validation, raw" in what
+    assert "{vgg} instead of {twin} (what the ImageNet encoder changes), each fed as it does best on validation, raw" in what
+    assert "{vgg} instead of {vgg@stage1} (what training all layers adds), each fed as it does best on validation, " \
+           "raw" in what
+    assert not any("(what" in w for w in page.comparisons(scores, "old"))  # no twins: no encoder comparison
+    gains = page.lever_gains(scores, {}, "old", twins={"vgg": "twin"}).set_index(["comparison", "measure", "set"])
+    # the same masks shifted 1 px instead of 8 px: the encoder "helps" on every set
+    encoder = gains.loc[("vgg instead of twin (what the ImageNet encoder changes), each fed as it does best on "
+                         "validation, raw", "jaccard")]
+    assert (encoder["gain"] > 0).all()

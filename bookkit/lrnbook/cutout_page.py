@@ -229,10 +229,22 @@ def own_fit(scores: pd.DataFrame, candidate: str) -> str:
     return max(FEEDS, key=lambda fit: table.loc[(candidate, fit, False), ("jaccard", "mean of the sets")])
 
 
-def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tuple[str, dict, dict]]:
-    """The lever comparisons that the stored candidates allow: ``(what, base setting, changed setting)``."""
+def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only",
+                twins: dict[str, str] | None = None) -> list[tuple[str, dict, dict]]:
+    """The lever comparisons that the stored candidates allow: ``(what, base setting, changed setting)``.
+
+    For every candidate: its way of feeding photos, cleaning, and the candidate against
+    ``baseline``. ``twins`` (ImageNet candidate -> random-start candidate on the same data,
+    :func:`lrnbook.plan.encoder_twins`) adds what the ImageNet encoder changes, for the whole
+    model and for its first stage alone, and what training all layers adds to that first stage.
+    """
     names = list(dict.fromkeys(scores["candidate"]))
     out = []
+
+    def against(name, base, why):
+        out.append((f"{{{name}}} instead of {{{base}}}{why}, each fed as it does best on validation, raw",
+                    _setting(base, own_fit(scores, base), False), _setting(name, own_fit(scores, name), False)))
+
     for name in names:
         fit = own_fit(scores, name)
         other = "squash" if fit == "pad" else "pad"
@@ -242,8 +254,13 @@ def comparisons(scores: pd.DataFrame, baseline: str = "eg1800_only") -> list[tup
                     _setting(name, fit, False)))
         out.append((f"{{{name}}}: cleaning, fed {word[fit]}", _setting(name, fit, False), _setting(name, fit, True)))
         if name != baseline and baseline in names:
-            out.append((f"{{{name}}} instead of {{{baseline}}}, each fed as it does best on validation, raw",
-                        _setting(baseline, own_fit(scores, baseline), False), _setting(name, fit, False)))
+            against(name, baseline, "")
+        base = name.removesuffix(STAGE1_SUFFIX)
+        twin = (twins or {}).get(base)
+        if twin in names:
+            against(name, twin, " (what the ImageNet encoder changes)")
+        if name == base and base + STAGE1_SUFFIX in names:
+            against(name, base + STAGE1_SUFFIX, " (what training all layers adds)")
     return out
 
 
@@ -259,7 +276,8 @@ def lever_texts(gains: pd.DataFrame) -> list[str]:
     return texts
 
 
-def lever_gains(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only") -> pd.DataFrame:
+def lever_gains(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "eg1800_only",
+                twins: dict[str, str] | None = None) -> pd.DataFrame:
     """Every comparison of :func:`comparisons` as gains, one row per comparison, set and measure.
 
     Columns ``comparison`` (its title), ``set``, ``measure`` (``"jaccard"``/``"hausdorff"``), ``gain``,
@@ -267,7 +285,7 @@ def lever_gains(scores: pd.DataFrame, labels: dict[str, str], baseline: str = "e
     Jaccard changed minus base (pp), Hausdorff base minus changed (px).
     """
     rows = []
-    for what, base, changed in comparisons(scores, baseline):
+    for what, base, changed in comparisons(scores, baseline, twins):
         title = what.format(**{n: labels.get(n, n) for n in set(scores["candidate"])})
         for measure, sign in (("jaccard", 1.0), ("hausdorff", -1.0)):
             for r in lever_effect(scores, base, changed, measure).itertuples():

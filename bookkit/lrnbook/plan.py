@@ -12,6 +12,7 @@ Paths are relative to the profile's folder ``notebooks/runs/<profile>/``.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +192,21 @@ def two_stage_candidate(cutout: dict, name: str) -> bool:
     return not changes.get("model_file") and is_imagenet(changes.get("variant", cutout["config"].get("variant", "lrn")))
 
 
+def encoder_twins(cutout: dict) -> dict[str, str]:
+    """Each cut-out candidate trained here from ImageNet weights, mapped to the candidate trained
+    here from a random start on the same data (``fit``, ``ccp_framings``, ``small_people``), if
+    there is one: the pair whose comparison shows what the ImageNet encoder adds."""
+    candidates = cutout["candidates"]
+
+    def data(name):
+        changes = candidates[name]
+        return tuple(json.dumps(changes.get(k)) for k in CUTOUT_DATA + CUTOUT_OPTIONAL_DATA)
+
+    trained = [n for n, c in candidates.items() if not c.get("model_file")]
+    return {name: twin for name in trained if two_stage_candidate(cutout, name)
+            for twin in trained if not two_stage_candidate(cutout, twin) and data(twin) == data(name)}
+
+
 def plan(profile: str) -> list[Stage]:
     """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
     settings = load_profile(profile)
@@ -222,7 +238,8 @@ def plan(profile: str) -> list[Stage]:
         stages += cutout_candidates(settings["cutout"])
         names = list(settings["cutout"]["candidates"])
         labels = {n: c.get("label", n) for n, c in settings["cutout"]["candidates"].items()}
-        stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels},
+        stages.append(Stage("page/cutout", "page", {"profile": profile, "candidates": names, "labels": labels,
+                                                    "twins": encoder_twins(settings["cutout"])},
                             reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", "not_run.json", *(
                                 STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))]
                             + [curve(f"cutout_{n}") for n in names],
