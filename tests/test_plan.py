@@ -280,3 +280,7 @@ def test_the_time_a_stint_needs_comes_from_the_run_folder_of_its_stage(tmp_path,
     assert stages.stint_seconds_needed("cpu", stage) == stages.MIN_STINT_SECONDS
     notes["note"] = {"in_progress": True, "stage": 1, "epoch": 0}  # a stage without a log yet
     assert stages.stint_seconds_needed("cpu", stage) == stages.MIN_STINT_SECONDS
+    # a second stage not begun yet: its first epoch counts as STAGE2_EPOCH_FACTOR first-stage epochs
+    (run / "history_stage2.csv").rename(run / "history_stage1.csv")
+    notes["note"] = {"in_progress": True, "stage": 2, "epoch": 0}
+    assert stages.stint_seconds_needed("cpu", stage) == stages.STARTUP_SECONDS + stages.STAGE2_EPOCH_FACTOR * 600

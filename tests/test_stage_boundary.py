@@ -82,18 +82,6 @@ def test_the_note_of_a_run_between_its_stages_names_the_second(tmp_path):
     assert json.loads(note.read_text()) == got
 
 
-def test_a_second_stage_without_a_timed_epoch_needs_a_longer_first_epoch(tmp_path, monkeypatch):
-    stage = plan.Stage("fit/x", "fit")
-    monkeypatch.setattr(stages, "components", lambda profile, s: {})
-    monkeypatch.setattr(stages, "model_key", lambda parts: "abc")
-    monkeypatch.setattr(stages, "cache_dir", lambda: tmp_path)
-    run = tmp_path / stages.MODELS / "abc"
-    run.mkdir(parents=True)
-    (run / "history_stage1.csv").write_text("epoch,seconds\n0,600\n")
-    monkeypatch.setattr(stages, "in_progress", lambda profile, s: {"in_progress": True, "stage": 2, "epoch": 0})
-    assert stages.stint_seconds_needed("cpu", stage) == stages.STARTUP_SECONDS + stages.STAGE2_EPOCH_FACTOR * 600
-
-
 @pytest.fixture
 def fit_stage(tmp_path, monkeypatch):
     """A fit whose runner is replaced by ``calls``: each call gets the spec's deadline; the first one
