@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from test_book_browser import BUILD, book_html, book_server, browser, open_page  # noqa: F401
 
-from lrn import cutout, imageops, letterbox, postprocess
+from lrn import cutout, feeding, imageops, letterbox, postprocess, shipped
 
 PAGE = "book/tryit.html"
 PHOTO_ID = "00002"  # an EG1800 official test photo (600 x 800)
@@ -79,7 +79,10 @@ def page_maps(bp) -> dict:
 
 
 def region_width(box, side: int) -> int:
-    """Columns of a ``side x side`` level that lie over the photo (the crop of lrn.letterbox.unletterbox)."""
+    """Columns of a ``side x side`` level that lie over the photo (the crop of lrn.letterbox.unletterbox;
+    ``box`` None: a squashed photo covers the whole square)."""
+    if box is None:
+        return side
     scale = side / box.size
     left = int(np.floor(box.left * scale))
     return max(left + 1, int(np.ceil((box.left + box.inner_width) * scale))) - left
@@ -93,11 +96,11 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
     photo = imageops.read_photo(photo_path)
     assert np.array_equal(got["photo"], photo), "the browser decoded other pixels than Pillow"
 
-    square, box = letterbox.letterbox_photo(photo, 224)
-    s6 = np.asarray(shipped_model(square[np.newaxis].astype(np.float32)))[0, ..., 0]
+    x, box = feeding.network_input(photo, shipped.feed(), (224, 224))  # letterboxed or squashed, as the card says
+    s6 = np.asarray(shipped_model(x))[0, ..., 0]
     assert [m.shape[0] for m in got["levels"]] == [7, 14, 28, 56, 112, 224]
     assert np.abs(got["levels"][-1] - s6).max() <= TOLERANCE
-    prob = cutout.segment(shipped_model, photo)  # the shipped model's own way: letterboxed, not cleaned
+    prob = cutout.segment(shipped_model, photo)  # the shipped model's own way (its feed), not cleaned
     assert np.abs(got["prob"] - prob).max() <= TOLERANCE
 
     # the level slider: s1 shows the 7 x 7 map's part over the photo, s6 the 224 x 224 one's

@@ -5,7 +5,7 @@
  *    a separable triangle filter whose support grows with the reduction factor (antialiased
  *    when shrinking), horizontal pass first, 8-bit images in 22-bit fixed point, float maps in
  *    double with a float32 intermediate (lrn.imageops.resize_photo / resize_prob).
- *  - fitSquare / letterbox / unletterbox: lrn.letterbox (the shipped model's "pad" fit).
+ *  - fitSquare / letterbox / unletterbox: lrn.letterbox (the "pad" feed); squash: the "squash" feed.
  *  - edgeAlpha / compose: lrn.cutout.edge_alpha and compose.
  *  - guidedFilter / refinementFor: lrn.refine.guided_filter with lrn.cutout.Refinement's settings
  *    (the edge refinement of `lrn whiten`).
@@ -197,6 +197,21 @@ export function letterbox(photo, size, fill) {
     data.set(inner.data.subarray(from, from + box.innerWidth * 3), ((y + box.top) * size + box.left) * 3);
   }
   return { square: { width: size, height: size, data }, box };
+}
+
+/* The photo resized to the whole square, its aspect ratio ignored (lrn's "squash" feed): {square, box},
+ * the box covering the square, so that photoRegion and unletterbox take the whole map back. */
+export function squash(photo, size) {
+  const square = resizeRGB(photo, size, size);
+  const box = { height: photo.height, width: photo.width, size, innerHeight: size, innerWidth: size, top: 0, left: 0 };
+  return { square: { width: size, height: size, data: square.data }, box };
+}
+
+/* The model's input for `photo` as its feed asks ("pad": letterboxed, "squash": resized): {square, box}. */
+export function feedPhoto(photo, size, fill, feed) {
+  if (feed === "pad") return letterbox(photo, size, fill);
+  if (feed === "squash") return squash(photo, size);
+  throw new Error(`unknown feed "${feed}" (expected "pad" or "squash")`);
 }
 
 function crop(map, top, left, height, width) {

@@ -1,8 +1,8 @@
 /* The Try-it page: the shipped cut-out model on the reader's own photo, in the browser.
  *
  * Everything runs here: the photo is decoded by the browser (EXIF orientation applied, no
- * colour management, like Pillow), letterboxed into the model's 224 x 224 square exactly as
- * lrn.segment does (imaging.js), run by LiteRT.js (WebAssembly, the CPU) on the same
+ * colour management, like Pillow), squashed or letterboxed into the model's 224 x 224 square
+ * exactly as lrn.segment does (imaging.js, the model card's feed), run by LiteRT.js (WebAssembly, the CPU) on the same
  * .tflite file that `lrn whiten` runs, and its six label maps are cropped back to the photo.
  * Nothing is sent anywhere: the page makes no request but for its own files.
  *
@@ -167,9 +167,9 @@ async function forward(square) {
 }
 
 async function segment(photo) {
-  const { size, fill } = state.config;
+  const { size, fill, feed } = state.config;
   const t0 = performance.now();
-  const { square, box } = im.letterbox(photo, size, fill);
+  const { square, box } = im.feedPhoto(photo, size, fill, feed);
   const t1 = performance.now();
   const levels = await forward(square);
   const t2 = performance.now();
@@ -179,7 +179,7 @@ async function segment(photo) {
   result.opacity = opacityOf(photo, result);
   result.refinedEdges = $("refine").checked;
   const t4 = performance.now();
-  result.timings = { letterbox: t1 - t0, model: t2 - t1, back: t3 - t2, edges: t4 - t3, total: t4 - t0 };
+  result.timings = { input: t1 - t0, model: t2 - t1, back: t3 - t2, edges: t4 - t3, total: t4 - t0 };
   if (result.refinedEdges) result.refinedMs = t4 - t3;
   return result;
 }
@@ -330,7 +330,7 @@ function statusLine(name, photo, result) {
     ? `${state.config.steps.map((step) => STEP_WORDS[step]).join(", ")} and soft edge ramp ${ms(t.edges)}`
     : `${cleaned}soft edge ramp ${ms(t.edges)}, not refined`;
   return `${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
-    `(letterbox ${ms(t.letterbox)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
+    `(${state.config.feed === "pad" ? "letterbox" : "resize"} ${ms(t.input)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
 }
 
 async function run(blob, name) {
@@ -363,7 +363,7 @@ async function start() {
     const response = await fetch(new URL("config.json", MODEL_DIR));
     if (!response.ok) throw new Error(`the model's description (config.json) is missing from this build (HTTP ${response.status})`);
     state.config = await response.json();
-    if (state.config.feed !== "pad") throw new Error(`this page letterboxes photos, but the model is fed "${state.config.feed}"`);
+    if (!["pad", "squash"].includes(state.config.feed)) throw new Error(`the model is fed "${state.config.feed}", which this page cannot do`);
     say(`Loading LiteRT.js and the model (${megabytes(state.config.model_bytes)}) ...`);
     // The runtime's native log (its stdout and stderr) goes to the console's debug level: it
     // reports which accelerators exist, nothing a reader needs, and not errors.
