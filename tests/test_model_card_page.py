@@ -48,6 +48,13 @@ def test_facts_and_epochs_from_the_card():
     small = {**people, "counts": {**people["counts"], "train_small_people": 5}}
     assert "street photos and 5 CCP people pasted small into other CCP street photos;" in dict(
         card_page.facts_table(small, 1, 50 * 10**6, 10**6).values)["training photos / validation photos"]
+    # a -VGG run's first-stage model records its stage and the counts of its data, not its ids
+    first = {**small, "provenance": {**small["provenance"], "settings": {
+        k: v for k, v in {**small["provenance"]["settings"], "stage": "1 of 2: encoder frozen"}.items()
+        if k not in ("train_ids", "val_ids")}}, "counts": {**small["counts"], "train": 8, "val CCP full frame": 2}}
+    first_facts = dict(card_page.facts_table(first, 1, 50 * 10**6, 10**6).values)
+    assert first_facts["training photos / validation photos"].startswith("8 / 3 (training: 2 EG1800")
+    assert first_facts["training stage"] == "1 of 2: encoder frozen" and "training stage" not in facts
     labelled = {**people, "label": "EG1800 + CCP"}
     assert dict(card_page.facts_table(labelled, 1, 50 * 10**6, 10**6).values)["chosen"].startswith(
         "candidate \u201cEG1800 + CCP\u201d (both) of the page")
