@@ -239,3 +239,12 @@ def test_every_set_table_versus_sentences_and_worst_grid():
     fig = card_sets.worst_figure(s, bad, tables[s.name]["MediaPipe"], "MediaPipe", n=3)
     assert len(fig.axes) == 6
     plt.close(fig)
+
+
+def test_training_settings_take_the_ids_make_model_added_for_a_first_stage_model():
+    from lrnbook import card_sets
+
+    first = {"provenance": {"settings": {"width": 1.0}}, "data_ids": {"train_ids": ["a"], "val_ids": ["b"], "source": "x"}}
+    assert card_sets.training_settings(first) == {"width": 1.0, "train_ids": ["a"], "val_ids": ["b"]}
+    recorded = {"provenance": {"settings": {"train_ids": ["c"], "val_ids": ["d"]}}, "data_ids": {"train_ids": ["a"]}}
+    assert card_sets.training_settings(recorded)["train_ids"] == ["c"]  # the model's own record wins
