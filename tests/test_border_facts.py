@@ -34,7 +34,9 @@ def test_the_soft_edge_is_pythons_and_the_scripts_have_no_copy_of_it(config):
 
 def test_feed_fill_and_refinement_are_pythons(config):
     assert config["feed"] == shipped.feed() and config["feed"] in FEEDS
-    assert 'state.config.feed !== "pad"' in script("tryit.js"), "the page letterboxes: it must refuse another feed"
+    # the page feeds both ways lrn does, and refuses any other
+    assert '["pad", "squash"].includes(state.config.feed)' in script("tryit.js")
+    assert set(re.findall(r'feed === "(\w+)"', script("imaging.js"))) == set(FEEDS)
     assert tuple(config["fill"]) == tuple(letterbox.FILL)
     refinement = cutout.DEFAULT_REFINEMENT
     assert config["refinement"] == {"radius_fraction": refinement.radius_fraction, "eps": refinement.eps,

@@ -246,13 +246,6 @@ def source_ids(set_name: str, ids) -> set[str]:
     return {str(i) for i in ids}
 
 
-def training_settings(card: dict) -> dict:
-    """A model card's training settings (its provenance's), with the data ids that make model
-    added for a model whose provenance lacks them (``data_ids``, :func:`lrnbook.ship.data_ids`)."""
-    ids = {k: v for k, v in (card.get("data_ids") or {}).items() if k in ("train_ids", "val_ids")}
-    return {**ids, **card["provenance"]["settings"]}
-
-
 def check_unseen(settings: dict, test_sets: dict) -> str:
     """Check that no test photo was used in training or validation; a sentence saying so, else ``InputError``."""
     seen = seen_ids(settings)

@@ -40,6 +40,7 @@ import pandas as pd
 from lrn.cache import BACKUPS, MODELS, cache_dir, sha256_file
 from lrn.callbacks import BEST_WEIGHTS, PLATEAU_JSON, plateau_state
 from lrnbook import parking
+from lrnbook.run_backups import _same_curve, find_backups, stage_log  # noqa: F401 (callers use them from here)
 
 PROGRESS_JSON = "progress.json"
 MB_PER_HOUR = 2.0
@@ -57,38 +58,6 @@ LATEST = "latest.weights.h5"
 def progress_dir(runs: Path, run: str) -> Path:
     """Where the progress park of ``run`` lives, under a profile's runs folder."""
     return runs / "parked" / "progress" / run
-
-
-def stage_log(model_dir: Path, stage: int) -> pd.DataFrame:
-    """The epochs logged for ``stage`` in a run folder (empty when none was logged yet)."""
-    path = model_dir / f"history_stage{stage}.csv"
-    try:
-        return pd.read_csv(path).drop_duplicates("epoch", keep="last")
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        return pd.DataFrame(columns=["epoch", "val_loss", "seconds"])
-
-
-def _same_curve(a, b) -> bool:
-    """Whether two validation curves agree where both have epochs (one may be an epoch ahead:
-    the plateau state and the log are written one after the other)."""
-    n = min(len(a), len(b))
-    return n > 0 and abs(len(a) - len(b)) <= 1 and np.allclose(a[:n], b[:n], rtol=1e-6, atol=0)
-
-
-def find_backups(model_dir: Path, backups_root: Path) -> Path | None:
-    """The backup folder of the run trained in ``model_dir``, found by content.
-
-    The backups are named by :func:`lrn.train.run_key`, which needs the data to compute; the
-    first stage's validation curve, in both the run folder's log and the backup's plateau
-    state, names the run as surely. ``None`` when no folder matches or more than one does.
-    """
-    logged = stage_log(model_dir, 1)["val_loss"].astype(float).tolist()
-    found = []
-    for folder in sorted(backups_root.iterdir()) if backups_root.is_dir() else []:
-        state = folder / "stage1" / PLATEAU_JSON
-        if state.is_file() and _same_curve(json.loads(state.read_text())["val_losses"], logged):
-            found.append(folder)
-    return found[0] if len(found) == 1 else None
 
 
 def _kept_epochs(folder: Path) -> tuple[dict, int]:

@@ -471,11 +471,11 @@ def drop_empty_logs(model_dir: Path) -> list[Path]:
 
 def first_stage_over(model_dir: Path) -> bool:
     """Whether the first stage of the -VGG run trained in ``model_dir`` is over (its end is in the
-    run's backups, found by :func:`lrnbook.progress_parks.find_backups`)."""
+    run's backups, found by :func:`lrnbook.run_backups.find_backups`)."""
     from lrn.cache import BACKUPS
-    from lrnbook import parking, progress_parks
+    from lrnbook import parking, run_backups
 
-    backups = progress_parks.find_backups(model_dir, cache_dir() / BACKUPS)
+    backups = run_backups.find_backups(model_dir, cache_dir() / BACKUPS)
     return backups is not None and (backups / parking.STAGE1_DONE).is_file()
 
 
