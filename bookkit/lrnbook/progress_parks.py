@@ -40,7 +40,7 @@ import pandas as pd
 from lrn.cache import BACKUPS, MODELS, cache_dir, sha256_file
 from lrn.callbacks import BEST_WEIGHTS, PLATEAU_JSON, plateau_state
 from lrnbook import parking
-from lrnbook.run_backups import _same_curve, find_backups, stage_log  # noqa: F401 (callers use them from here)
+from lrnbook.run_backups import find_backups, stage_log  # noqa: F401 (callers use find_backups from here)
 
 PROGRESS_JSON = "progress.json"
 MB_PER_HOUR = 2.0
