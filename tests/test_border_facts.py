@@ -16,7 +16,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "book" / "_static" / "tryit"
 def config():
     from lrnbook import tryit
 
-    return tryit.config(shipped.TFLITE_FILE, [])
+    return tryit.config(tryit.model_file(), [])  # the .tflite the page serves (a conversion for a .keras-only package)
 
 
 def script(name: str) -> str:

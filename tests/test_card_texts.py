@@ -155,3 +155,8 @@ def test_whitened_text_names_the_most_and_least_hazy_set_beside_the_peer():
     flipped = card_sets.whitened_text({"shipped LRN": means([1.0, 7.05, 2.46])})
     assert flipped.startswith("The shipped LRN leaves the most background opacity on *CCP*: 7.05 %")
     assert "The least is on *EG1800*: 1.00 %." in flipped
+
+
+def test_a_bound_that_is_not_zero_never_prints_as_zero():
+    assert [card_sets.bound_text(x) for x in (1.2999, 0.004, -0.0004, 0.0, -2.0)] == [
+        "+1.30", "+0.004", "-0.0004", "+0.00", "-2.00"]

@@ -48,12 +48,23 @@ def test_facts_and_epochs_from_the_card():
     small = {**people, "counts": {**people["counts"], "train_small_people": 5}}
     assert "street photos and 5 CCP people pasted small into other CCP street photos;" in dict(
         card_page.facts_table(small, 1, 50 * 10**6, 10**6).values)["training photos / validation photos"]
+    # a -VGG run's first-stage model records its stage and the counts of its data, not its ids
+    first = {**small, "provenance": {**small["provenance"], "settings": {
+        k: v for k, v in {**small["provenance"]["settings"], "stage": "1 of 2: encoder frozen"}.items()
+        if k not in ("train_ids", "val_ids")}}, "counts": {**small["counts"], "train": 8, "val CCP full frame": 2}}
+    first_facts = dict(card_page.facts_table(first, 1, 50 * 10**6, 10**6).values)
+    assert first_facts["training photos / validation photos"].startswith("8 / 3 (training: 2 EG1800")
+    assert first_facts["training stage"] == "1 of 2: encoder frozen" and "training stage" not in facts
+    assert facts["encoder started from"].startswith("Glorot-uniform")
+    imagenet = {**first, "provenance": {**first["provenance"], "settings": {
+        **first["provenance"]["settings"], "encoder_weights": "vgg16.weights.h5"}}}
+    assert dict(card_page.facts_table(imagenet, 1, 50 * 10**6, 10**6).values)["encoder started from"].startswith("ImageNet")
     labelled = {**people, "label": "EG1800 + CCP"}
     assert dict(card_page.facts_table(labelled, 1, 50 * 10**6, 10**6).values)["chosen"].startswith(
         "candidate \u201cEG1800 + CCP\u201d (both) of the page")
     assert facts["epochs trained"].startswith("4 (at most 4, patience 6); weights of epoch 4")
     assert facts["training time"] == "10 min of CPU training"  # no word about the machine
-    assert card_page.facts_table(card(history=False), 1, 2**20, 1).iloc[7, 1] == "not recorded"
+    assert dict(card_page.facts_table(card(history=False), 1, 2**20, 1).values)["epochs trained"] == "not recorded"
     fidelity = {"mask_jaccard_min": 99.5, "map_mean_abs_max": 0.001, "map_max_abs": 0.2, "inputs": 32}
     packed = {**card(), "packing": {"keras": "float16", "tflite": "int8"},
               "packing_fidelity": {"keras": {**fidelity, "mask_jaccard_min": 99.9}, "tflite": fidelity}}
@@ -232,3 +243,12 @@ def test_every_set_table_versus_sentences_and_worst_grid():
     fig = card_sets.worst_figure(s, bad, tables[s.name]["MediaPipe"], "MediaPipe", n=3)
     assert len(fig.axes) == 6
     plt.close(fig)
+
+
+def test_training_settings_take_the_ids_make_model_added_for_a_first_stage_model():
+    from lrnbook import card_sets
+
+    first = {"provenance": {"settings": {"width": 1.0}}, "data_ids": {"train_ids": ["a"], "val_ids": ["b"], "source": "x"}}
+    assert card_sets.training_settings(first) == {"width": 1.0, "train_ids": ["a"], "val_ids": ["b"]}
+    recorded = {"provenance": {"settings": {"train_ids": ["c"], "val_ids": ["d"]}}, "data_ids": {"train_ids": ["a"]}}
+    assert card_sets.training_settings(recorded)["train_ids"] == ["c"]  # the model's own record wins

@@ -155,8 +155,9 @@ def test_whiten_without_model_uses_the_shipped_one(package_folder, tmp_path, cap
 
 def test_the_committed_shipped_model_is_an_lrn_within_the_size_limit():
     assert shipped.MODEL_FILE.is_file(), "lrn/pretrained/ must hold the shipped model (make model)"
-    files = shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
+    files = shipped.MODEL_FILE.stat().st_size + shipped.tflite_bytes()
     assert files <= shipped.MAX_BYTES, "the .keras and .tflite files together"
+    assert shipped.TFLITE_FILE.is_file() != shipped.converted_on_first_use(), "a .tflite exactly when the card packs one"
     card = shipped.card()
     assert card["file"] == shipped.MODEL_FILE.name and card["bytes"] == shipped.MODEL_FILE.stat().st_size
     assert card.get("package_bytes", files) == files

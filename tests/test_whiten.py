@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from lrn import cli, cutout, imageops, lite, shipped
+from lrn import cli, cutout, imageops, lite, metrics, packing, shipped
 
 pytestmark = pytest.mark.skipif(not shipped.MODEL_FILE.is_file(), reason="the shipped model is missing")
 
@@ -200,7 +200,12 @@ def test_the_shipped_conversion_is_the_shipped_model_and_a_stale_one_is_not_used
     model, _ = cutout.load()
     keras_model = shipped.pretrained()
     photo = np.random.default_rng(3).integers(0, 256, (224, 224, 3), dtype=np.uint8)
-    np.testing.assert_allclose(cutout.segment(model, photo), cutout.segment(keras_model, photo), atol=1e-4)
+    lite_map, keras_map = cutout.segment(model, photo), cutout.segment(keras_model, photo)
+    if shipped.card_packing(shipped.card()).tflite == "float32":
+        np.testing.assert_allclose(lite_map, keras_map, atol=1e-4)
+    else:  # half-precision or int8 weights: the packing tolerance, as make model checked it
+        assert metrics.jaccard(keras_map >= 0.5, lite_map >= 0.5) >= packing.MASK_JACCARD_MIN
+        assert np.abs(lite_map - keras_map).mean() <= packing.MAP_MEAN_ABS_MAX
     copy = tmp_path / "m.keras"
     copy.write_bytes(shipped.MODEL_FILE.read_bytes() + b"")
     (tmp_path / "m.tflite").write_bytes(shipped.tflite_file().read_bytes())

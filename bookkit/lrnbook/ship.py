@@ -70,12 +70,24 @@ def ship(profile: str = "cpu", minutes: float | None = None) -> Path:
     history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{base}" / log)
     facts = {"candidate": choice["candidate"], "label": label, "choice": choice, "data": stage.settings.get("data"),
              "counts": record.get("counts")}
+    if first_stage:  # its model's provenance has no ids: those of the same data, loaded as its fit loaded them
+        facts["data_ids"] = data_ids(stage.settings)
     with tempfile.TemporaryDirectory() as tmp:
         if given:  # a model trained before: install a copy under the run-folder name
             folder = Path(tmp)
             shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
         return shipped.install(folder, train_seconds=record.get("train_seconds"), feed=choice["fit"],
                                clean=choice["clean"], facts=facts, photos=packing_photos())
+
+
+def data_ids(settings: dict) -> dict:
+    """The training and validation ids of a cut-out candidate's data (``settings`` of its fit stage),
+    loaded as :mod:`lrnbook.cutoutfit` loads them: ``{"train_ids", "val_ids", "source"}``."""
+    data = settings["data"]
+    loaded = people.people(settings["config"]["size"], data["fit"], data["ccp_framings"],
+                           small_people=data.get("small_people", 0), progress=False)
+    return {"train_ids": list(loaded.train.ids), "val_ids": list(loaded.val.ids),
+            "source": "loaded again by make model from the fit's data settings (lrnbook.ship.data_ids)"}
 
 
 def packing_photos(per_kind: int = PACKING_PHOTOS) -> list:
