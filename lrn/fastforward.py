@@ -15,6 +15,7 @@ same map either way, only slower.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -42,15 +43,21 @@ def convert(model, weights: str = "float32") -> bytes:
 
     if weights not in TFLITE_WEIGHTS:
         raise ValueError(f"weights={weights!r}; expected one of {', '.join(TFLITE_WEIGHTS)}")
-    with tempfile.TemporaryDirectory() as tmp:
-        saved = Path(tmp) / "saved_model"
-        model.export(str(saved), format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
-        if weights != "float32":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if weights == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        return converter.convert()
+    logger = logging.getLogger("tensorflow")  # its "INFO:tensorflow:Assets written to ..." says nothing to a user
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = Path(tmp) / "saved_model"
+            model.export(str(saved), format="tf_saved_model", verbose=False)
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+            if weights != "float32":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            if weights == "float16":
+                converter.target_spec.supported_types = [tf.float16]
+            return converter.convert()
+    finally:
+        logger.setLevel(level)
 
 
 LiteForward = lite.LiteModel
