@@ -70,14 +70,24 @@ def ship(profile: str = "cpu", minutes: float | None = None) -> Path:
     history, record = provenance.read_csv(plan.runs_dir(profile) / "results" / f"cutout_{base}" / log)
     facts = {"candidate": choice["candidate"], "label": label, "choice": choice, "data": stage.settings.get("data"),
              "counts": record.get("counts")}
+    train_seconds = record.get("train_seconds")
     if first_stage:  # its model's provenance has no ids: those of the same data, loaded as its fit loaded them
         facts["data_ids"] = data_ids(stage.settings)
+        facts["history"], train_seconds = first_stage_history(history, train_seconds)
     with tempfile.TemporaryDirectory() as tmp:
         if given:  # a model trained before: install a copy under the run-folder name
             folder = Path(tmp)
             shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
-        return shipped.install(folder, train_seconds=record.get("train_seconds"), feed=choice["fit"],
+        return shipped.install(folder, train_seconds=train_seconds, feed=choice["fit"],
                                clean=choice["clean"], facts=facts, photos=packing_photos())
+
+
+def first_stage_history(log, train_seconds: float | None = None) -> tuple[dict, float]:
+    """The card's ``history`` and training seconds for a first-stage model, whose folder has no
+    ``history.csv``: its stage's per-epoch log (a DataFrame with ``val_loss`` and ``seconds``) as
+    lists, and ``train_seconds`` or else the sum of its epochs' seconds (epochs trained again after
+    a stop are not in the log, so this is the time of the epochs kept)."""
+    return log.to_dict("list"), float(train_seconds) if train_seconds else float(log["seconds"].sum())
 
 
 def data_ids(settings: dict) -> dict:
