@@ -196,3 +196,25 @@ def test_a_second_stage_begun_in_a_new_process_gets_all_its_epochs(vgg_run, monk
                                        "stage in a new process until lrn.train resets it")
 def test_a_second_stage_after_a_resumed_first_in_the_same_process_gets_all_its_epochs(vgg_run):
     assert vgg_run().history["stage"].tolist() == [1, 1, 1, 2, 2, 2]
+
+
+def test_a_run_under_way_that_a_stint_did_not_reach_keeps_its_progress_note(tmp_path, monkeypatch, capsys):
+    import json
+
+    from lrnbook.plan import Stage
+
+    monkeypatch.setattr(stages, "runs_dir", lambda profile: tmp_path)
+    written = []
+    monkeypatch.setattr(stages, "write_record", lambda *a: written.append(a))
+    stage = Stage("fit/cutout_x", "fit", {})
+    folder = tmp_path / "results" / stage.short
+    folder.mkdir(parents=True)
+    under_way = {"status": "not run", "in_progress": True, "stage": 2, "epoch": 2, "hours": 10.4,
+                 "reason": "still training: stage 2 (all layers), epoch 2 of at most 30, 10.4 hours so far"}
+    (folder / "not_run.json").write_text(json.dumps(under_way))
+    stages.queue("cpu", stage)
+    assert json.loads((folder / "not_run.json").read_text()) == under_way and not written
+    assert "epoch 2 of at most 30" in capsys.readouterr().err
+    (folder / "not_run.json").unlink()  # never started: it is queued
+    stages.queue("cpu", stage)
+    assert json.loads((folder / "not_run.json").read_text())["queued"] and written

@@ -615,6 +615,12 @@ def queue(profile: str, stage: Stage) -> None:
     pages show it so; the next ``make train`` trains it (a queued fit counts as unfinished)."""
     out_dir = runs_dir(profile) / "results" / stage.short
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = out_dir / "not_run.json"
+    if previous.is_file() and "hours" in json.loads(previous.read_text()):
+        # a run already under way that this stint skipped: its note keeps saying where it stands
+        print(f"[lrnbook] {stage.name}: not reached this time; {json.loads(previous.read_text())['reason']}",
+              file=sys.stderr, flush=True)
+        return
     for older in ("predictions.npz", "history.csv"):
         (out_dir / older).unlink(missing_ok=True)
     note = {"status": "not run", "in_progress": True, "queued": True,
