@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml bookkit/pyproject.toml | 
 
 MINUTES ?= 150
 
-.PHONY: install test book reproduce book-status train bench demo model clean
+.PHONY: install test book reproduce book-status train bench demo model whitening clean
 
 install: $(STAMP)
 
@@ -80,6 +80,10 @@ bench: install
 # lrn/pretrained/.
 model: install
 	$(BIN)/python -m lrnbook ship --profile $(PROFILE)
+
+# Choose again what lrn whiten does to the shipped model's map (make model does it for a model it installs).
+whitening: install
+	$(BIN)/python -m lrnbook whitening
 
 # A short end-to-end run on real EG1800 data: train a small LRN for a few epochs, score it.
 demo: install

@@ -119,9 +119,9 @@ def parser() -> argparse.ArgumentParser:
                         help="refine the edges at the photo's resolution with the photo as guide "
                              "(default: guided; chosen on the validation split, see the model card)")
     whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: only the largest, holes filled, before "
-                             "or after the refinement as lrn.cutout.WHITEN_STEPS says; with --refine none, as "
-                             "the model's card says)")
+                        help="keep every predicted region (default: as the model card's whitening says, "
+                             "lrn.cutout.WHITEN_STEPS: only the largest, holes filled, before or after the "
+                             "refinement, or not cleaned; with --refine none, as the card's clean says)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
@@ -129,11 +129,12 @@ def parser() -> argparse.ArgumentParser:
                         help="how the photo enters the model's square input: pad (aspect ratio kept) or squash "
                              "(default: the way the model was trained; squash for a model of lrn train). "
                              "--fit is its deprecated name")
-    whiten.add_argument("--low", type=float, default=SOFT_EDGE[0],
+    whiten.add_argument("--low", type=float, default=None,
                         help="soft edge: opacity (of the refined matte, or of the map with --refine none) at or "
-                             "below which the pixel is background")
-    whiten.add_argument("--high", type=float, default=SOFT_EDGE[1],
-                        help="soft edge: opacity at or above which the pixel is the photo")
+                             f"below which the pixel is background (default: the model card's, else {SOFT_EDGE[0]})")
+    whiten.add_argument("--high", type=float, default=None,
+                        help="soft edge: opacity at or above which the pixel is the photo "
+                             f"(default: the model card's, else {SOFT_EDGE[1]})")
     whiten.add_argument("--trust-model", action="store_true",
                         help="allow a model file that carries code (Lambda layers): only for files you trust")
     return main
@@ -297,8 +298,10 @@ def run_whiten(args) -> int:
 
     photos = photo_inputs(args.photos)
     mode, colour = whiten_mode(args)
-    if not 0 <= args.low < args.high <= 1:
-        raise InputError(f"need 0 <= --low < --high <= 1, got {args.low} and {args.high}")
+    low = cutout.LOW if args.low is None else args.low  # the card's ramp (lrn.cutout.LOW) unless given
+    high = cutout.HIGH if args.high is None else args.high
+    if not 0 <= low < high <= 1:
+        raise InputError(f"need 0 <= --low < --high <= 1, got {low} and {high}")
     targets = whiten_targets(photos, args.out, mode)
     if args.model is None:
         print(f"lrn whiten: the shipped model ({shipped.NAME}). {shipped.TERMS}", file=sys.stderr)
@@ -307,7 +310,7 @@ def run_whiten(args) -> int:
         create_folder(targets[0].parent)  # once the model is there: a refused model leaves no folder behind
     clean = False if args.raw else None  # None: the model's own default (the shipped model's card), else cleaned
     options = dict(clean=clean, refinement=cutout.DEFAULT_REFINEMENT if args.refine == "guided" else None,
-                   low=args.low, high=args.high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)
+                   low=low, high=high, feed=args.feed)  # None: the model's own way (lrn.cutout.load)
     failed = []
     bar = tqdm(list(zip(photos, targets)), desc="whiten", unit="photo",
                disable=True if len(photos) < 2 else None)  # None: a bar only in a terminal

@@ -4,7 +4,7 @@
 back to the photo's own resolution and, optionally, cleans it (one person, no holes) and
 refines its edges with the photo as guide (:mod:`lrn.refine`). ``opacity`` gives what
 ``lrn whiten`` composes with (the map cleaned and refined in the order :data:`WHITEN_STEPS`,
-then the soft-edge ramp); ``compose``
+then the soft-edge ramp, as the shipped model's card says); ``compose``
 puts the person on a colour, on transparency, or gives the mask alone; ``cut_out`` does all
 of it for one photo. ``lrn whiten`` and :func:`lrn.segment` share
 these functions, so the command and the API give the same result for the same options.
@@ -30,7 +30,6 @@ from lrn.cutout_model import SOFT_EDGE, CutoutModel, check_feed, tensorflow_star
 from lrn.errors import InputError
 
 WHITE = (255, 255, 255)
-LOW, HIGH = SOFT_EDGE
 EDGE_FRACTION = 0.02  # soft-edge band kept around the person, as a share of the photo's diagonal
 MODES = ("white", "colour", "transparent", "mask")
 """What ``compose`` makes: the person on white (the paper's goal), on another colour, on
@@ -62,15 +61,35 @@ class Refinement:
         return refine.guided_filter(photo, prob, self.radius(photo.shape), self.eps, self.subsample(photo.shape))
 
 
-DEFAULT_REFINEMENT = Refinement()
-"""What ``lrn whiten`` refines with: chosen on EG1800's validation photos (:func:`lrn.edges.best_option`)."""
+STEPS = ("clean", "refine")
+"""The steps :func:`opacity` may take before the soft-edge ramp: ``"clean"``
+(:func:`clean_probability`) and ``"refine"`` (the guided filter, :class:`Refinement`)."""
 
-WHITEN_STEPS = ("clean", "refine")
-"""What :func:`opacity` does to the map before the soft-edge ramp, in this order: ``"clean"``
-(:func:`clean_probability`) and ``"refine"`` (the guided filter). Chosen for the shipped model
-on validation photos, for the least background showing through among the orders as good by
-Jaccard (the book's page *Cut-outs without haze*, ``lrnbook.haze_choice``); the Try-it page
-reads it from its ``config.json``."""
+
+def chosen_whitening(choice: dict, source: str = "the shipped model's card") -> tuple[tuple[str, ...], Refinement, float, float]:
+    """``(steps, refinement, low, high)`` from a whitening choice (:func:`lrn.shipped.whitening`);
+    what ``choice`` leaves out is the built-in default (``("clean", "refine")``, ``Refinement()``,
+    :data:`lrn.cutout_model.SOFT_EDGE`). :class:`InputError` naming ``source`` for a choice that
+    cannot be run."""
+    steps = tuple(choice.get("steps", STEPS))
+    if any(step not in STEPS for step in steps) or len(set(steps)) != len(steps):
+        raise InputError(f"{source}: whitening steps {list(steps)} are not an order of {' and '.join(STEPS)}")
+    try:
+        refinement = Refinement(**choice.get("refinement", {}))
+        low, high = (float(v) for v in choice.get("ramp", SOFT_EDGE))
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{source}: cannot read its whitening {choice}: {error}") from None
+    if not 0 <= low < high <= 1:
+        raise InputError(f"{source}: its whitening ramp needs 0 <= low < high <= 1, got {low}, {high}")
+    return steps, refinement, low, high
+
+
+WHITEN_STEPS, DEFAULT_REFINEMENT, LOW, HIGH = chosen_whitening(shipped.whitening())
+"""What ``lrn whiten`` does by default, as ``make model`` chose it for the shipped model on
+validation photos and wrote it on its card (:func:`lrn.shipped.whitening`; the book's page
+*Cut-outs without haze* shows the choice): the steps before the ramp, in order
+(:data:`STEPS`), the guided filter's settings, and the soft edge's ends (opacity 0 at or below
+``LOW``, 1 at or above ``HIGH``). The Try-it page reads them from its ``config.json``."""
 
 
 def clean_probability(prob: np.ndarray) -> np.ndarray:
@@ -187,15 +206,15 @@ def alpha(prob: np.ndarray, refined: bool, low: float = LOW, high: float = HIGH)
 
 
 def opacity(model, photo: np.ndarray, clean: bool | None = None, refinement: Refinement | None = DEFAULT_REFINEMENT,
-            low: float = LOW, high: float = HIGH, forward=None, feed: str | None = None) -> np.ndarray:
+            low: float = LOW, high: float = HIGH, forward=None, feed: str | None = None, steps=None) -> np.ndarray:
     """The opacity ``lrn whiten`` composes ``photo`` with: float32 ``(H, W)`` in [0, 1].
 
-    With ``refinement`` (the default): the map at the photo's resolution (:func:`segment`),
-    cleaned (:func:`clean_probability`) unless ``clean`` is ``False`` and refined with the photo
-    as guide, in the order :data:`WHITEN_STEPS`, then the soft-edge ramp (:func:`edge_alpha`,
-    ``low``/``high``). A refined matte used as it is leaves a faint ghost of the background on
-    the white where the map is 0.1-0.3, so ``clean`` ``None`` cleans here whatever the model's
-    own default.
+    With ``refinement`` (the default): the map at the photo's resolution (:func:`segment`)
+    through ``steps`` in order (default :data:`WHITEN_STEPS`, the shipped model's card):
+    ``"clean"`` (:func:`clean_probability`) and ``"refine"`` (``refinement`` with the photo as
+    guide), then the soft-edge ramp (:func:`edge_alpha`, ``low``/``high``). ``clean`` ``False``
+    skips the cleaning step, ``True`` cleans first when the steps do not clean, ``None`` follows
+    the steps whatever the model's own default.
 
     Without ``refinement``: the map, cleaned if ``clean`` (``None``: the model's own default,
     :class:`lrn.cutout_model.CutoutModel`), with the soft-edge ramp.
@@ -204,12 +223,17 @@ def opacity(model, photo: np.ndarray, clean: bool | None = None, refinement: Ref
     if refinement is None:
         prob = segment(model, photo, clean=model.clean if clean is None else clean, forward=forward)
         return edge_alpha(prob, low, high).astype(np.float32)
+    steps = WHITEN_STEPS if steps is None else tuple(steps)
+    if clean is True and "clean" not in steps:
+        steps = ("clean", *steps)
     matte = segment(model, photo, forward=forward)
-    for step in WHITEN_STEPS:
+    for step in steps:
         if step == "refine":
             matte = refinement.apply(photo, matte)
-        elif clean is not False:
+        elif step == "clean" and clean is not False:
             matte = clean_probability(matte)
+        elif step != "clean":
+            raise InputError(f"unknown whitening step {step!r}: expected one of {', '.join(STEPS)}")
     return edge_alpha(matte, low, high).astype(np.float32)
 
 

@@ -5,9 +5,10 @@
 per option: the map resized to the photo (``raw``), cleaned (:func:`lrn.cutout.clean_probability`),
 and cleaned then refined with each :class:`lrn.cutout.Refinement`, all thresholded at 0.5
 against the full-resolution mask. :func:`best_option` picks an option on such a table (of
-validation photos, never test photos): on the shipped model and EG1800's 129 validation
-photos it chose a radius of 4 % of the shorter side and ``eps`` 1e-3, which
-:data:`lrn.cutout.DEFAULT_REFINEMENT` holds (the model card reruns the choice).
+validation photos, never test photos). What ``lrn whiten`` runs is chosen by ``make model``
+for the model it installs, refinement, cleaning and ramp together, and written on the model's
+card (:data:`lrn.cutout.DEFAULT_REFINEMENT`); the model card page reruns this refinement-only
+choice on EG1800's validation portraits beside it.
 """
 from __future__ import annotations
 

@@ -214,6 +214,23 @@ def clean() -> bool:
     return bool(card().get("clean", True)) if CARD_FILE.is_file() else True
 
 
+def whitening() -> dict:
+    """How ``lrn whiten`` turns the shipped model's map into an opacity, as ``make model`` chose it
+    on validation photos and wrote it on the card (``whitening``: ``steps``, the order of
+    ``"clean"`` and ``"refine"``; ``refinement``, the guided filter's settings; ``ramp``, the
+    soft edge's low and high ends), read by :mod:`lrn.cutout` for its defaults. ``{}`` without a
+    card or for a card written before that choice: :mod:`lrn.cutout`'s built-in defaults hold."""
+    return dict(card().get("whitening", {})) if CARD_FILE.is_file() else {}
+
+
+def set_whitening(choice: dict) -> None:
+    """Write ``choice`` on the card as its ``whitening`` (see :func:`whitening`), leaving the model
+    and every other fact as they are."""
+    facts = card()
+    facts["whitening"] = choice
+    CARD_FILE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+
+
 def install(run_dir, train_seconds: float | None = None, note: str = "", feed: str = "squash", clean: bool = True,
             facts: dict | None = None, photos=None) -> Path:
     """Check ``run_dir/model.keras`` (a run folder of ``lrn train`` or the pipeline) and install it.

@@ -5,13 +5,22 @@ import pandas as pd
 from lrnbook import ablations, card_sets, cutout_page, model_card, peer, plots, tryit, widgets
 
 
-def test_the_cleaning_fact_says_what_the_default_pipeline_does_and_what_the_card_decides():
-    for clean in (True, False):  # lrn.cutout.WHITEN_STEPS by default, whatever the card says (lrn.cutout.opacity)
+def test_the_cleaning_fact_says_what_the_default_pipeline_does_and_what_the_card_decides(monkeypatch):
+    from lrn import cutout
+
+    monkeypatch.setattr(cutout, "WHITEN_STEPS", ("clean", "refine"))
+    monkeypatch.setattr(cutout, "LOW", 0.3)
+    for clean in (True, False):  # lrn.cutout.WHITEN_STEPS by default, whatever the card's clean (lrn.cutout.opacity)
         assert model_card.clean_text(clean).startswith("yes: by default the map keeps its largest region, holes "
-                                                       "filled (clean, refine, ramp")
+                                                       "filled (clean, refine, ramp 0.3/")
         assert "--raw turns it off" in model_card.clean_text(clean)
     assert model_card.clean_text(True).endswith("With --refine none the map is cleaned too (chosen on validation photos)")
     assert "--refine none the map is used as it is, every predicted region kept" in model_card.clean_text(False)
+    monkeypatch.setattr(cutout, "WHITEN_STEPS", ("refine", "clean"))
+    assert model_card.clean_text(True).startswith("yes: by default the refined matte keeps its largest region")
+    monkeypatch.setattr(cutout, "WHITEN_STEPS", ("refine",))
+    assert model_card.clean_text(True).startswith("no: by default the map is refined and ramped, every predicted "
+                                                  "region kept (refine, ramp 0.3/")
 
 
 def test_the_box_plot_legend_says_how_each_setting_is_fed_and_whether_it_is_cleaned():

@@ -24,8 +24,10 @@ def script(name: str) -> str:
 
 
 def test_the_soft_edge_is_pythons_and_the_scripts_have_no_copy_of_it(config):
-    assert (config["edge"]["low"], config["edge"]["high"]) == SOFT_EDGE
-    assert (cutout.edge_alpha.__defaults__, cutout.alpha.__defaults__) == (SOFT_EDGE, SOFT_EDGE)
+    ramp = (cutout.LOW, cutout.HIGH)  # the card's whitening, else SOFT_EDGE
+    assert ramp == tuple(shipped.whitening().get("ramp", SOFT_EDGE))
+    assert (config["edge"]["low"], config["edge"]["high"]) == ramp
+    assert (cutout.edge_alpha.__defaults__, cutout.alpha.__defaults__) == (ramp, ramp)
     signature = re.search(r"export function edgeAlpha\(([^)]*)\)", script("imaging.js")).group(1)
     assert "=" not in signature, f"edgeAlpha({signature}) carries its own ramp"
     assert "state.config.edge.low, state.config.edge.high" in script("tryit.js")
@@ -74,8 +76,8 @@ def test_cleaning_is_pythons_and_the_scripts_have_no_copy_of_it(config):
 def test_the_page_composes_what_lrn_whiten_composes(config):
     """tryit.js's opacityOf follows lrn.cutout.opacity: config.json's steps (lrn.cutout.WHITEN_STEPS)
     in their order, then the ramp; or, unrefined, the map cleaned as the card says and ramped."""
-    assert config["steps"] == list(cutout.WHITEN_STEPS)
-    assert set(cutout.WHITEN_STEPS) == {"clean", "refine"}
+    assert config["steps"] == list(cutout.WHITEN_STEPS) == shipped.whitening().get("steps", ["clean", "refine"])
+    assert set(cutout.WHITEN_STEPS) <= set(cutout.STEPS)
     page = script("tryit.js")
     body = page[page.index("function opacityOf"):page.index("state.forward = forward;")]
     assert "for (const step of state.config.steps)" in body and "ramp(map.data)" in body
@@ -84,5 +86,5 @@ def test_the_page_composes_what_lrn_whiten_composes(config):
     assert "ramp(state.config.clean.default ? clean(result.prob.data) : result.prob.data)" in body
     from lrnbook import haze_choice
 
-    assert haze_choice.WHITEN == ", ".join((*cutout.WHITEN_STEPS, haze_choice.RAMP))
+    assert haze_choice.WHITEN == ", ".join((*cutout.WHITEN_STEPS, f"ramp {cutout.LOW:g}/{cutout.HIGH:g}"))
     assert haze_choice.TRYIT_PIPELINE == haze_choice.WHITEN, "the haze page says what the Try-it page composes"

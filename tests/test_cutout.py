@@ -161,22 +161,71 @@ def person_haze_and_blob():
     return photo, prob, person, blob, haze
 
 
-def test_the_default_opacity_is_cleaned_then_refined_then_ramped():
+def test_clean_refine_ramp_removes_the_haze_and_the_blob():
     from lrn.cutout_model import CutoutModel
 
     photo, prob, person, blob, haze = person_haze_and_blob()
     model = CutoutModel(MapModel(prob), "squash", clean=False)  # the model says: not cleaned
-    default = cutout.opacity(model, photo)
-    assert cutout.WHITEN_STEPS == ("clean", "refine")
+    default = cutout.opacity(model, photo, steps=("clean", "refine"), low=0.3, high=0.7)
     chain = cutout.edge_alpha(cutout.DEFAULT_REFINEMENT.apply(photo, cutout.clean_probability(
-        cutout.segment(model, photo))))
+        cutout.segment(model, photo))), 0.3, 0.7)
     np.testing.assert_allclose(default, chain, atol=1e-6)
     inner = ndimage.binary_erosion(person, iterations=10)
     assert default[inner].min() > 0.99 and default[haze].max() == 0 and default[blob].max() == 0
-    kept = cutout.opacity(model, photo, clean=False)  # lrn whiten --raw: the blob stays, the haze goes
+    kept = cutout.opacity(model, photo, clean=False, steps=("clean", "refine"), low=0.3, high=0.7)  # lrn whiten --raw: the blob stays, the haze goes
     assert kept[ndimage.binary_erosion(blob, iterations=6)].min() > 0.9 and kept[haze].max() == 0
     old = cutout.alpha(cutout.segment(model, photo, refinement=cutout.DEFAULT_REFINEMENT), refined=True)
     assert old[haze].mean() > 0.1, "the refined matte used as it is: the haze the new default removes"
-    np.testing.assert_array_equal(cutout.cut_out(model, photo, "mask"), np.rint(default * 255).astype(np.uint8))
+    np.testing.assert_array_equal(cutout.cut_out(model, photo, "mask"),
+                                  np.rint(cutout.opacity(model, photo) * 255).astype(np.uint8))
     no_refinement = cutout.opacity(model, photo, refinement=None)  # --refine none: the model's cleaning, ramp
     np.testing.assert_allclose(no_refinement, cutout.edge_alpha(cutout.segment(model, photo)), atol=1e-6)
+
+
+def test_opacity_runs_the_steps_in_their_order_then_the_ramp():
+    from lrn.cutout_model import CutoutModel
+
+    photo, prob, *_ = person_haze_and_blob()
+    model = CutoutModel(MapModel(prob), "squash", clean=False)
+    raw, r = cutout.segment(model, photo), cutout.Refinement(0.02, 1e-2)
+    ramp = dict(low=0.4, high=0.8)
+    refined_then_cleaned = cutout.edge_alpha(cutout.clean_probability(r.apply(photo, raw)), **ramp)
+    got = cutout.opacity(model, photo, refinement=r, steps=("refine", "clean"), **ramp)
+    np.testing.assert_allclose(got, refined_then_cleaned, atol=1e-6)
+    np.testing.assert_allclose(cutout.opacity(model, photo, refinement=r, steps=(), **ramp),
+                               cutout.edge_alpha(raw, **ramp), atol=1e-6)
+    cleaned_first = cutout.opacity(model, photo, clean=True, refinement=r, steps=("refine",), **ramp)
+    np.testing.assert_allclose(cleaned_first, cutout.edge_alpha(r.apply(photo, cutout.clean_probability(raw)), **ramp),
+                               atol=1e-6)
+    assert not np.allclose(got, cutout.opacity(model, photo, refinement=r, steps=("refine",), **ramp))
+    with pytest.raises(InputError, match="unknown whitening step 'blur'"):
+        cutout.opacity(model, photo, steps=("blur",))
+
+
+def test_the_defaults_are_the_cards_whitening_or_the_built_in_ones():
+    from lrn import shipped
+    from lrn.cutout_model import SOFT_EDGE
+
+    assert (cutout.WHITEN_STEPS, cutout.DEFAULT_REFINEMENT, cutout.LOW, cutout.HIGH) == \
+        cutout.chosen_whitening(shipped.whitening())
+    assert cutout.chosen_whitening({}) == (("clean", "refine"), cutout.Refinement(), *SOFT_EDGE)
+    choice = {"steps": ["refine"], "refinement": {"radius_fraction": 0.02, "eps": 0.01, "coarse_side": 150},
+              "ramp": [0.4, 0.8]}
+    assert cutout.chosen_whitening(choice) == (("refine",), cutout.Refinement(0.02, 0.01, 150), 0.4, 0.8)
+    for bad, words in (({"steps": ["refine", "refine"]}, "not an order"), ({"steps": ["blur"]}, "not an order"),
+                       ({"refinement": {"radius": 3}}, "cannot read"), ({"ramp": [0.8, 0.4]}, "low < high")):
+        with pytest.raises(InputError, match=words) as caught:
+            cutout.chosen_whitening(bad, source="card.json")
+        assert "card.json" in str(caught.value)
+
+
+def test_set_whitening_changes_only_the_cards_whitening(monkeypatch, tmp_path):
+    from lrn import shipped
+
+    card = tmp_path / "card.json"
+    card.write_text('{"bytes": 3, "fit": "pad"}\n')
+    monkeypatch.setattr(shipped, "CARD_FILE", card)
+    assert shipped.whitening() == {}
+    shipped.set_whitening({"steps": ["refine"], "ramp": [0.4, 0.8]})
+    assert shipped.card() == {"bytes": 3, "fit": "pad", "whitening": {"steps": ["refine"], "ramp": [0.4, 0.8]}}
+    assert shipped.whitening() == {"steps": ["refine"], "ramp": [0.4, 0.8]}

@@ -49,7 +49,7 @@ def test_page_sentences_follow_the_numbers():
     val = long_table({"cleaned": [(90, 50), (92, 40)], "g": [(91, 48), (93, 38)]})
     text = edges_page.choice_text(val, "g", "g")
     assert "chooses **g**: Jaccard 92.00 % against 91.00 %" in text and "It is the refinement" in text
-    assert "is not the default" in edges_page.choice_text(val, "g", "other")
+    assert "is not the refinement `lrn whiten` runs (other)" in edges_page.choice_text(val, "g", "other")
     peer = long_table({"cleaned": [(95, 30), (95, 30)], "g": [(96, 20), (96, 20)]})
     text = edges_page.test_text({"ours": val, "peer": peer}, "ours", "peer", "g")
     assert "by +1.00 points" in text and "by -2.00 px" in text and "The peer is ahead on both measures" in text

@@ -17,7 +17,9 @@ from lrn.errors import InputError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lrnbook", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "ship", "tryit"))
+    parser.add_argument("command", choices=("status", "execute", "stage", "publish", "ship", "whitening", "tryit"),
+                        help="whitening: choose again, on validation photos, what lrn whiten does to the shipped "
+                             "model's map, and write it on its card (make model does it for a model it installs)")
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--force", action="store_true", help="execute: every stage, current or not")
     parser.add_argument("--no-stale", action="store_true", help="execute: only missing stages")
@@ -47,6 +49,13 @@ def main(argv=None) -> int:
             from lrnbook import ship  # TensorFlow only for ship
 
             print(f"[lrnbook] installed {ship.ship(args.profile, args.minutes)}: {shipped.packed_text(shipped.card())}")
+            return 0
+        if args.command == "whitening":
+            from lrn import shipped
+            from lrnbook import whitening_choice
+
+            entry = whitening_choice.choose_for_shipped()
+            print(f"[lrnbook] lrn whiten: {entry['pipeline']} (written on {shipped.CARD_FILE})")
             return 0
         if args.command == "tryit":
             from lrnbook import tryit  # TensorFlow and LiteRT only for tryit

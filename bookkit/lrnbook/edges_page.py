@@ -79,7 +79,8 @@ def choice_text(val_scores: pd.DataFrame, chosen: str, default: str, photos: str
     jc, hc = means(val_scores, "cleaned")
     n = val_scores["id"].nunique()
     same = ("It is the refinement `lrn whiten` uses by default." if chosen == default else
-            f"**It is not the default of `lrn whiten` ({default})**: the default was chosen on an earlier run.")
+            f"It is not the refinement `lrn whiten` runs ({default}), which `make model` chose on all four "
+            "validation sets together with the cleaning and the ramp, by the haze page's rule.")
     return (f"On the {n} {photos} the rule (lowest sum of the ranks by mean Jaccard and by mean "
             f"Hausdorff) chooses **{chosen}**: Jaccard {j:.2f} % against {jc:.2f} % cleaned without refinement, "
             f"Hausdorff {h:.2f} px against {hc:.2f} px (at the photos' own size). {same}")

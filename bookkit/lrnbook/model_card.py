@@ -97,9 +97,12 @@ def clean_text(clean: bool) -> str:
     """Whether ``lrn whiten`` cleans the shipped model's map by default (``clean``: the card's
     choice for the map without refinement), and what turns that off (:func:`lrn.cutout.opacity`)."""
     steps = cutout.WHITEN_STEPS
-    what = "the refined matte" if steps.index("refine") < steps.index("clean") else "the map"
-    refined = (f"yes: by default {what} keeps its largest region, holes filled ({', '.join(steps)}, ramp: "
-               "the page “Cut-outs without haze”); --raw turns it off")
+    order = f"{', '.join(steps)}, ramp {cutout.LOW:g}/{cutout.HIGH:g}: chosen by make model, the page “Cut-outs without haze”"
+    if "clean" not in steps:
+        refined = f"no: by default the map is refined and ramped, every predicted region kept ({order})"
+    else:
+        what = "the refined matte" if "refine" in steps and steps.index("refine") < steps.index("clean") else "the map"
+        refined = f"yes: by default {what} keeps its largest region, holes filled ({order}); --raw turns it off"
     unrefined = ("cleaned too" if clean else "used as it is, every predicted region kept")
     return f"{refined}. With --refine none the map is {unrefined} (chosen on validation photos)"
 

@@ -6,7 +6,8 @@ scores them on validation photos and writes the choice (``page/cutout`` ->
 ``results/cutout/choice.json``), then :func:`lrn.shipped.install` of the chosen model with
 the way photos enter it and whether ``lrn whiten`` cleans its map, and the choice's facts on
 its card; its files are packed to fit the package and checked on validation photos
-(:func:`packing_photos`). A chosen model that is no longer in the cache (a fresh machine) is trained again
+(:func:`packing_photos`); last, what ``lrn whiten`` does to the model's map is chosen on
+validation photos and written on the card (:mod:`lrnbook.whitening_choice`). A chosen model that is no longer in the cache (a fresh machine) is trained again
 by its fit stage.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lrn import provenance, shipped
 from lrn.cache import MODELS, cache_dir
 from lrn.data import people
 from lrn.errors import InputError
-from lrnbook import plan, stages
+from lrnbook import plan, stages, whitening_choice
 from lrnbook.candidate_files import STAGE1, STAGE1_OUTPUTS, STAGE1_SUFFIX
 from lrnbook.cutout_page import candidate_labels
 
@@ -78,8 +79,10 @@ def ship(profile: str = "cpu", minutes: float | None = None) -> Path:
         if given:  # a model trained before: install a copy under the run-folder name
             folder = Path(tmp)
             shutil.copyfile(plan.runs_dir(profile) / given, folder / "model.keras")
-        return shipped.install(folder, train_seconds=train_seconds, feed=choice["fit"],
-                               clean=choice["clean"], facts=facts, photos=packing_photos())
+        installed = shipped.install(folder, train_seconds=train_seconds, feed=choice["fit"],
+                                    clean=choice["clean"], facts=facts, photos=packing_photos())
+    whitening_choice.choose_for_shipped()  # what lrn whiten does to this model's map, on validation photos
+    return installed
 
 
 def first_stage_history(log, train_seconds: float | None = None) -> tuple[dict, float]:

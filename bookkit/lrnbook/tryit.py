@@ -213,7 +213,7 @@ def config(tflite: Path, samples: list[dict]) -> dict:
         "feed": shipped.feed(),
         "fill": list(letterbox.FILL),
         "levels": [{"name": f"s{k}", "side": side} for k, side in enumerate(sides, start=1)],
-        "edge": {"low": SOFT_EDGE[0], "high": SOFT_EDGE[1]},
+        "edge": {"low": cutout.LOW, "high": cutout.HIGH},
         "refinement": dataclasses.asdict(cutout.DEFAULT_REFINEMENT),
         "steps": list(cutout.WHITEN_STEPS),
         "clean": clean_facts(),

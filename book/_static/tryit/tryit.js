@@ -327,7 +327,7 @@ function statusLine(name, photo, result) {
   const t = result.timings;
   const cleaned = state.config.clean.default ? "largest region kept, " : "";
   const edge = result.refinedEdges
-    ? `${state.config.steps.map((step) => STEP_WORDS[step]).join(", ")} and soft edge ramp ${ms(t.edges)}`
+    ? `${state.config.steps.map((step) => STEP_WORDS[step] + ", ").join("")}soft edge ramp ${ms(t.edges)}`
     : `${cleaned}soft edge ramp ${ms(t.edges)}, not refined`;
   return `${name}: ${photo.width} x ${photo.height} pixels, segmented in ${ms(t.total)} on this computer ` +
     `(${state.config.feed === "pad" ? "letterbox" : "resize"} ${ms(t.input)}, model ${ms(t.model)}, map back to the photo ${ms(t.back)}, ${edge}).`;
