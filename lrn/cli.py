@@ -117,11 +117,11 @@ def parser() -> argparse.ArgumentParser:
     output.add_argument("--mask", action="store_true", help="write the mask alone (8-bit grey, 255 = person)")
     whiten.add_argument("--refine", choices=("guided", "none"), default="guided",
                         help="refine the edges at the photo's resolution with the photo as guide "
-                             "(default: guided; chosen on the validation split, see the model card)")
+                             "(default: guided, with the settings on the model card, chosen on validation photos)")
     whiten.add_argument("--raw", action="store_true",
-                        help="keep every predicted region (default: as the model card's whitening says, "
-                             "lrn.cutout.WHITEN_STEPS: only the largest, holes filled, before or after the "
-                             "refinement, or not cleaned; with --refine none, as the card's clean says)")
+                        help="keep every predicted region: skip the cleaning step (by default the largest "
+                             "region is kept with its holes filled, where the model card's steps say, "
+                             "lrn.cutout.WHITEN_STEPS; with --refine none, if the card's clean says so)")
     whiten.add_argument("--model", type=Path, default=None,
                         help="a .keras file written by lrn (default: the LRN shipped with lrn, trained on "
                              "EG1800: academic use only)")
