@@ -87,16 +87,29 @@ def test_named_refinements_refine_with_their_own_settings():
 
 
 def test_the_haze_page_quotes_the_cards_choice_from_its_numbers(monkeypatch):
-    rows = [{"pipeline": f"p{k}", "jaccard": 95.0 - k, "hausdorff": 20.0 + k, "background_alpha": 2.0 - 0.1 * k,
+    rows = [{"pipeline": f"p{k}", "jaccard": 95.0 - 0.2 * k, "hausdorff": 20.0 - k, "background_alpha": 2.0 - 0.1 * k,
              "hazy_share": 3.0, "ms_per_photo": 40.0} for k in range(12)]
-    entry = {"pipeline": "p11", "photos": {"a": 60, "b": 60}, "candidates": rows}
+    entry = {"pipeline": "p2", "photos": {"a": 60, "b": 60}, "candidates": rows}
+    table = wc.card_table(entry)  # best J p0; best H p11; within 0.5 points of 95 and 1 px of 9: none
+    assert list(table["candidate"]) == ["p0", "p11"] and list(table["within both margins"]) == ["no", "no"]
+    rows[1]["hausdorff"] = 9.5
     table = wc.card_table(entry)
-    assert len(table) == 11 and table["candidate"].iloc[-1] == "**p11** (chosen)"
-    assert table["Jaccard (%)"].iloc[0] == "95.00"
+    assert list(table["candidate"]) == ["p0", "p1", "p11"] and list(table["within both margins"]) == ["no", "yes", "no"]
+    entry["pipeline"] = "p1"
+    assert wc.card_table(entry)["candidate"][1] == "p1 \u2190 chosen"
+    assert wc.card_table(entry)["Jaccard (%)"][0] == "95.00"
     text = wc.card_text(entry)
-    assert text.startswith("`make model` scored 12 candidates for the shipped model on 120 validation photos (2 sets) "
-                           "and chose *p11*: mean Jaccard 84.00 %, Hausdorff 31.00 px, background opacity 0.90 %")
-    monkeypatch.setattr(haze_choice, "WHITEN", "p11")
-    assert text + " Among this page's pipelines the same rule picks it too." == wc.card_text(entry, "p11")
+    assert text.startswith("`make model` scored 12 candidates for the shipped model on 120 validation photos (2 sets). "
+                           "The best mean Jaccard is 95.00 % (*p0*), the best mean Hausdorff distance 9.00 px (*p11*); "
+                           "1 candidate is within 0.5 points and 1 px of them. The rule chose *p1*: mean Jaccard "
+                           "94.80 %, Hausdorff 9.50 px, background opacity 1.90 %")
+    monkeypatch.setattr(haze_choice, "WHITEN", "p1")
+    assert text + " Among this page's pipelines the same rule picks it too." == wc.card_text(entry, "p1")
     assert "which `lrn whiten` cannot run" in wc.card_text(entry, "clean, matting")
     assert "`make model` scored it too" in wc.card_text(entry, "clean, refine, ramp 0.5/0.9")
+
+
+def test_the_summary_line_names_the_choice_and_the_number_of_candidates():
+    entry = {"pipeline": "clean, refine r=0.04 eps=0.001, ramp 0.3/0.7", "candidates": [{}] * 78}
+    assert wc.summary_line(entry).startswith("- `make model` chose *clean, refine r=0.04 eps=0.001, ramp 0.3/0.7* "
+                                             "for `lrn whiten` among 78 candidates")

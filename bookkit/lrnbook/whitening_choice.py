@@ -112,15 +112,18 @@ def choose_for_shipped(sets: dict | None = None) -> dict:
     return entry
 
 
-def card_table(entry: dict, n: int = 10) -> pd.DataFrame:
-    """The ``n`` candidates of a card's ``whitening`` with the best mean Jaccard, and the chosen
-    one if it is not among them, rounded for reading."""
+def card_table(entry: dict) -> pd.DataFrame:
+    """The candidates of a card's ``whitening`` that decide the choice: the best by mean Jaccard,
+    the best by mean Hausdorff distance and every one within both margins of :data:`RULE`, best
+    Jaccard first, rounded for reading, the chosen one marked."""
     rows = pd.DataFrame(entry["candidates"])
-    shown = rows.head(n)
-    if entry["pipeline"] not in set(shown["pipeline"]):
-        shown = pd.concat([shown, rows[rows["pipeline"] == entry["pipeline"]]])
+    near = haze_choice.near_best(rows)
+    keep = set(near["pipeline"]) | {rows.loc[rows["jaccard"].idxmax(), "pipeline"],
+                                    rows.loc[rows["hausdorff"].idxmin(), "pipeline"]}
+    shown = rows[rows["pipeline"].isin(keep)].sort_values("jaccard", ascending=False, kind="stable")
     return pd.DataFrame({
-        "candidate": [f"**{p}** (chosen)" if p == entry["pipeline"] else p for p in shown["pipeline"]],
+        "candidate": [f"{p} ← chosen" if p == entry["pipeline"] else p for p in shown["pipeline"]],
+        "within both margins": ["yes" if p in set(near["pipeline"]) else "no" for p in shown["pipeline"]],
         "Jaccard (%)": shown["jaccard"].map("{:.2f}".format),
         "Hausdorff (px)": shown["hausdorff"].map("{:.2f}".format),
         "background opacity (%)": shown["background_alpha"].map("{:.2f}".format),
@@ -135,8 +138,13 @@ def card_text(entry: dict, page_choice: str | None = None) -> str:
     rows = pd.DataFrame(entry["candidates"]).set_index("pipeline")
     c = rows.loc[entry["pipeline"]]
     photos = sum(entry["photos"].values())
+    near = haze_choice.near_best(rows.reset_index())
     text = (f"`make model` scored {len(rows)} candidates for the shipped model on {photos} validation photos "
-            f"({len(entry['photos'])} sets) and chose *{entry['pipeline']}*: mean Jaccard {c['jaccard']:.2f} %, "
+            f"({len(entry['photos'])} sets). The best mean Jaccard is {rows['jaccard'].max():.2f} % "
+            f"(*{rows['jaccard'].idxmax()}*), the best mean Hausdorff distance {rows['hausdorff'].min():.2f} px "
+            f"(*{rows['hausdorff'].idxmin()}*); {len(near)} candidate{' is' if len(near) == 1 else 's are'} within {haze_choice.JACCARD_MARGIN} "
+            f"points and {haze_choice.HAUSDORFF_MARGIN:g} px of them. The rule chose *{entry['pipeline']}*: "
+            f"mean Jaccard {c['jaccard']:.2f} %, "
             f"Hausdorff {c['hausdorff']:.2f} px, background opacity {c['background_alpha']:.2f} %, "
             f"{c['hazy_share']:.2f} % of the background above 5 %. It is written on the model's card, and "
             "`lrn whiten`, `lrn.cutout.opacity` and the Try-it page run it.")
@@ -150,3 +158,10 @@ def card_text(entry: dict, page_choice: str | None = None) -> str:
         ": `make model` scored it too (with its refinement settings), but among all its candidates the margins "
         "start from a better best, and the rule ends elsewhere." if runnable else
         ", which `lrn whiten` cannot run (`make model` scores only what it can)."))
+
+
+def summary_line(entry: dict) -> str:
+    """One bullet for the haze page's summary: what ``make model`` chose among how many candidates."""
+    return (f"- `make model` chose *{entry['pipeline']}* for `lrn whiten` among {len(entry['candidates'])} "
+            "candidates it can run (orders of cleaning and refinement, the filter's settings, ramps), by the same "
+            "rule on the same validation photos, and wrote it on the model's card.")
