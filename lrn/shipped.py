@@ -245,7 +245,8 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     the first packing of :data:`lrn.packing.PACKINGS` that does, with maps within the packing
     tolerance of the float32 model on ``photos`` (uint8 arrays, e.g. validation photos;
     default :func:`check_photos`), is used (:func:`pack`), and the card records it with the
-    measured differences (``packing``, ``packing_fidelity``, ``package_bytes``).
+    measured differences and why the packings before it were refused (``packing``,
+    ``packing_fidelity``, ``packings_refused``, ``package_bytes``).
     """
     import keras
 
@@ -266,13 +267,14 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     reference = CutoutModel(bare, feed)
     with tempfile.TemporaryDirectory() as tmp:
         full = provenance.save_model(bare, Path(tmp) / MODEL_FILE.name, record)
-        chosen, staged, content, measured = pack(reference, full, fed(reference, photos), source)
+        chosen, staged, content, measured, refused = pack(reference, full, fed(reference, photos), source)
         FOLDER.mkdir(exist_ok=True)
         shutil.copy2(staged, MODEL_FILE)
     write_tflite(content)
     size = MODEL_FILE.stat().st_size
     facts = {"name": NAME, "file": MODEL_FILE.name, "bytes": size, "package_bytes": size + len(content or b""),
-             "packing": chosen._asdict(), "packing_fidelity": measured, "parameters": int(model.count_params()),
+             "packing": chosen._asdict(), "packing_fidelity": measured, "packings_refused": refused,
+             "parameters": int(model.count_params()),
              "input": list(model.input.shape[1:]), "train_command": TRAIN_COMMAND, "fit": feed, "clean": bool(clean),
              "train_seconds": train_seconds, "cpus": os.cpu_count(), "note": note, "history": history, "terms": TERMS,
              "provenance": record, **(facts or {})}
@@ -280,14 +282,15 @@ def install(run_dir, train_seconds: float | None = None, note: str = "", feed: s
     return MODEL_FILE
 
 
-def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Packing, Path, bytes, dict]:
+def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Packing, Path, bytes, dict, list]:
     """The first of :data:`lrn.packing.PACKINGS` within :data:`MAX_BYTES` and the tolerance.
 
     ``reference`` is the float32 model (Keras) saved as ``full``; ``inputs`` the fed check
     photos. Returns the packing, its ``.keras`` file (``full`` or a half-precision copy beside
     it), its ``.tflite`` content (``None`` when packed without one) and its fidelity
-    (:func:`lrn.packing.fidelity`: ``keras`` and ``tflite``, each against ``reference``).
-    Raises ``InputError`` naming every packing tried.
+    (:func:`lrn.packing.fidelity`: ``keras`` and ``tflite``, each against ``reference``), and
+    why each packing before it was refused (one sentence each). Raises ``InputError`` naming
+    every packing tried.
     """
     import keras
 
@@ -317,7 +320,7 @@ def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Pa
         if not all(packing.within_tolerance(measured[kind]) for kind in ("keras", "tflite") if kind in measured):
             tried.append(f"{option}: outside the tolerance ({measured})")
             continue
-        return option, keras_file, content, measured
+        return option, keras_file, content, measured, tried
     raise InputError(f"{source} fits in no packing within the {MAX_BYTES / 10**6:.0f} MB allowed inside the package "
                      f"and the tolerance: {'; '.join(tried)}. Train a narrower model (--width)")
 

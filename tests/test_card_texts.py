@@ -160,3 +160,15 @@ def test_whitened_text_names_the_most_and_least_hazy_set_beside_the_peer():
 def test_a_bound_that_is_not_zero_never_prints_as_zero():
     assert [card_sets.bound_text(x) for x in (1.2999, 0.004, -0.0004, 0.0, -2.0)] == [
         "+1.30", "+0.004", "-0.0004", "+0.00", "-2.00"]
+
+
+def test_the_files_fact_names_the_packings_refused_before_the_one_used():
+    from lrnbook import model_card
+
+    card = {"file": "m.keras", "bytes": 29_300_000, "packing": {"keras": "float16", "tflite": None},
+            "packing_fidelity": {"keras": {"inputs": 32, "mask_jaccard_min": 99.94}},
+            "packings_refused": [".keras float32 + .tflite float32: the .keras file alone is 63.5 MB"]}
+    text = model_card.files_text(card, 50 * 10**6, 0)
+    assert text.startswith("m.keras (29.3 MB, weights float16) alone, within the 50 MB")
+    assert text.endswith("(refused before it: .keras float32 + .tflite float32: the .keras file alone is 63.5 MB)")
+    assert "refused" not in model_card.files_text({**card, "packings_refused": []}, 50 * 10**6, 0)

@@ -107,6 +107,8 @@ def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_
     shipped.install(tmp_path / "run")
     card = shipped.card()
     assert card["packing"] == {"keras": "float16", "tflite": "float16"} and card["package_bytes"] < full_keras
+    assert len(card["packings_refused"]) == 1 and card["packings_refused"][0].startswith(
+        ".keras float32 + .tflite float32: the .keras file alone is")
     assert card["package_bytes"] == shipped.MODEL_FILE.stat().st_size + shipped.TFLITE_FILE.stat().st_size
     assert packing.weights_dtype(shipped.MODEL_FILE) == "float16"
     assert all(packing.within_tolerance(card["packing_fidelity"][kind]) for kind in ("keras", "tflite"))
@@ -125,6 +127,7 @@ def test_install_packs_smaller_when_the_full_precision_files_do_not_fit(package_
     shipped.install(tmp_path / "run")
     card = shipped.card()
     assert card["packing"] == {"keras": "float16", "tflite": None} and shipped.converted_on_first_use()
+    assert len(card["packings_refused"]) == len(packing.PACKINGS) - 1, "every packing before it, with its reason"
     assert not shipped.TFLITE_FILE.exists() and not shipped.TFLITE_FILE.with_name("tiny.tflite.sha256").exists()
     assert card["package_bytes"] == shipped.MODEL_FILE.stat().st_size and shipped.tflite_bytes() == 0
     assert set(card["packing_fidelity"]) == {"keras"} and packing.within_tolerance(card["packing_fidelity"]["keras"])

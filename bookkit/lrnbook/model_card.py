@@ -129,6 +129,8 @@ def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:
         text += (f"; on {fidelity['keras']['inputs']} validation photos "
                  f"{'their masks match' if 'tflite' in fidelity else 'its masks match'} the "
                  f"float32 model's at Jaccard \u2265 {worst:.2f} %")
+    if card.get("packings_refused"):
+        text += f" (refused before it: {'; '.join(card['packings_refused'])})"
     return text
 
 
