@@ -4,11 +4,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import ndimage
 
 from lrn import cutout, shipped
 from lrn.errors import InputError
 from lrnbook import haze_choice, whitening_choice as wc
+from test_haze_choice import disk_photo
 
 
 def test_candidates_are_every_order_refinement_and_ramp_lrn_whiten_can_run():
@@ -48,21 +48,13 @@ def test_the_cards_entry_is_what_lrn_cutout_reads():
     assert wc.whitening(pipelines["clean, ramp 0.3/0.7"])["steps"] == ["clean"]
 
 
-def disk_photo(h=120, w=90):
-    rng = np.random.default_rng(1)
-    photo = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
-    yy, xx = np.mgrid[:h, :w]
-    truth = ((yy - 70) / 35) ** 2 + ((xx - 45) / 28) ** 2 < 1
-    photo[truth] = (220, 180, 160)
-    return photo, truth
-
-
 @pytest.mark.skipif(not shipped.MODEL_FILE.is_file(), reason="the shipped model is missing")
 def test_choose_for_shipped_scores_the_installed_model_and_writes_the_card(monkeypatch, tmp_path):
     card = tmp_path / "card.json"
     card.write_text(shipped.CARD_FILE.read_text())
     monkeypatch.setattr(shipped, "CARD_FILE", card)
-    sets = {name: (["x"], [disk_photo()]) for name in haze_choice.SET_NAMES}
+    photo, truth, _ = disk_photo()
+    sets = {name: (["x"], [(photo, truth)]) for name in haze_choice.SET_NAMES}
     refinements = dict(list(wc.REFINEMENTS.items())[:2])
     pipelines = wc.candidates(orders=(("clean", "refine"), ()), refinements=refinements, ramps=((0.3, 0.7),))
     monkeypatch.setattr(wc, "REFINEMENTS", refinements)
@@ -78,8 +70,7 @@ def test_choose_for_shipped_scores_the_installed_model_and_writes_the_card(monke
 
 
 def test_named_refinements_refine_with_their_own_settings():
-    photo, truth = disk_photo()
-    prob = np.clip(ndimage.gaussian_filter(truth.astype(np.float32), 4), 0, 1)
+    photo, _, prob = disk_photo()
     wide = cutout.Refinement(0.08, 1e-2)
     got = haze_choice.pipeline_alpha(("clean", "wide", "ramp 0.3/0.7"), photo, prob, refinements={"wide": wide})
     np.testing.assert_allclose(got, cutout.edge_alpha(wide.apply(photo, cutout.clean_probability(prob)), 0.3, 0.7),

@@ -309,14 +309,18 @@ def results_table(means: pd.DataFrame, pipelines=None) -> pd.DataFrame:
     order = list(dict.fromkeys(means["pipeline"]))
     table = table.assign(rank=table["pipeline"].map({p: k for k, p in enumerate(order)}))
     table = table.sort_values(["rank"], kind="stable")
-    return pd.DataFrame({
-        "pipeline": table["pipeline"], "set": table["set"],
-        "Jaccard (%)": table["jaccard"].map("{:.2f}".format),
-        "Hausdorff (px)": table["hausdorff"].map("{:.2f}".format),
-        "background opacity (%)": table["background_alpha"].map("{:.2f}".format),
-        "background > 5 % (%)": table["hazy_share"].map("{:.2f}".format),
-        "extra ms per photo (steps after the map)": table["ms_per_photo"].map("{:.0f}".format),
-    }).reset_index(drop=True)
+    return pd.DataFrame({"pipeline": table["pipeline"], "set": table["set"],
+                         **measure_columns(table, "extra ms per photo (steps after the map)")}).reset_index(drop=True)
+
+
+def measure_columns(table: pd.DataFrame, ms_label: str = "extra ms per photo") -> dict[str, pd.Series]:
+    """The measures of a table of means (:data:`MEASURES` and ``ms_per_photo``) as columns for
+    reading: headers with their units, two decimals (whole milliseconds)."""
+    return {"Jaccard (%)": table["jaccard"].map("{:.2f}".format),
+            "Hausdorff (px)": table["hausdorff"].map("{:.2f}".format),
+            "background opacity (%)": table["background_alpha"].map("{:.2f}".format),
+            f"background > {100 * haze.HAZE_ALPHA:.0f} % (%)": table["hazy_share"].map("{:.2f}".format),
+            ms_label: table["ms_per_photo"].map("{:.0f}".format)}
 
 
 def choice_text(means: pd.DataFrame, chosen: str, default: str = DEFAULT) -> str:

@@ -124,12 +124,7 @@ def card_table(entry: dict) -> pd.DataFrame:
     return pd.DataFrame({
         "candidate": [f"{p} ← chosen" if p == entry["pipeline"] else p for p in shown["pipeline"]],
         "within both margins": ["yes" if p in set(near["pipeline"]) else "no" for p in shown["pipeline"]],
-        "Jaccard (%)": shown["jaccard"].map("{:.2f}".format),
-        "Hausdorff (px)": shown["hausdorff"].map("{:.2f}".format),
-        "background opacity (%)": shown["background_alpha"].map("{:.2f}".format),
-        "background > 5 % (%)": shown["hazy_share"].map("{:.2f}".format),
-        "extra ms per photo": shown["ms_per_photo"].map("{:.0f}".format),
-    }).reset_index(drop=True)
+        **haze_choice.measure_columns(shown)}).reset_index(drop=True)
 
 
 def card_text(entry: dict, page_choice: str | None = None) -> str:
