@@ -7,7 +7,8 @@ every unfinished run to ``notebooks/runs/<profile>/curves/<run>.csv`` (:func:`wr
 :func:`lrnbook.plan.curve`), in the format of a finished run's ``history.csv`` (one row per
 epoch: ``epoch`` counted from 0 within its ``stage``, the training and validation losses, the
 epoch's ``seconds``), and removes the curve of a run that has finished or has not started.
-Beside each curve, ``<run>.json`` holds what its speed table needs (:func:`speed_facts`, in the
+Before a committed curve is overwritten, the epochs of it that this machine's log does not hold
+are noted as lost (:mod:`lrnbook.lost_work`). Beside each curve, ``<run>.json`` holds what its speed table needs (:func:`speed_facts`, in the
 shape of a finished run's provenance). A few kilobytes per run. Pages read them with
 :func:`lrnbook.pages.read_curve` and :func:`lrnbook.speed.progress_record`; this module sits
 outside every fit's and page's key.
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from lrn.data.eg1800 import PAPER_COUNTS
+from lrnbook import lost_work
 from lrnbook.plan import curve, runs_dir
 from lrnbook.progress_parks import fits, stage_log
 
@@ -57,6 +59,14 @@ def speed_facts(settings: dict, model_dir: Path) -> dict:
             "stints": stints}
 
 
+def same_run(facts: Path, model_dir: Path) -> bool:
+    """Whether the committed curve whose facts are in ``facts`` was logged by the run in ``model_dir``
+    (same model key); a curve committed before the facts named their key counts as the same run."""
+    if not facts.is_file():
+        return True
+    return json.loads(facts.read_text()).get("model_key", model_dir.name) == model_dir.name
+
+
 def write_all(profile: str) -> list[str]:
     """Write the curve so far of every unfinished run of ``profile``; remove the others.
 
@@ -65,15 +75,23 @@ def write_all(profile: str) -> list[str]:
     written = []
     for stage, model_dir, _ in fits(profile):
         path = runs_dir(profile) / curve(stage.short)
-        so_far = pd.DataFrame() if (model_dir / "model.keras").is_file() else curve_so_far(model_dir)
+        logged = curve_so_far(model_dir)
         facts = runs_dir(profile) / curve(stage.short, ".json")
+        if path.is_file() and same_run(facts, model_dir):  # the committed curve: did this machine lose some of it?
+            entry = lost_work.note_loss(runs_dir(profile), stage.short, pd.read_csv(path), logged)
+            if entry:
+                print(f"[lrnbook.curves] {stage.name}: {entry['epochs']} epochs of the committed curve ({entry['hours']:.1f} "
+                      f"h) are not in this machine's log: lost, noted in {lost_work.lost_path(runs_dir(profile), stage.short)}",
+                      file=sys.stderr, flush=True)
+        so_far = pd.DataFrame() if (model_dir / "model.keras").is_file() else logged
         if so_far.empty:
             path.unlink(missing_ok=True)
             facts.unlink(missing_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         so_far.to_csv(path, index=False, float_format="%.6g")
-        facts.write_text(json.dumps(speed_facts(stage.settings, model_dir), indent=1) + "\n")
+        facts.write_text(json.dumps({**speed_facts(stage.settings, model_dir), "model_key": model_dir.name}, indent=1)
+                         + "\n")
         written.append(stage.short)
         print(f"[lrnbook.curves] {stage.name}: {len(so_far)} epochs so far in {path}", file=sys.stderr, flush=True)
     return written

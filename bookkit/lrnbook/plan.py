@@ -131,6 +131,11 @@ def curve(name: str, suffix: str = ".csv") -> str:
     return f"curves/{name}{suffix}"
 
 
+def lost(name: str) -> str:
+    """The epochs of run ``name`` lost with a training machine (:mod:`lrnbook.lost_work` writes it)."""
+    return f"lost/{name}.json"
+
+
 def training(name: str, variant: str, common: dict, title: str, **changes) -> list[Stage]:
     """The fit, score and page stages of one training run."""
     s = {**common, **changes}
@@ -158,7 +163,7 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               outputs=scores, roots=("lrnbook.score",), runner="lrnbook.score", title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
-              reads=predictions[1:] + scores + [curve(name), curve(name, ".json")], notebook="train.ipynb", title=title),
+              reads=predictions[1:] + scores + [curve(name), curve(name, ".json"), lost(name)], notebook="train.ipynb", title=title),
     ]
 
 
@@ -242,7 +247,7 @@ def plan(profile: str) -> list[Stage]:
                                                     "twins": encoder_twins(settings["cutout"])},
                             reads=[f for n in names for f in results(f"cutout_{n}", "predictions.npz", "not_run.json", *(
                                 STAGE1_OUTPUTS[:1] if two_stage_candidate(settings["cutout"], n) else ()))]
-                            + [curve(f"cutout_{n}") for n in names],
+                            + [f for n in names for f in (curve(f"cutout_{n}"), lost(f"cutout_{n}"))],
                             outputs=["results/cutout/choice.json"], notebook="cutout.ipynb"))
     split = {k: common[k] for k in ("protocol", "seed") if k in common}
     peer = settings.get("peer", True)

@@ -43,10 +43,13 @@ from lrnbook import parking
 from lrnbook.run_backups import find_backups, stage_log  # noqa: F401 (callers use find_backups from here)
 
 PROGRESS_JSON = "progress.json"
-MB_PER_HOUR = 2.0
+MB_PER_HOUR = 6.0
 """A park of S MB is written once it saves at least S / MB_PER_HOUR hours of training that no
 earlier park of the same run holds: a decoder behind a frozen encoder (about 2.5 MB) after
-about an hour, a whole width-1 network (about 32 MB) after about sixteen."""
+under half an hour, a whole width-1 network (about 30 MB) after about five hours (two or three
+stints). Training machines were lost with their caches twice in the first twenty-odd stints,
+each time with hours no park held (:mod:`lrnbook.lost_work` counts them); the rate trades the
+hours at risk against the repository's 150 MB."""
 STINTS = "stints.json"
 TIMING = "train_seconds.json"
 RUN_FILES = (STINTS, TIMING)

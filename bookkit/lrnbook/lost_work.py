@@ -1,0 +1,99 @@
+"""Training lost with a machine: epochs a run had logged that its training machine no longer holds.
+
+Each ``make train`` copies the log so far of every unfinished run into the repository
+(:mod:`lrnbook.curves`). When a machine and its cache are lost, the next one goes on from the
+run's last park in the repository (:mod:`lrnbook.parking`, :mod:`lrnbook.progress_parks`), or
+from the start when there is none, and the epochs logged since are trained again. Before the
+committed curve is overwritten, :func:`note_loss` compares it with the run's log on this machine:
+the committed epochs from the first one the log does not hold (same stage, epoch and validation
+loss) on were lost. Each loss is added to ``notebooks/runs/<profile>/lost/<run>.json``, which
+stays when the run finishes, so that its pages can say how many hours training really took.
+The pages read it with :func:`read` and :func:`lost_text`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LOST = "lost"
+
+
+def lost_path(runs: Path, name: str) -> Path:
+    """The ledger of the losses of run ``name`` under a profile's runs folder."""
+    return Path(runs) / LOST / f"{name}.json"
+
+
+def lost_rows(committed: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``committed`` that ``now`` does not hold.
+
+    Both are curves as :func:`lrnbook.curves.curve_so_far` writes them (``stage``, ``epoch``,
+    ``val_loss``, ``seconds``; one row per epoch, stage after stage). ``now`` holds a row of
+    ``committed`` when the row at the same position has the same stage and epoch and a validation
+    loss equal to 5 significant digits (the committed curve keeps 6). From the first row it does not
+    hold on, every committed row was lost: a run restored from a park trains those epochs again
+    from other weights.
+    """
+    committed, now = (c if "stage" in c else c.assign(stage=1) for c in (committed, now))  # one-stage logs
+    n = min(len(committed), len(now))
+    same = np.zeros(n, dtype=bool)
+    if n:
+        a, b = committed.iloc[:n], now.iloc[:n]
+        same = ((a["stage"].to_numpy() == b["stage"].to_numpy()) & (a["epoch"].to_numpy() == b["epoch"].to_numpy())
+                & np.isclose(a["val_loss"].to_numpy(float), b["val_loss"].to_numpy(float), rtol=1e-5, atol=0))
+    first = int(np.argmin(same)) if not same.all() else n
+    return committed.iloc[first:]
+
+
+def read(name: str, root: str | Path = ".") -> list[dict]:
+    """The losses recorded for run ``name`` (``[]`` when none), ``root`` being a profile's runs folder."""
+    path = lost_path(Path(root), name)
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def note_loss(runs: Path, name: str, committed: pd.DataFrame | None, now: pd.DataFrame,
+              noticed: dt.datetime | None = None) -> dict | None:
+    """Add to run ``name``'s ledger the epochs of its ``committed`` curve that ``now`` (its log on
+    this machine) has lost; returns the entry, or ``None`` when nothing was lost.
+
+    The entry: ``noticed_utc`` (ISO time), the ``stage`` and ``epoch`` (from 1 within its stage)
+    of the first epoch lost, the number of ``epochs`` lost and their ``hours`` (their logged
+    seconds, validation included).
+    """
+    if committed is None or committed.empty:
+        return None
+    rows = lost_rows(committed, now)
+    if rows.empty:
+        return None
+    noticed = noticed or dt.datetime.now(dt.timezone.utc)
+    entry = {"noticed_utc": noticed.isoformat(timespec="seconds"), "stage": int(rows["stage"].iloc[0]),
+             "epoch": int(rows["epoch"].iloc[0]) + 1, "epochs": len(rows),
+             "hours": round(float(rows["seconds"].sum()) / 3600, 3)}
+    path = lost_path(runs, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(read(name, runs) + [entry], indent=1) + "\n")
+    return entry
+
+
+def lost_text(entries: list[dict], hours_kept: float | None = None) -> str:
+    """What a page says about a run's losses (``""`` when none), and, given ``hours_kept`` (the
+    hours of the epochs its log holds), the hours training has taken in all."""
+    if not entries:
+        return ""
+
+    def what(e):
+        return (f"{e['epochs']} epoch{'s' if e['epochs'] != 1 else ''} of stage {e['stage']} from its epoch "
+                f"{e['epoch']} on ({e['hours']:.1f} h, noticed on {e['noticed_utc'][:10]})")
+
+    lost = sum(e["hours"] for e in entries)
+    times = "A training machine was lost" if len(entries) == 1 else f"Training machines were lost {len(entries)} times"
+    text = (f"{times} with the epochs trained since the run's last park in the repository: "
+            + "; ".join(what(e) for e in entries)
+            + ". The run went on from that park (or from the start) and trained them again; the times on this page "
+              "count each epoch once.")
+    if hours_kept is not None:
+        text += f" Counting the lost hours, training has taken {hours_kept + lost:.1f} h ({lost:.1f} h of them lost)."
+    return text
