@@ -127,12 +127,12 @@ def test_the_refinement_sentence_names_crops_by_what_they_show():
     assert "background" not in text.split(".")[0]
 
 
-def test_the_refinement_is_chosen_on_the_eg1800_validation_portraits_and_says_so():
+def test_the_refinement_is_looked_at_on_the_eg1800_validation_portraits_and_says_so():
     ids, photos = edges_page.choice_photos(["eg1800/00017", "ccp_full/0001", "small/0003@0004", "eg1800/00020"])
     assert ids == ["00017", "00020"] and photos == "EG1800 validation portraits"
     assert edges_page.choice_photos(["00017", "00018"]) == (["00017", "00018"], "validation photos")
     val = long_table({"cleaned": [(90, 50), (92, 40)], "g": [(91, 48), (93, 38)]})
-    assert edges_page.choice_text(val, "g", "g", photos).startswith("On the 2 EG1800 validation portraits the rule")
+    assert edges_page.standing_text(val, "g", photos).startswith("On the 2 EG1800 validation portraits, the cleaned")
 
 
 @pytest.mark.parametrize("model", ["shipped LRN", "MediaPipe"])

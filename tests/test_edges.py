@@ -47,9 +47,14 @@ def test_the_choice_weighs_both_measures_and_breaks_ties_by_jaccard():
 
 def test_page_sentences_follow_the_numbers():
     val = long_table({"cleaned": [(90, 50), (92, 40)], "g": [(91, 48), (93, 38)]})
-    text = edges_page.choice_text(val, "g", "g")
-    assert "chooses **g**: Jaccard 92.00 % against 91.00 %" in text and "It is the refinement" in text
-    assert "is not the refinement `lrn whiten` runs (other)" in edges_page.choice_text(val, "g", "other")
+    text = edges_page.standing_text(val, "g")
+    assert "the cleaned map without refinement scores 91.00 % Jaccard and 45.00 px" in text
+    assert "The refinement `lrn whiten` runs, **g**, scores 92.00 % and 43.00 px: first of the 1" in text
+    three = long_table({"cleaned": [(90, 50)], "g": [(91, 48)], "h": [(93, 47)], "k": [(92, 40)]})
+    text = edges_page.standing_text(three, "g")
+    assert "scores 91.00 % and 48.00 px: third of the 3 by Jaccard and third by Hausdorff" in text
+    assert text.endswith("The highest Jaccard here is h's (93.00 %), the lowest Hausdorff k's (40.00 px).")
+    assert "runs no refinement" in edges_page.standing_text(three, None)
     peer = long_table({"cleaned": [(95, 30), (95, 30)], "g": [(96, 20), (96, 20)]})
     text = edges_page.test_text({"ours": val, "peer": peer}, "ours", "peer", "g")
     assert "by +1.00 points" in text and "by -2.00 px" in text and "The peer is ahead on both measures" in text

@@ -69,21 +69,36 @@ def means(table: pd.DataFrame, option: str) -> tuple[float, float]:
     return float(part["jaccard"].mean()), float(part["hausdorff"].mean())
 
 
-def choice_text(val_scores: pd.DataFrame, chosen: str, default: str, photos: str = "validation photos") -> str:
-    """What the validation photos chose, against the cleaned map, and whether it is the default.
+def standing_text(val_scores: pd.DataFrame, runs: str | None, photos: str = "validation photos") -> str:
+    """Where the refinement ``lrn whiten`` runs (``runs``, an option of ``val_scores``; ``None`` when
+    it runs none) stands among the refinements scored on these photos, against the cleaned map.
 
+    No option is chosen here: ``make model`` chose on four validation sets (the haze page).
     ``photos``: what the photos of ``val_scores`` are, after their number (e.g. ``"EG1800
     validation portraits"``).
     """
-    j, h = means(val_scores, chosen)
-    jc, hc = means(val_scores, "cleaned")
+    table = edges.summary(val_scores).set_index("option")
+    refined = table.drop(index=[o for o in ("raw", "cleaned") if o in table.index])
+    jc, hc = table.loc["cleaned", "jaccard_mean"], table.loc["cleaned", "hausdorff_mean"]
     n = val_scores["id"].nunique()
-    same = ("It is the refinement `lrn whiten` uses by default." if chosen == default else
-            f"It is not the refinement `lrn whiten` runs ({default}), which `make model` chose on all four "
-            "validation sets together with the cleaning and the ramp, by the haze page's rule.")
-    return (f"On the {n} {photos} the rule (lowest sum of the ranks by mean Jaccard and by mean "
-            f"Hausdorff) chooses **{chosen}**: Jaccard {j:.2f} % against {jc:.2f} % cleaned without refinement, "
-            f"Hausdorff {h:.2f} px against {hc:.2f} px (at the photos' own size). {same}")
+    best_j, best_h = refined["jaccard_mean"].idxmax(), refined["hausdorff_mean"].idxmin()
+    text = (f"On the {n} {photos}, the cleaned map without refinement scores {jc:.2f} % Jaccard and {hc:.2f} px "
+            f"Hausdorff (at the photos' own size). ")
+    if runs is None:
+        text += "`lrn whiten` runs no refinement for this model (its card's steps). "
+    else:
+        j, h = table.loc[runs, "jaccard_mean"], table.loc[runs, "hausdorff_mean"]
+        j_rank = int((refined["jaccard_mean"] > j).sum()) + 1
+        h_rank = int((refined["hausdorff_mean"] < h).sum()) + 1
+        text += (f"The refinement `lrn whiten` runs, **{runs}**, scores {j:.2f} % and {h:.2f} px: "
+                 f"{_place(j_rank)} of the {len(refined)} by Jaccard and {_place(h_rank)} by Hausdorff. ")
+    text += (f"The highest Jaccard here is {best_j}'s ({refined.loc[best_j, 'jaccard_mean']:.2f} %), the lowest Hausdorff "
+             f"{best_h}'s ({refined.loc[best_h, 'hausdorff_mean']:.2f} px).")
+    return text
+
+
+def _place(rank: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(rank, f"{rank}th")
 
 
 def choice_photos(val_ids) -> tuple[list[str], str]:
