@@ -56,13 +56,14 @@ def test_lost_text_counts_the_lost_hours_beside_the_kept_ones():
     assert lost_work.lost_text([]) == ""
     one = [{"noticed_utc": "2026-12-05T09:51:00+00:00", "stage": 2, "epoch": 1, "epochs": 4, "hours": 3.87}]
     text = lost_work.lost_text(one, 9.0)
-    assert text.startswith("A training machine was lost with the epochs trained since the run's last park")
-    assert "4 epochs of stage 2 from its epoch 1 on (3.9 h, noticed on 2026-12-05)" in text
+    assert text.startswith("A training machine and its cache were lost (noticed on 2026-12-05) with 4 epochs of "
+                           "stage 2 from its epoch 1 on (3.9 h), trained after its last park in the repository")
     assert text.endswith("training has taken 12.9 h (3.9 h of them lost).")
-    two = one + [{"noticed_utc": "2026-12-09T10:00:00+00:00", "stage": 1, "epoch": 3, "epochs": 1, "hours": 0.5}]
+    two = one + [{"noticed_utc": "2026-12-09T10:00:00+00:00", "stage": 1, "epoch": 1, "epochs": 40, "hours": 1.7}]
     text = lost_work.lost_text(two)
-    assert text.startswith("Training machines were lost 2 times") and "1 epoch of stage 1 from its epoch 3 on" in text
-    assert "in all" not in text and "so far" not in text
+    assert text.startswith("Training machines and their caches were lost 2 times: (noticed on 2026-12-05)")
+    assert "with all 40 epochs the run had trained (1.7 h), before any park held them: it started again" in text
+    assert "training has taken" not in text
 
 
 def test_write_all_notes_what_the_machine_lost_before_overwriting_the_curve(tmp_path, monkeypatch):

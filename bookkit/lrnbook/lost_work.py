@@ -85,15 +85,21 @@ def lost_text(entries: list[dict], hours_kept: float | None = None) -> str:
         return ""
 
     def what(e):
-        return (f"{e['epochs']} epoch{'s' if e['epochs'] != 1 else ''} of stage {e['stage']} from its epoch "
-                f"{e['epoch']} on ({e['hours']:.1f} h, noticed on {e['noticed_utc'][:10]})")
+        n, s = e["epochs"], "s" if e["epochs"] != 1 else ""
+        if e["stage"] == 1 and e["epoch"] == 1:
+            return (f"(noticed on {e['noticed_utc'][:10]}) with all {n} epoch{s} the run had trained ({e['hours']:.1f} h), "
+                    "before any park held them: it started again from the beginning")
+        return (f"(noticed on {e['noticed_utc'][:10]}) with {n} epoch{s} of stage {e['stage']} from its epoch "
+                f"{e['epoch']} on ({e['hours']:.1f} h), trained after its last park in the repository: it went on "
+                "from that park")
 
     lost = sum(e["hours"] for e in entries)
-    times = "A training machine was lost" if len(entries) == 1 else f"Training machines were lost {len(entries)} times"
-    text = (f"{times} with the epochs trained since the run's last park in the repository: "
-            + "; ".join(what(e) for e in entries)
-            + ". The run went on from that park (or from the start) and trained them again; the times on this page "
-              "count each epoch once.")
+    if len(entries) == 1:
+        text = f"A training machine and its cache were lost {what(entries[0])}."
+    else:
+        text = (f"Training machines and their caches were lost {len(entries)} times: "
+                + "; ".join(what(e) for e in entries) + ".")
+    text += " The times on this page count each epoch once."
     if hours_kept is not None:
         text += f" Counting the lost hours, training has taken {hours_kept + lost:.1f} h ({lost:.1f} h of them lost)."
     return text
