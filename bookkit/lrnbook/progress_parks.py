@@ -47,7 +47,7 @@ MB_PER_HOUR = 6.0
 """A park of S MB is written once it saves at least S / MB_PER_HOUR hours of training that no
 earlier park of the same run holds: a decoder behind a frozen encoder (about 2.5 MB) after
 under half an hour, a whole width-1 network (about 30 MB) after about five hours (two or three
-stints). Training machines were lost with their caches twice in the first twenty-odd stints,
+stints). Training machines were lost with their caches twice in about fifteen stints,
 each time with hours no park held (:mod:`lrnbook.lost_work` counts them); the rate trades the
 hours at risk against the repository's 150 MB."""
 STINTS = "stints.json"
