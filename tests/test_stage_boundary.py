@@ -198,23 +198,35 @@ def test_a_second_stage_after_a_resumed_first_in_the_same_process_gets_all_its_e
     assert vgg_run().history["stage"].tolist() == [1, 1, 1, 2, 2, 2]
 
 
-def test_a_run_under_way_that_a_stint_did_not_reach_keeps_its_progress_note(tmp_path, monkeypatch, capsys):
+def test_a_run_under_way_that_a_stint_did_not_reach_keeps_its_progress_note_while_the_cache_holds_it(tmp_path, monkeypatch, capsys):
     import json
 
     from lrnbook.plan import Stage
 
-    monkeypatch.setattr(stages, "runs_dir", lambda profile: tmp_path)
+    monkeypatch.setattr(stages, "runs_dir", lambda profile: tmp_path / "runs")
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(stages, "components", lambda profile, stage: {})
+    monkeypatch.setattr(stages, "model_key", lambda parts: "k")
     written = []
     monkeypatch.setattr(stages, "write_record", lambda *a: written.append(a))
     stage = Stage("fit/cutout_x", "fit", {})
-    folder = tmp_path / "results" / stage.short
+    folder = tmp_path / "runs" / "results" / stage.short
     folder.mkdir(parents=True)
     under_way = {"status": "not run", "in_progress": True, "stage": 2, "epoch": 2, "hours": 10.4,
                  "reason": "still training: stage 2 (all layers), epoch 2 of at most 30, 10.4 hours so far"}
     (folder / "not_run.json").write_text(json.dumps(under_way))
+    log = tmp_path / "cache" / "models" / "k" / "history_stage2.csv"
+    log.parent.mkdir(parents=True)
+    log.write_text("epoch,val_loss,seconds\n0,0.5,3000\n")
+    assert stages.has_progress("cpu", stage)
     stages.queue("cpu", stage)
     assert json.loads((folder / "not_run.json").read_text()) == under_way and not written
     assert "epoch 2 of at most 30" in capsys.readouterr().err
+    log.unlink()  # a new machine: the cache lost the run, and the note would no longer be true
+    assert not stages.has_progress("cpu", stage)
+    stages.queue("cpu", stage)
+    note = json.loads((folder / "not_run.json").read_text())
+    assert note["queued"] and "hours" not in note and "lost with a training machine" in note["reason"] and written
     (folder / "not_run.json").unlink()  # never started: it is queued
     stages.queue("cpu", stage)
-    assert json.loads((folder / "not_run.json").read_text())["queued"] and written
+    assert json.loads((folder / "not_run.json").read_text())["reason"].startswith("queued: not started yet")

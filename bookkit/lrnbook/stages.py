@@ -545,7 +545,7 @@ def execute(profile: str, stale: bool = True, force: bool = False, only: str | N
                         print(f"[lrnbook] {stage.name} not started: its next epoch would end after the deadline "
                               f"(about {need / 60:.0f} minutes with start-up, "
                               f"{max(0.0, deadline - time.time()) / 60:.0f} left)", file=sys.stderr, flush=True)
-                    if not state.unfinished or state.state != "current":
+                    if not state.unfinished or state.state != "current" or not has_progress(profile, stage):
                         queue(profile, stage)
                     continue
             why = f" ({state.state}: {state.why})" if state.why else f" ({state.state})"
@@ -610,21 +610,34 @@ def load_profile_queue(profile: str) -> list[str]:
     return list(load_profile(profile).get("queue") or [])
 
 
+def has_progress(profile: str, stage: Stage) -> bool:
+    """Whether this machine's cache holds epochs of fit ``stage``'s run (its run folder's log; a run
+    restored from a park has the park's), so that a note saying where the run stands is still true."""
+    model_dir = cache_dir() / MODELS / model_key(components(profile, stage))
+    logs = [model_dir / f"history_stage{s}.csv" for s in (1, 2)]
+    return any(log.is_file() and len(log.read_text().splitlines()) > 1 for log in logs)
+
+
 def queue(profile: str, stage: Stage) -> None:
     """Record a fit that the queue has not reached: ``not_run.json`` says it is queued, and the
-    pages show it so; the next ``make train`` trains it (a queued fit counts as unfinished)."""
+    pages show it so; the next ``make train`` trains it (a queued fit counts as unfinished).
+
+    A run already under way keeps its note while this machine's cache holds its progress
+    (:func:`has_progress`); when the cache lost it (a new machine, no park), the note says so."""
     out_dir = runs_dir(profile) / "results" / stage.short
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = out_dir / "not_run.json"
-    if previous.is_file() and "hours" in json.loads(previous.read_text()):
+    under_way = previous.is_file() and "hours" in json.loads(previous.read_text())
+    if under_way and has_progress(profile, stage):
         # a run already under way that this stint skipped: its note keeps saying where it stands
         print(f"[lrnbook] {stage.name}: not reached this time; {json.loads(previous.read_text())['reason']}",
               file=sys.stderr, flush=True)
         return
     for older in ("predictions.npz", "history.csv"):
         (out_dir / older).unlink(missing_ok=True)
-    note = {"status": "not run", "in_progress": True, "queued": True,
-            "reason": "queued: not started yet; `make train` trains it in its turn"}
+    reason = ("queued: its progress was lost with a training machine, so it starts again; `make train` trains it in "
+              "its turn" if under_way else "queued: not started yet; `make train` trains it in its turn")
+    note = {"status": "not run", "in_progress": True, "queued": True, "reason": reason}
     (out_dir / "not_run.json").write_text(json.dumps(note, indent=2) + "\n")
     write_record(profile, stage, components(profile, stage), [f"results/{stage.short}/not_run.json"], 0.0)
     print(f"[lrnbook] {stage.name}: queued", file=sys.stderr, flush=True)
