@@ -36,6 +36,9 @@ def test_the_epochs_after_the_park_are_lost_whether_or_not_they_were_trained_aga
     assert len(lost_work.lost_rows(committed, pd.DataFrame())) == 5
     # same losses but another stage: not the same epochs
     assert len(lost_work.lost_rows(curve([0.9, 0.8], [1, 1]), curve([0.9, 0.8], [1, 2]))) == 1
+    # an epoch trained again that reproduced its loss bit for bit still took its own time
+    reproduced = committed.assign(seconds=[1800.0, 1800.0, 1811.3, 1800.0, 1800.0])
+    assert lost_work.lost_rows(committed, reproduced)["val_loss"].tolist() == [0.7, 0.75, 0.72]
 
 
 def test_note_loss_appends_one_entry_per_loss(tmp_path):
@@ -46,7 +49,7 @@ def test_note_loss_appends_one_entry_per_loss(tmp_path):
     assert not lost_work.lost_path(tmp_path, "run").exists()
     entry = lost_work.note_loss(tmp_path, "run", committed, committed.iloc[:2], noticed)
     assert entry == {"noticed_utc": "2026-12-05T09:51:00+00:00", "stage": 2, "epoch": 1, "epochs": 2, "hours": 2.0}
-    lost_work.note_loss(tmp_path, "run", curve([0.9, 0.85], seconds=900.0), curve([0.9]), noticed)
+    lost_work.note_loss(tmp_path, "run", curve([0.9, 0.85], seconds=900.0), curve([0.9], seconds=900.0), noticed)
     entries = lost_work.read("run", tmp_path)
     assert [e["hours"] for e in entries] == [2.0, 0.25] and entries[1]["epoch"] == 2
     assert lost_work.read("other", tmp_path) == []

@@ -32,10 +32,10 @@ def lost_rows(committed: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
 
     Both are curves as :func:`lrnbook.curves.curve_so_far` writes them (``stage``, ``epoch``,
     ``val_loss``, ``seconds``; one row per epoch, stage after stage). ``now`` holds a row of
-    ``committed`` when the row at the same position has the same stage and epoch and a validation
-    loss equal to 5 significant digits (the committed curve keeps 6). From the first row it does not
-    hold on, every committed row was lost: a run restored from a park trains those epochs again
-    from other weights.
+    ``committed`` when the row at the same position has the same stage and epoch, and a validation
+    loss and a time equal to 5 significant digits (the committed curve keeps 6): the same logged
+    epoch, not one trained again (a retrained epoch may reproduce the loss, never its time). From
+    the first row it does not hold on, every committed row was lost.
     """
     committed, now = (c if "stage" in c else c.assign(stage=1) for c in (committed, now))  # one-stage logs
     n = min(len(committed), len(now))
@@ -43,7 +43,8 @@ def lost_rows(committed: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     if n:
         a, b = committed.iloc[:n], now.iloc[:n]
         same = ((a["stage"].to_numpy() == b["stage"].to_numpy()) & (a["epoch"].to_numpy() == b["epoch"].to_numpy())
-                & np.isclose(a["val_loss"].to_numpy(float), b["val_loss"].to_numpy(float), rtol=1e-5, atol=0))
+                & np.isclose(a["val_loss"].to_numpy(float), b["val_loss"].to_numpy(float), rtol=1e-5, atol=0)
+                & np.isclose(a["seconds"].to_numpy(float), b["seconds"].to_numpy(float), rtol=1e-5, atol=0))
     first = int(np.argmin(same)) if not same.all() else n
     return committed.iloc[first:]
 
