@@ -8,8 +8,9 @@ every unfinished run to ``notebooks/runs/<profile>/curves/<run>.csv`` (:func:`wr
 epoch: ``epoch`` counted from 0 within its ``stage``, the training and validation losses, the
 epoch's ``seconds``), and removes the curve of a run that has finished or has not started.
 Before a committed curve is overwritten, the epochs of it that this machine's log does not hold
-are noted as lost (:mod:`lrnbook.lost_work`). Beside each curve, ``<run>.json`` holds what its speed table needs (:func:`speed_facts`, in the
-shape of a finished run's provenance). A few kilobytes per run. Pages read them with
+are noted as lost (:mod:`lrnbook.lost_work`). Beside each curve, ``<run>.json`` holds what its
+speed table needs (:func:`speed_facts`, in the shape of a finished run's provenance). A few kilobytes
+per run. Pages read them with
 :func:`lrnbook.pages.read_curve` and :func:`lrnbook.speed.progress_record`; this module sits
 outside every fit's and page's key.
 """

@@ -5,8 +5,8 @@ Each ``make train`` copies the log so far of every unfinished run into the repos
 run's last park in the repository (:mod:`lrnbook.parking`, :mod:`lrnbook.progress_parks`), or
 from the start when there is none, and the epochs logged since are trained again. Before the
 committed curve is overwritten, :func:`note_loss` compares it with the run's log on this machine:
-the committed epochs from the first one the log does not hold (same stage, epoch and validation
-loss) on were lost. Each loss is added to ``notebooks/runs/<profile>/lost/<run>.json``, which
+the committed epochs from the first one the log does not hold (same stage, epoch, validation
+loss and time: :func:`lost_rows`) on were lost. Each loss is added to ``notebooks/runs/<profile>/lost/<run>.json``, which
 stays when the run finishes, so that its pages can say how many hours training really took.
 The pages read it with :func:`read` and :func:`lost_text`.
 """
