@@ -61,9 +61,12 @@ book-status: install
 	@$(BIN)/python -m lrnbook status --profile $(PROFILE)
 
 # The book is built from the committed cpu runs (nothing is executed) and tested in Chromium.
+# The tests run in TEST_WORKERS processes (pytest-xdist), a test file to a process: most tests
+# wait on start-up, files and the browser more than on arithmetic, so two share two cores well.
+TEST_WORKERS ?= 2
 test: install
 	PROFILE=cpu bash tools/build_book.sh
-	PROFILE=cpu $(BIN)/python -m pytest
+	PROFILE=cpu $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Speed benchmarks (never part of make test): prints tables and ratios, writes benchmarks/results.json,
 # benchmarks/whiten_startup.json (lrn whiten start-up against the command before LiteRT) and
