@@ -90,3 +90,15 @@ def test_write_all_notes_what_the_machine_lost_before_overwriting_the_curve(tmp_
     assert lost_work.read("kept", runs) == [] and lost_work.read("rekeyed", runs) == []
     curves.write_all("cpu")  # noted once: the curve now committed is the new machine's
     assert len(lost_work.read("lost", runs)) == 1
+
+
+def test_book_status_counts_the_lost_hours_of_a_run_still_training(tmp_path, monkeypatch):
+    from lrnbook import stages
+    from lrnbook.plan import Stage
+
+    monkeypatch.setattr(stages, "runs_dir", lambda profile: tmp_path)
+    run = Stage(name="fit/lrn", kind="fit")
+    assert stages.lost_hours("cpu", run) == ""
+    for hours in (1.25, 0.5):
+        lost_work.note_loss(tmp_path, "lrn", curve([0.9], seconds=hours * 3600), curve([]))
+    assert stages.lost_hours("cpu", run) == " (and 1.8 more, lost with a training machine)"

@@ -171,9 +171,23 @@ def status(profile: str, stages: list[Stage] | None = None) -> list[State]:
         unfinished = note is not None
         if unfinished and not why:
             # a one-stage run's note names its stage "training": "still training: training, epoch 8 ..."
-            why.append(note["reason"].replace("still training: training, ", "still training: "))
+            reason = note["reason"].replace("still training: training, ", "still training: ")
+            why.append(reason.replace(" hours so far", " hours so far" + lost_hours(profile, stage), 1))
         states[stage.name] = State(stage, key, state, "; ".join(why), text_only, unfinished)
     return [states[s.name] for s in stages]
+
+
+def lost_hours(profile: str, stage: Stage) -> str:
+    """What :func:`status` adds after the "hours so far" of a run still training when some of its
+    hours were lost with a training machine (:mod:`lrnbook.lost_work`): ``" (and 1.7 more, lost
+    with a training machine)"``, else ``""``. The note's hours count only the epochs its log holds."""
+    from lrnbook import lost_work
+
+    entries = lost_work.read(stage.short, runs_dir(profile))
+    if not entries:
+        return ""
+    hours = sum(e["hours"] for e in entries)
+    return f" (and {hours:.1f} more, lost with a training machine)"
 
 
 def in_progress(profile: str, stage: Stage) -> dict | None:
