@@ -258,10 +258,12 @@ def test_a_fit_whose_next_epoch_would_end_after_the_deadline_is_not_started(monk
         stages.State(f, "k", "current", "still training", unfinished=True) for f in fits])
     needed = {"fit/slow": 25 * 60.0, "fit/quick": stages.MIN_STINT_SECONDS}
     monkeypatch.setattr(stages, "stint_seconds_needed", lambda profile, stage: needed[stage.name])
-    started = []
+    started, queued = [], []
     monkeypatch.setattr(stages, "execute_stage", lambda profile, stage, **kw: started.append(stage.name))
+    # the fit left for later gets its "queued" note (here recorded, not written into the profile's folder)
+    monkeypatch.setattr(stages, "queue", lambda profile, stage: queued.append(stage.name))
     assert stages.execute("cpu", minutes=10) == ["fit/quick"]
-    assert started == ["fit/quick"]
+    assert started == ["fit/quick"] and queued == ["fit/slow"]
     assert "fit/slow not started: its next epoch would end after the deadline (about 25 minutes" in capsys.readouterr().err
 
 
