@@ -20,11 +20,11 @@ def test_the_summary_names_who_leads_where_and_by_how_much():
               "CCP": {"ours": scored(jaccard=91.0, hausdorff=33.0), "peer": scored(95.0, 28.0, seed=2)},
               "Small": {"ours": scored(jaccard=66.0, hausdorff=31.0), "peer": scored(59.0, 47.0, seed=3)}}
     text = card_sets.versus_summary(tables, "ours", "peer")
-    assert text.startswith("By the paired 95 % intervals of the cleaned scores, peer leads on EG1800 and CCP (Jaccard "
+    assert text.startswith("By the paired 95 % intervals of the cleaned scores, peer leads on *EG1800* and *CCP* (Jaccard "
                            "by 4.") and "; Hausdorff by 5." in text
-    assert "; ours leads on Small (Jaccard by 6.99 pp, 95 % interval +6.76 to +7.21; Hausdorff by 15.77 px" in text
+    assert "; ours leads on *Small* (Jaccard by 6.99 pp, 95 % interval +6.76 to +7.21; Hausdorff by 15.77 px" in text
     flipped = card_sets.versus_summary(tables, "peer", "ours")  # the same result, seen from the other side
-    assert "peer leads on EG1800 and CCP" in flipped and "ours leads on Small" in flipped
+    assert "peer leads on *EG1800* and *CCP*" in flipped and "ours leads on *Small*" in flipped
     for line in (text, flipped):
         for low, high in [(float(a), float(b)) for a, b in
                           __import__("re").findall(r"interval ([+-][\d.]+) to ([+-][\d.]+)", line)]:
@@ -37,12 +37,12 @@ def test_the_summary_names_who_leads_where_and_by_how_much():
 def test_the_summary_says_when_the_measures_disagree_or_show_nothing():
     mixed = {"Small": {"ours": scored(jaccard=70.0, hausdorff=40.0), "peer": scored(jaccard=60.0, hausdorff=30.0)}}
     text = card_sets.versus_summary(mixed, "ours", "peer")
-    assert text.startswith("By the paired 95 % intervals of the cleaned scores, on Small the two measures do not "
+    assert text.startswith("By the paired 95 % intervals of the cleaned scores, on *Small* the two measures do not "
                            "agree (Jaccard favours ours by 10.")
     assert "; Hausdorff favours peer by 10." in text
     same = {"EG1800": {"ours": scored(seed=1), "peer": scored(seed=2)}}
     assert card_sets.versus_summary(same, "ours", "peer") == (
-        "By the paired 95 % intervals of the cleaned scores, neither model leads on EG1800 (every interval includes 0).")
+        "By the paired 95 % intervals of the cleaned scores, neither model leads on *EG1800* (every interval includes 0).")
     half = {"EG1800": {"ours": scored(jaccard=95.0, seed=1), "peer": scored(seed=2)}}
     assert "Hausdorff: no difference shown, the interval includes 0" in card_sets.versus_summary(half, "ours", "peer")
     raw = {k: {m: t.rename(columns=lambda c: c.removesuffix("_clean")) for m, t in v.items()} for k, v in mixed.items()}
@@ -59,7 +59,7 @@ def test_versus_text_and_summary_agree():
     assert "% Jaccard, better: ours (gain of ours +2.00" in text
     assert "px Hausdorff, better: neither (the interval includes 0)" in text
     assert card_sets.versus_summary(tables, "ours", "peer") == (
-        "By the paired 95 % intervals of the cleaned scores, on A the two measures do not agree (Jaccard favours ours "
+        "By the paired 95 % intervals of the cleaned scores, on *A* the two measures do not agree (Jaccard favours ours "
         "by 2.00 pp, 95 % interval +1.97 to +2.03; Hausdorff: no difference shown, the interval includes 0).")
 
 

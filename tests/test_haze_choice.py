@@ -51,6 +51,7 @@ def test_steps_run_in_order_and_shared_prefixes_once():
     with pytest.raises(InputError, match="ramp"):
         hc.ramp_band("ramp high")
     assert hc.ramp_band("ramp 0.4/0.8") == (0.4, 0.8)
+    assert hc.ramp_band(hc.ramp_step((0.25, 0.75))) == (0.25, 0.75) and hc.ramp_step((0.3, 0.7)) == "ramp 0.3/0.7"
 
 
 def test_cleaning_and_a_ramp_remove_the_haze_the_default_keeps():

@@ -102,3 +102,25 @@ def test_book_status_counts_the_lost_hours_of_a_run_still_training(tmp_path, mon
     for hours in (1.25, 0.5):
         lost_work.note_loss(tmp_path, "lrn", curve([0.9], seconds=hours * 3600), curve([]))
     assert stages.lost_hours("cpu", run) == " (and 1.8 more, lost with a training machine)"
+
+
+def test_pages_give_a_run_still_training_its_lost_hours_beside_the_kept_ones(tmp_path):
+    from lrnbook import pages
+
+    note = {"status": "not run", "in_progress": True, "stage": 1, "epoch": 28, "hours": 1.02,
+            "reason": "still training: training, epoch 28 of at most 300, 1.0 hours so far; its progress is kept "
+                      "in the training machine's cache and `make train` goes on"}
+    (tmp_path / "results" / "lrn").mkdir(parents=True)
+    (tmp_path / "results" / "lrn" / "test_summary.json").write_text(json.dumps(note))
+    kept_only = pages.read_summary("lrn", tmp_path)
+    assert "lost_hours" not in kept_only and pages.progress_text(kept_only) == "epoch 28, 1.0 h so far"
+    lost_work.note_loss(tmp_path, "lrn", curve([0.9, 0.8], seconds=3085.0), curve([]))  # 1.7 h in two epochs
+    summary = pages.read_summary("lrn", tmp_path)
+    assert summary["lost_hours"] == 1.714
+    assert pages.progress_text(summary) == "epoch 28, 1.0 h so far plus 1.7 h lost with a training machine"
+    assert pages.cell_text(summary, "jaccard") == f"still training: {pages.progress_text(summary)}"
+    assert ("epoch 28 of at most 300, 1.0 hours of training so far (and 1.7 more, lost with a training machine); "
+            "`make train` resumes") in pages.not_run_text("LRN", summary)
+    # a finished run's scores say nothing of losses: its page's training section counts them
+    (tmp_path / "results" / "lrn" / "test_summary.json").write_text(json.dumps({"jaccard": {"text": "90"}}))
+    assert "lost_hours" not in pages.read_summary("lrn", tmp_path)

@@ -45,15 +45,16 @@ def test_facts_and_epochs_from_the_card():
     assert "letterboxed" in facts["input"] and "candidate both" in facts["chosen"]
     assert facts["training photos / validation photos"] == ("3 / 1 (training: 2 EG1800 portraits, 1 crops of CCP "
                                                             "street photos; validation: 1 EG1800)")
-    small = {**people, "counts": {**people["counts"], "train_small_people": 5}}
-    assert "street photos and 5 CCP people pasted small into other CCP street photos;" in dict(
-        card_page.facts_table(small, 1, 50 * 10**6, 10**6).values)["training photos / validation photos"]
+    small = {**people, "counts": {**people["counts"], "train_small_people": 5, "val Small people": 2}}
+    small_photos = dict(card_page.facts_table(small, 1, 50 * 10**6, 10**6).values)["training photos / validation photos"]
+    assert "street photos and 5 CCP people pasted small into other CCP street photos;" in small_photos
+    assert small_photos.endswith("validation: 1 EG1800, 2 small people)")  # a kind of photo, lower case mid-sentence
     # a -VGG run's first-stage model records its stage and the counts of its data, not its ids
     first = {**small, "provenance": {**small["provenance"], "settings": {
         k: v for k, v in {**small["provenance"]["settings"], "stage": "1 of 2: encoder frozen"}.items()
         if k not in ("train_ids", "val_ids")}}, "counts": {**small["counts"], "train": 8, "val CCP full frame": 2}}
     first_facts = dict(card_page.facts_table(first, 1, 50 * 10**6, 10**6).values)
-    assert first_facts["training photos / validation photos"].startswith("8 / 3 (training: 2 EG1800")
+    assert first_facts["training photos / validation photos"].startswith("8 / 5 (training: 2 EG1800")
     assert first_facts["training stage"] == "1 of 2: encoder frozen" and "training stage" not in facts
     assert facts["encoder started from"].startswith("Glorot-uniform")
     imagenet = {**first, "provenance": {**first["provenance"], "settings": {

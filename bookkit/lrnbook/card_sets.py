@@ -195,7 +195,7 @@ def versus_summary(tables: dict[str, dict[str, pd.DataFrame]], ours: str, theirs
     who = {"a": ours, "b": theirs}
     clauses = []
     for winners, members in groups.items():
-        sets = names_text(name for name, _ in members)
+        sets = names_text(f"*{name}*" for name, _ in members)  # italics mark a set's name, as elsewhere
         margins = {name: margin_text([results[k] for _, results in members], unit) if winners[k] else None
                    for k, (_, name, unit, _) in enumerate(MEASURES)}
         if len(set(winners)) == 1 and winners[0] is not None:

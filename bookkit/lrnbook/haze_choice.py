@@ -96,6 +96,11 @@ the one beside it for 0.03 points less haze, so the Hausdorff margin was added, 
 candidates of ``make model`` were scored."""
 
 
+def ramp_step(ramp: tuple[float, float]) -> str:
+    """``(0.3, 0.7)`` -> ``"ramp 0.3/0.7"``: the ramp as a pipeline step (the inverse of :func:`ramp_band`)."""
+    return "ramp {:g}/{:g}".format(*ramp)
+
+
 def ramp_band(step: str) -> tuple[float, float]:
     """``"ramp 0.3/0.7"`` -> ``(0.3, 0.7)``."""
     try:

@@ -55,6 +55,17 @@ def read(name: str, root: str | Path = ".") -> list[dict]:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
+def lost_hours(entries: list[dict]) -> float:
+    """The hours of training lost in ``entries`` (:func:`read`), 0 when none."""
+    return sum(e["hours"] for e in entries)
+
+
+def more_hours_text(hours: float) -> str:
+    """What follows a run's "hours so far" when ``hours`` of its training were lost:
+    ``" (and 1.7 more, lost with a training machine)"``, ``""`` when none were."""
+    return f" (and {hours:.1f} more, lost with a training machine)" if hours else ""
+
+
 def note_loss(runs: Path, name: str, committed: pd.DataFrame | None, now: pd.DataFrame,
               noticed: dt.datetime | None = None) -> dict | None:
     """Add to run ``name``'s ledger the epochs of its ``committed`` curve that ``now`` (its log on
@@ -94,7 +105,7 @@ def lost_text(entries: list[dict], hours_kept: float | None = None) -> str:
                 f"{e['epoch']} on ({e['hours']:.1f} h), trained after its last park in the repository: it went on "
                 "from that park")
 
-    lost = sum(e["hours"] for e in entries)
+    lost = lost_hours(entries)
     if len(entries) == 1:
         text = f"A training machine and its cache were lost {what(entries[0])}."
     else:

@@ -60,8 +60,8 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         small = (f" and {counts['train_small_people']} CCP people pasted small into other CCP street photos"
                  if counts.get("train_small_people") else "")
         photos += (f" (training: {counts.get('train_eg1800')} EG1800 portraits, {counts.get('train_ccp')} crops of "
-                   f"CCP street photos{small}; validation: " + ", ".join(f"{v} {k.removeprefix('val ')}" for k, v in counts.items()
-                                                             if k.startswith("val ")) + ")")
+                   f"CCP street photos{small}; validation: " + ", ".join(f"{v} {kind_in_text(k.removeprefix('val '))}"
+                                                             for k, v in counts.items() if k.startswith("val ")) + ")")
     facts = {
         "files in the package": files_text(card, max_bytes, tflite_bytes),
         "parameters": f"{parameters:,}",
@@ -76,14 +76,21 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         "epochs trained": epochs,
         "training command": card["train_command"],
         **({"chosen": f"{chosen_text(card)} of the page \u201cChoosing the cut-out model\u201d, by its rule "
-                      "on validation photos, among the candidates trained when `make model` ran; that page chooses again, "
-                      "by the same rule, when a candidate still training there finishes, and `make model` installs its "
+                      "on validation photos, among the candidates trained when “make model” ran; that page chooses again, "
+                      "by the same rule, when a candidate still training there finishes, and “make model” installs its "
                       "choice"} if card.get("candidate") else {}),
         **({"lrn whiten cleans the map": clean_text(card["clean"])} if "clean" in card else {}),
         "training time": time_text + (f" ({card['note']})" if card.get("note") else ""),
         "git commit": card["provenance"]["git_commit"],
     }
     return pd.DataFrame(facts.items(), columns=["", "shipped model"])
+
+
+def kind_in_text(kind: str) -> str:
+    """A kind of photo (:data:`lrn.data.people.SETS`) as it reads inside a sentence: a name such as
+    ``"EG1800"`` or ``"CCP full frame"`` is kept, ``"Small people"`` becomes ``"small people"``."""
+    first = kind.split()[0]
+    return kind if first.isupper() or any(c.isdigit() for c in first) else kind[0].lower() + kind[1:]
 
 
 def chosen_text(card: dict) -> str:

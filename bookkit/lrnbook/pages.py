@@ -20,6 +20,7 @@ from IPython.display import HTML, Markdown, display
 from lrn import data, metrics, predict, provenance
 from lrn.shapes import EVAL_SIZE
 from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
+from lrnbook import lost_work
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
 PAPER_TABLE1 = {
@@ -79,9 +80,10 @@ def results_dir(variant: str, root=".") -> Path:
 
 def read_summary(variant: str, root=".", name: str = "test") -> dict | None:
     """The ``<name>_summary.json`` of a variant (``None`` if its notebook has not written one);
-    for a run still training, with ``recorded_utc`` (:func:`with_recorded_time`)."""
+    for a run still training, with ``recorded_utc`` and ``lost_hours`` (:func:`with_recorded_time`,
+    :func:`with_lost_hours`)."""
     path = results_dir(variant, root) / f"{name}_summary.json"
-    return with_recorded_time(json.loads(path.read_text()), variant, root) if path.exists() else None
+    return in_progress_facts(json.loads(path.read_text()), variant, root) if path.exists() else None
 
 
 def progress_note(name: str, root=".") -> dict | None:
@@ -96,6 +98,20 @@ def read_curve(name: str, root=".") -> pd.DataFrame | None:
     :mod:`lrnbook.curves`), or ``None`` when there is none (finished, or not started)."""
     path = Path(root) / "curves" / f"{name}.csv"
     return pd.read_csv(path) if path.is_file() else None
+
+
+def in_progress_facts(record: dict, name: str, root=".") -> dict:
+    """``record`` of run ``name`` with what a page says of a run still training beside its note:
+    when its progress was recorded and the hours lost with training machines."""
+    return with_lost_hours(with_recorded_time(record, name, root), name, root)
+
+
+def with_lost_hours(record: dict, name: str, root=".") -> dict:
+    """``record`` of run ``name`` with ``lost_hours`` added when it says the run is still training
+    and training machines lost some of its epochs (:mod:`lrnbook.lost_work`, the ledgers under
+    ``root``): the note's hours count only the epochs the log holds."""
+    lost = lost_work.lost_hours(lost_work.read(name, root)) if record.get("in_progress") else 0
+    return {**record, "lost_hours": lost} if lost else record
 
 
 def with_recorded_time(record: dict, name: str, root=".") -> dict:
@@ -220,10 +236,13 @@ def one_stage(summary: dict) -> bool:
 
 def progress_text(summary: dict) -> str:
     """How far a run still training is: ``"stage 1, epoch 19, 0.5 h so far"`` (its summary's record);
-    a one-stage run's has no stage: ``"epoch 11, 0.5 h so far"``."""
+    a one-stage run's has no stage: ``"epoch 11, 0.5 h so far"``; with the hours lost with a
+    training machine (``lost_hours``, :func:`with_lost_hours`): ``"epoch 28, 1.0 h so far plus
+    1.7 h lost with a training machine"``."""
+    lost = f" plus {summary['lost_hours']:.1f} h lost with a training machine" if summary.get("lost_hours") else ""
     parts = [f"stage {summary['stage']}" if summary.get("stage") and not one_stage(summary) else "",
              f"epoch {summary['epoch']}" if summary.get("epoch") is not None else "",
-             f"{summary['hours']:.1f} h so far" if summary.get("hours") is not None else ""]
+             f"{summary['hours']:.1f} h so far{lost}" if summary.get("hours") is not None else ""]
     return ", ".join(p for p in parts if p) or "not yet finished"
 
 
@@ -551,7 +570,8 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
                   .removesuffix(" and `make train` goes on")
                   .replace("; its progress is kept in the training machine's cache", "")
                   .replace("; its first stage is parked in the repository", "")
-                  .replace(" hours so far", " hours of training so far"))
+                  .replace(" hours so far", " hours of training so far"
+                           + lost_work.more_hours_text(summary.get("lost_hours", 0))))
         return (f"**{display_name} is still training** ({as_of(summary)}): {reason}; `make train` resumes it from its last "
                 f"finished epoch. Its losses and scores appear here once it has finished; {meanwhile}.")
     if stand_in:

@@ -257,7 +257,9 @@ def plan(profile: str) -> list[Stage]:
         stages.append(Stage("page/peer", "page", {"profile": profile, **split}, outputs=peer_files,
                             reads=[f"@lrn/pretrained/{SHIPPED_NAME}.keras", f"@lrn/pretrained/{SHIPPED_NAME}.json"],
                             notebook="peer.ipynb"))
-    trained = [f for v in variants for f in results(v, "predictions.npz", "test_per_image.csv", "test_summary.json")]
+    # a run still training is shown with the hours lost with training machines (pages.with_lost_hours)
+    trained = [f for v in variants for f in results(v, "predictions.npz", "test_per_image.csv", "test_summary.json")
+               + [lost(v)]]
     stages.append(Stage("page/results", "page", {"profile": profile, "variants": variants, **split},
                         reads=trained + (peer_files if peer else []), notebook="results.ipynb"))
     seed_files = [f for n in seeds for f in results(n, "test_per_image.csv", "test_summary.json", "history.csv")]
@@ -272,7 +274,7 @@ def plan(profile: str) -> list[Stage]:
                                                         "seed_runs": [n for n in seeds if n.startswith("lrn_")]},
                             reads=[f for n in names for f in results(n, "predictions.npz", "test_per_image.csv",
                                                                      "test_summary.json", "history.csv")]
-                            + results("lrn", "test_summary.json"), notebook="ablations.ipynb"))
+                            + results("lrn", "test_summary.json") + [lost("lrn")], notebook="ablations.ipynb"))
     if settings.get("model_card", True):
         stages.append(Stage("page/model_card", "page", {"profile": profile, **split},
                             reads=(peer_files if peer else []) + [f"@lrn/pretrained/{SHIPPED_NAME}.keras",
@@ -291,7 +293,7 @@ def plan(profile: str) -> list[Stage]:
         stages.append(Stage("page/coarse_to_fine", "page", {"profile": profile, "runs": lrns, "stand_in": stand_in,
                                                              **split},
                             reads=[f for v in shown for f in results(v, "predictions.npz", "test_per_image.csv",
-                                                                     "test_summary.json")],
+                                                                     "test_summary.json") + [lost(v)]],
                             notebook="coarse_to_fine.ipynb"))
     return stages
 

@@ -183,11 +183,7 @@ def lost_hours(profile: str, stage: Stage) -> str:
     with a training machine)"``, else ``""``. The note's hours count only the epochs its log holds."""
     from lrnbook import lost_work
 
-    entries = lost_work.read(stage.short, runs_dir(profile))
-    if not entries:
-        return ""
-    hours = sum(e["hours"] for e in entries)
-    return f" (and {hours:.1f} more, lost with a training machine)"
+    return lost_work.more_hours_text(lost_work.lost_hours(lost_work.read(stage.short, runs_dir(profile))))
 
 
 def in_progress(profile: str, stage: Stage) -> dict | None:

@@ -39,11 +39,6 @@ RULE = haze_choice.RULE
 before the candidates were scored on any model."""
 
 
-def ramp_step(ramp: tuple[float, float]) -> str:
-    """``(0.3, 0.7)`` -> ``"ramp 0.3/0.7"`` (a step of :mod:`lrnbook.haze_choice`)."""
-    return "ramp {:g}/{:g}".format(*ramp)
-
-
 def candidates(orders=ORDERS, refinements: dict | None = None, ramps=RAMPS) -> dict[str, tuple[str, ...]]:
     """Candidate pipelines by name, their steps with each ``refine`` named after its refinement,
     e.g. ``"clean, refine r=0.04 eps=0.001, ramp 0.3/0.7"``; an order without ``refine`` once per ramp."""
@@ -52,7 +47,7 @@ def candidates(orders=ORDERS, refinements: dict | None = None, ramps=RAMPS) -> d
     for order in orders:
         for name in (refinements if "refine" in order else [None]):
             for ramp in ramps:
-                steps = (*(name if step == "refine" else step for step in order), ramp_step(ramp))
+                steps = (*(name if step == "refine" else step for step in order), haze_choice.ramp_step(ramp))
                 found[", ".join(steps)] = steps
     return found
 
