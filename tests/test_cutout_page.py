@@ -76,6 +76,7 @@ def test_scores_means_choice_and_texts(tmp_path):
     assert [t.get_text() for t in figure.legends[0].get_texts()] == ["EG1800", "CCP head-and-torso", "CCP full frame"]
     summary = page.summary_text(scores, choice, {"old": "before", "new": "after"}, baseline="old")
     assert "higher" in summary and "lower" in summary.split("Hausdorff")[1]
+    assert "against the first model shipped (squashed, cleaned)." in summary
     assert page.shown_settings(scores, choice, baseline="old") == [("old", "squash", True), ("new", "pad", True)]
 
 

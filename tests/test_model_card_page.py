@@ -95,9 +95,27 @@ def test_the_epochs_sentence_says_why_training_stopped_and_what_it_means():
                     "epoch 2, 2 epochs before the end: it had levelled off.")
     early = card_page.epochs_text(history([1.0, 0.5, 0.7, 0.6]), 10, patience=2)
     assert early == ("Training stopped early, after 4 epochs of at most 10: the validation loss had not come below its "
-                     "epoch-2 value for 2 epochs (the patience), so it had levelled off.")
+                     "value at epoch 2 for 2 epochs (the patience), so it had levelled off.")
     assert "not at a plateau" in card_page.epochs_text(history([1.0, 0.5, 0.7, 0.6]), 4)  # patience unknown
 
+
+
+def test_a_two_stage_run_is_told_stage_by_stage():
+    # stage 1 stops at a plateau after 4 epochs (best 2); stage 2 runs to the limit of 4 still falling
+    history = pd.DataFrame({"val_loss": [1.0, 0.5, 0.7, 0.6, 0.45, 0.4, 0.35, 0.3], "stage": [1] * 4 + [2] * 4})
+    text = card_page.epochs_text(history, 4, patience=2)
+    assert text.startswith("Stage 1 (encoder frozen) ran to its limit of 4 epochs, but the validation loss had reached "
+                           "its lowest value at epoch 2, 2 epochs before the end: it had levelled off. Stage 2 (all "
+                           "layers) stopped at its limit of 4 epochs, not at a plateau")
+    early = card_page.epochs_text(pd.DataFrame({"val_loss": [1.0, 0.5, 0.7, 0.6, 0.45, 0.3, 0.4, 0.5],
+                                                "stage": [1] * 4 + [2] * 4}), 10, patience=2)
+    assert early.endswith("Stage 2 (all layers) stopped early, after 4 epochs of at most 10: the validation loss had "
+                          "not come below its value at epoch 2 of its stage (epoch 6 overall) for 2 epochs (the "
+                          "patience), so it had levelled off.")
+    facts = dict(card_page.facts_table({**card(), "history": history.assign(loss=history["val_loss"]).to_dict("records")},
+                                       1, 50 * 10**6, 10**6).values)
+    assert facts["epochs trained"].startswith("8 (4 + 4 in 2 stages, each at most 4, patience 6); weights of epoch 8 "
+                                              "(epoch 4 of stage 2)")
 
 def test_subset_rows():
     from lrnbook import card_sets

@@ -11,4 +11,4 @@ def test_a_first_stage_model_gets_its_stage_log_as_history_and_its_epochs_second
     assert ship.first_stage_history(log, 1234)[1] == 1234.0, "a recorded training time wins"
     table = model_card.history_table({"history": history})
     text = model_card.epochs_text(table, 30, 2)  # what the model card says of it
-    assert "after 4 epochs of at most 30" in text and "epoch-2 value" in text, text
+    assert "after 4 epochs of at most 30" in text and "value at epoch 2 for" in text, text

@@ -344,7 +344,7 @@ def choice_text(choice: dict, labels: dict[str, str]) -> str:
 
 
 def shown_settings(scores: pd.DataFrame, choice: dict, baseline: str = "eg1800_only") -> list[tuple[str, str, bool]]:
-    """The settings of :func:`distribution_figure`: the model shipped before as it was used, and the choice."""
+    """The settings of :func:`distribution_figure`: the first model shipped (``baseline``) as it was used, and the choice."""
     shown = []
     if baseline in set(scores["candidate"]):
         shown.append((baseline, "squash", True))
@@ -355,7 +355,7 @@ def shown_settings(scores: pd.DataFrame, choice: dict, baseline: str = "eg1800_o
 
 
 def summary_text(scores: pd.DataFrame, choice: dict, labels: dict[str, str], baseline: str = "eg1800_only") -> str:
-    """Bullet points comparing the chosen setting with the model shipped before (squashed, cleaned), per set."""
+    """Bullet points comparing the chosen setting with the first model shipped (``baseline``; squashed, cleaned), per set."""
     table = means(scores)
     chosen = (choice["candidate"], choice["fit"], choice["clean"])
     lines = [f"- Chosen on validation photos by a fixed rule: {setting_label(*chosen, labels)}."]
@@ -366,7 +366,7 @@ def summary_text(scores: pd.DataFrame, choice: dict, labels: dict[str, str], bas
             ha, hb = table.loc[chosen, ("hausdorff", set_name)], table.loc[before, ("hausdorff", set_name)]
             lines.append(f"- {set_name}: Jaccard {b:.2f} → {a:.2f} % ({'higher' if a > b else 'lower'}), "
                          f"Hausdorff {hb:.2f} → {ha:.2f} px ({'lower' if ha < hb else 'higher'}) against the "
-                         "model shipped before (squashed, cleaned).")
+                         "first model shipped (squashed, cleaned).")
     lines.append("- The test photos are scored once, for the chosen model, on the model card.")
     return "\n".join(lines)
 

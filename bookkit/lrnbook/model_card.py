@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lrn import cutout, packing, shipped
-from lrnbook import plots
+from lrnbook import plots, stopping
 
 # --- The model -------------------------------------------------------------------------
 
@@ -44,8 +44,16 @@ def facts_table(card: dict, parameters: int, max_bytes: int, tflite_bytes: int) 
         epochs = "not recorded"
     else:
         best = int(history["val_loss"].idxmin()) + 1
-        epochs = (f"{len(history)} (at most {settings['epochs']}, patience {settings['patience']}); "
-                  f"weights of epoch {best}, the lowest validation loss")
+        curves = list(stopping.stage_curves(history))
+        if len(curves) > 1:  # a -VGG run: the limit and the patience hold for each stage
+            split = " + ".join(str(len(curve)) for _, curve, _ in curves)
+            stage, _, offset = next(c for c in reversed(curves) if c[2] < best)
+            epochs = (f"{len(history)} ({split} in {len(curves)} stages, each at most {settings['epochs']}, "
+                      f"patience {settings['patience']}); weights of epoch {best} (epoch {best - offset} of stage "
+                      f"{stage}), the lowest validation loss")
+        else:
+            epochs = (f"{len(history)} (at most {settings['epochs']}, patience {settings['patience']}); "
+                      f"weights of epoch {best}, the lowest validation loss")
     seconds = card.get("train_seconds")
     time_text = f"{seconds / 60:.0f} min of CPU training" if seconds else "not recorded"
     feed = shipped.card_feed(card)
@@ -154,36 +162,54 @@ def n_epochs(n: int) -> str:
 def epochs_text(history: pd.DataFrame | None, max_epochs: int, patience: int | None = None) -> str:
     """Why training stopped, and what that means for the model: at its epoch limit while the
     validation loss was still coming down (a longer run might do more), or at a plateau.
+    A run of two stages (a -VGG model: encoder frozen, then all layers) gets one sentence per
+    stage, since the limit and the patience hold for each stage on its own.
 
     Parameters
     ----------
     history : DataFrame or None
-        The card's per-epoch history (:func:`history_table`), with ``val_loss``.
+        The card's per-epoch history (:func:`history_table`), with ``val_loss`` and, for a run of
+        two stages, ``stage``.
     max_epochs : int
-        The most epochs the run was allowed.
+        The most epochs the run (each of its stages) was allowed.
     patience : int, optional
-        Epochs without a new lowest validation loss after which training stops early.
+        Epochs without a new lowest validation loss after which training (a stage) stops early.
     """
     if history is None:
         return "The card records no per-epoch history."
-    best, n = int(history["val_loss"].idxmin()) + 1, len(history)
+    curves = list(stopping.stage_curves(history))
+    if len(curves) == 1:
+        return stage_ending("Training", curves[0][1], 0, max_epochs, patience)
+    return " ".join(stage_ending(f"Stage {stage} ({STAGE_NAMES.get(stage, 'all layers')})", curve, offset,
+                                 max_epochs, patience) for stage, curve, offset in curves)
+
+
+STAGE_NAMES = {1: "encoder frozen", 2: "all layers"}
+"""What trains in each stage of a -VGG run."""
+
+
+def stage_ending(subject: str, curve, offset: int, max_epochs: int, patience: int | None) -> str:
+    """How one stage (``subject``, e.g. ``"Training"``) ended, from its validation losses ``curve``;
+    ``offset``: the epochs of the run before it (its best epoch is also named as the run counts it)."""
+    best, n = int(np.argmin(curve)) + 1, len(curve)
     since = n - best
+    name = f"epoch {best}" if offset == 0 else f"epoch {best} of its stage (epoch {offset + best} overall)"
     if n >= max_epochs and (patience is None or since < patience):
         if since == 0:
             where = "its lowest value at the last epoch: it was still coming down when training ended"
             outlook = "More epochs would likely reduce it further, and a longer run would likely score more."
         else:
-            where = (f"its lowest value at epoch {best}, {n_epochs(since)} before the limit"
+            where = (f"its lowest value at {name}, {n_epochs(since)} before the limit"
                      + ("" if patience is None else f": too soon for the patience of {n_epochs(patience)} to "
                                                     "detect a plateau"))
             outlook = "More epochs might still reduce it; the model may be short of what this network can do."
-        return (f"Training stopped at its limit of {n_epochs(max_epochs)}, not at a plateau: the validation loss "
+        return (f"{subject} stopped at its limit of {n_epochs(max_epochs)}, not at a plateau: the validation loss "
                 f"reached {where}. {outlook}")
     if n >= max_epochs:
-        return (f"Training ran to its limit of {n_epochs(max_epochs)}, but the validation loss had reached its "
-                f"lowest value at epoch {best}, {n_epochs(since)} before the end: it had levelled off.")
-    return (f"Training stopped early, after {n_epochs(n)} of at most {max_epochs}: the validation loss had not come "
-            f"below its epoch-{best} value for {n_epochs(since)} (the patience), so it had levelled off.")
+        return (f"{subject} ran to its limit of {n_epochs(max_epochs)}, but the validation loss had reached its "
+                f"lowest value at {name}, {n_epochs(since)} before the end: it had levelled off.")
+    return (f"{subject} stopped early, after {n_epochs(n)} of at most {max_epochs}: the validation loss had not come "
+            f"below its value at {name} for {n_epochs(since)} (the patience), so it had levelled off.")
 
 
 # --- Speed -------------------------------------------------------------------------------
