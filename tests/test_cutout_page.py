@@ -89,6 +89,9 @@ def test_effect_text_says_no_clear_change_when_the_interval_holds_zero():
     text = page.effect_text(gains, "Hausdorff", "px")
     assert "EG1800: no clear change (gain +0.10 px" in text and "CCP full frame: better, gain +3.00 px" in text
     assert "Small people: worse, gain -3.00 px" in text and text.startswith("Hausdorff: ")
+    near_zero = pd.DataFrame([{"set": "EG1800", "gain": 0.07, "ci_low": 0.004, "ci_high": 0.2}])
+    assert page.effect_text(near_zero, "Jaccard", "pp") == (
+        "Jaccard: EG1800: better, gain +0.07 pp (95 % interval +0.004 to +0.20).")
 
 
 @pytest.mark.parametrize("n", [1, 3])

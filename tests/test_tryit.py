@@ -118,7 +118,12 @@ def test_page_matches_lrn_segment_and_saves_the_cut_out(open_page, eg1800_root, 
     opacity = page_opacity(bp, prob.shape)
     want = cutout.opacity(shipped_model, photo)
     assert np.abs(opacity - want).max() <= OPACITY_TOLERANCE
-    assert "largest region kept" in bp.page.inner_text("#tryit-message")
+    # the status line names the steps lrn whiten takes before the ramp, in their order
+    words = {"clean": "largest region kept", "refine": "edges refined with the photo"}
+    named = ", ".join(words[step] for step in cutout.WHITEN_STEPS) + ", soft edge ramp"
+    message = bp.page.inner_text("#tryit-message")
+    assert named in message, message
+    assert ("largest region kept" in message) == ("clean" in cutout.WHITEN_STEPS), message
     with bp.page.expect_download() as download:
         bp.page.click("#tryit-save-white")
     assert download.value.suggested_filename == f"{PHOTO_ID}_white.png"

@@ -132,12 +132,13 @@ def effect_text(gains: pd.DataFrame, what: str, unit: str) -> str:
     (``set``, ``gain``, ``ci_low``, ``ci_high``; a positive gain is better on either measure)."""
     parts = []
     for row in gains.itertuples():
+        low, high = card_sets.bound_text(row.ci_low), card_sets.bound_text(row.ci_high)  # never "+0.00" beside "better"
         if row.ci_low > 0 or row.ci_high < 0:
             parts.append(f"{row.set}: {'better' if row.gain > 0 else 'worse'}, gain {row.gain:+.2f} {unit} "
-                         f"(95 % interval {row.ci_low:+.2f} to {row.ci_high:+.2f})")
+                         f"(95 % interval {low} to {high})")
         else:
             parts.append(f"{row.set}: no clear change (gain {row.gain:+.2f} {unit}, interval "
-                         f"{row.ci_low:+.2f} to {row.ci_high:+.2f} includes 0)")
+                         f"{low} to {high} includes 0)")
     return f"{what}: " + "; ".join(parts) + "."
 
 
