@@ -63,7 +63,10 @@ def _write_json(path: Path, content: dict) -> None:
 
 
 class Plateau(keras.callbacks.Callback):
-    """Early stopping on ``val_loss`` that survives restarts; keeps the best epoch's weights.
+    """Early stopping on a validation loss that survives restarts; keeps the best epoch's weights.
+
+    ``monitor`` names the loss in Keras' epoch logs: ``val_loss`` (the summed training loss) or
+    one output's, such as ``val_s6_loss``.
 
     Every epoch's validation loss is written to ``folder/plateau.json`` and the weights of the
     best epoch so far to ``folder/best.weights.h5``. The state is computed from the whole curve
@@ -71,10 +74,11 @@ class Plateau(keras.callbacks.Callback):
     the same loss) is not counted twice. :meth:`restore_best` puts the best weights back.
     """
 
-    def __init__(self, folder: str | Path, patience: int | None, min_improvement: float = 0.0):
+    def __init__(self, folder: str | Path, patience: int | None, min_improvement: float = 0.0,
+                 monitor: str = "val_loss"):
         super().__init__()
         self.folder = Path(folder)
-        self.patience, self.min_improvement = patience, float(min_improvement)
+        self.patience, self.min_improvement, self.monitor = patience, float(min_improvement), monitor
         path = self.folder / PLATEAU_JSON
         self.val_losses = json.loads(path.read_text())["val_losses"] if path.is_file() else []
 
@@ -87,14 +91,19 @@ class Plateau(keras.callbacks.Callback):
         return self.state["stopped"]
 
     def on_epoch_end(self, epoch, logs=None):
-        value = float((logs or {})["val_loss"])
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise KeyError(f"the plateau rule watches {self.monitor!r}, which this epoch's logs lack "
+                           f"(they hold {', '.join(sorted(logs))})")
+        value = float(logs[self.monitor])
         self.val_losses = self.val_losses[:epoch] + [value]
         state = self.state
         self.folder.mkdir(parents=True, exist_ok=True)
         if state["best_epoch"] == epoch:
             self.model.save_weights(self.folder / BEST_WEIGHTS)
         _write_json(self.folder / PLATEAU_JSON, {"val_losses": self.val_losses, **state,
-                                                 "patience": self.patience, "min_improvement": self.min_improvement})
+                                                 "patience": self.patience, "min_improvement": self.min_improvement,
+                                                 "monitor": self.monitor})
         if state["stopped"]:
             self.model.stop_training = True
 

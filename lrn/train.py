@@ -42,6 +42,7 @@ from lrn.variants import is_imagenet, is_lrn
 
 
 SUPERVISIONS = ("all", "finest")
+STOP_ON = ("sum", "finest")
 PRECISIONS = ("float32", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -63,6 +64,10 @@ class TrainConfig:
         (the best epoch's weights are kept); ``None`` trains exactly ``epochs`` epochs.
     min_improvement : relative: an epoch improves when its validation loss is below
         ``best * (1 - min_improvement)`` (0: any lower loss).
+    stop_on : the validation loss the plateau rule watches: ``"sum"`` (Keras' ``val_loss``,
+        the training loss, summed over LRN's six levels) or ``"finest"`` (the finest map's
+        alone, ``val_s6_loss``: the map that is scored). A U-Net has one map, so the two are
+        the same loss and ``"finest"`` is stored as ``"sum"``.
     zoom, rotation_deg, flip, augment : augmentation (:mod:`lrn.augment`).
     backgrounds : dynamic backgrounds (ablation, the paper's future work): half of the
         training photos get another training photo's background (:mod:`lrn.augment`).
@@ -105,6 +110,7 @@ class TrainConfig:
     strategy: str = "default"
     jit_compile: bool = False
     precision: str = "float32"
+    stop_on: str = "sum"
 
     def __post_init__(self):
         models.check_variant(self.variant)
@@ -120,6 +126,10 @@ class TrainConfig:
             raise InputError(f"patience must be a positive integer or None, got {self.patience!r}")
         if not 0 <= self.min_improvement < 1:
             raise InputError(f"min_improvement must be in [0, 1), got {self.min_improvement!r}")
+        if self.stop_on not in STOP_ON:
+            raise InputError(f"stop_on must be one of {', '.join(STOP_ON)}, got {self.stop_on!r}")
+        if not is_lrn(self.variant):
+            self.stop_on = "sum"  # one map: its loss is the sum
         if not 0 <= self.zoom < 1:
             raise InputError(f"zoom must be in [0, 1), got {self.zoom!r}")
         if not 0 <= self.rotation_deg <= 180:
@@ -149,8 +159,16 @@ class TrainConfig:
     def n_levels(self) -> int:
         return losses.N_LEVELS if is_lrn(self.variant) else 1
 
+    @property
+    def monitor(self) -> str:
+        """The key of the validation loss in Keras' epoch logs that the plateau rule watches."""
+        return "val_loss" if self.stop_on == "sum" else f"val_{models.LEVEL_NAMES[-1]}_loss"
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        settings = dataclasses.asdict(self)
+        if settings["stop_on"] == "sum":  # the rule every run used before the option existed: same key
+            del settings["stop_on"]
+        return settings
 
 
 @dataclass
@@ -240,7 +258,8 @@ def fit_stage(model, config: TrainConfig, train: Split, val: Split, stage: int, 
     with strategy.scope():
         compile_model(model, config.learning_rate, config.supervision, config.jit_compile)
     log_path = run_dir / f"history_stage{stage}.csv"
-    plateau = callbacks.Plateau(backup_dir, config.patience, config.min_improvement) if config.patience else None
+    plateau = (callbacks.Plateau(backup_dir, config.patience, config.min_improvement, config.monitor)
+               if config.patience else None)
     start = backup_epoch(backup_dir)
     stopper = callbacks.Deadline(deadline) if deadline is not None else None
     trainable = start < config.epochs and not (plateau and plateau.stopped)

@@ -40,13 +40,17 @@ def test_fit_settings_are_what_training_needs_and_nothing_else():
     fits = {s.short: s for s in plan.plan("cpu") if s.kind == "fit"}
     lrn = fits["lrn"].settings
     assert set(lrn["config"]) == {"variant", "size", "width", "epochs", "batch_size", "learning_rate", "patience",
-                                  "min_improvement", "precision", "seed", "augment"}
+                                  "min_improvement", "stop_on", "precision", "seed", "augment"}
+    # the plateau rule watches the scored map: LRN's finest; a U-Net's one map is its sum, keyed as before
+    assert lrn["config"]["stop_on"] == fits["lrn_vgg"].settings["config"]["stop_on"] == "finest"
+    assert "stop_on" not in fits["unet"].settings["config"] and "stop_on" not in fits["unet_vgg"].settings["config"]
     assert (lrn["protocol"], lrn["split_seed"], lrn["onednn"]) == ("paper", 0, True)
     small = fits["lrn_small_seed0"].settings["config"]
     assert (small["size"], small["width"], small["learning_rate"], small["precision"]) == (128, 0.25, 1e-3, "float32")
     assert fits["lrn_small_bf16"].settings["config"] == {**small, "precision": "mixed_bfloat16"}
     assert fits["lrn_small_seed1"].settings["config"]["seed"] == 1 and fits["lrn_small_seed1"].settings["split_seed"] == 0
     assert fits["lrn_small_squeeze"].settings["config"]["squeeze_skip"] is True
+    assert "stop_on" not in small  # the seeds and ablations keep the summed rule they trained with
 
 
 def test_table1_runs_are_the_papers_and_vgg_fits_train_from_torchvision_weights():

@@ -68,6 +68,20 @@ def test_the_backups_of_a_run_are_found_by_its_validation_curve(tmp_path):
     assert pp.find_backups(tmp_path / "models" / "nothing", tmp_path / "backups") is None
 
 
+def test_a_run_whose_rule_watched_its_finest_map_is_found_and_parked_by_that_curve(tmp_path, start):
+    model_dir, backups = write_run(tmp_path, "f", [0.9, 0.8, 0.85])
+    # the sum (val_loss) rises after epoch 0 while the finest map (val_s6_loss) falls to epoch 2
+    log = pd.read_csv(model_dir / "history_stage1.csv").assign(val_s6_loss=[0.5, 0.4, 0.3])
+    log.to_csv(model_dir / "history_stage1.csv", index=False)
+    (backups / "stage1" / PLATEAU_JSON).write_text(json.dumps(
+        {"val_losses": [0.5, 0.4, 0.3], "patience": 4, "min_improvement": 0.0, "monitor": "val_s6_loss"}))
+    assert pp.find_backups(model_dir, tmp_path / "backups") == backups
+    record = pp.snapshot(model_dir, backups, start, tmp_path / "park")
+    assert record["epochs"] == 3  # up to the best epoch of the watched loss, not of the sum
+    parked = json.loads((tmp_path / "park" / "backups" / "stage1" / PLATEAU_JSON).read_text())
+    assert parked["monitor"] == "val_s6_loss" and parked["val_losses"] == [0.5, 0.4, 0.3]
+
+
 def test_a_stage_is_parked_up_to_its_best_epoch_and_comes_back_checked(tmp_path, start):
     model_dir, backups = write_run(tmp_path / "cache", "a", [0.9, 0.7, 0.8, 0.75])
     record = pp.snapshot(model_dir, backups, start, tmp_path / "park")

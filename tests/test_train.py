@@ -161,6 +161,59 @@ def test_plateau_state_and_best_weights_survive_a_restart(tmp_path):
     assert (tmp_path / BEST_WEIGHTS).is_file() and float(model.layers[0].kernel[0, 0]) == 1.0
 
 
+def test_the_plateau_rule_can_watch_the_finest_map_instead_of_the_sum(tmp_path):
+    from lrn.callbacks import Plateau
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.stop_training = False
+    # the coarse levels overfit (the sum rises) while the finest map still improves
+    logs = [{"val_loss": 1.5 + 0.1 * e, "val_s6_loss": 0.4 - 0.02 * e} for e in range(6)]
+    for monitor, stops in (("val_loss", True), ("val_s6_loss", False)):
+        model.stop_training = False
+        plateau = Plateau(tmp_path / monitor, patience=3, monitor=monitor)
+        plateau.set_model(model)
+        for epoch, epoch_logs in enumerate(logs):
+            plateau.on_epoch_end(epoch, epoch_logs)
+        assert plateau.stopped == stops and model.stop_training == stops, monitor
+        saved = json.loads((tmp_path / monitor / "plateau.json").read_text())
+        assert saved["monitor"] == monitor and saved["val_losses"] == [e[monitor] for e in logs]
+    with pytest.raises(KeyError, match="'val_s6_loss'.*val_loss"):
+        Plateau(tmp_path / "u", patience=3, monitor="val_s6_loss").on_epoch_end(0, {"val_loss": 1.0})
+
+
+def test_stop_on_names_the_loss_watched_and_keys_only_what_it_changes():
+    data = synthetic(8, size=64, seed=0), synthetic(4, size=64, seed=1)
+    summed, finest = (train.TrainConfig(variant="lrn", size=64, stop_on=rule) for rule in ("sum", "finest"))
+    assert (summed.monitor, finest.monitor) == ("val_loss", "val_s6_loss")
+    assert "stop_on" not in summed.to_dict() and finest.to_dict()["stop_on"] == "finest"
+    assert train.run_key(summed, *data) != train.run_key(finest, *data)
+    # a U-Net has one map: its loss is the sum, so the option changes nothing, key included
+    unet = train.TrainConfig(variant="unet", size=64, stop_on="finest")
+    assert unet.monitor == "val_loss" and unet.to_dict() == train.TrainConfig(variant="unet", size=64).to_dict()
+    with pytest.raises(InputError, match="stop_on.*'coarsest'"):
+        train.TrainConfig(stop_on="coarsest")
+
+
+def test_training_hands_the_watched_loss_to_the_plateau_rule(tmp_path, monkeypatch):
+    from lrn import callbacks
+
+    monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
+    watched = []
+
+    class Recording(callbacks.Plateau):
+        def on_epoch_end(self, epoch, logs=None):
+            watched.append((self.monitor, logs[self.monitor]))
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(callbacks, "Plateau", Recording)
+    config = train.TrainConfig(variant="lrn", size=64, width=0.125, epochs=2, batch_size=8, stop_on="finest")
+    result = train.train(config, synthetic(8, size=64, seed=0), synthetic(4, size=64, seed=1), tmp_path / "run",
+                         verbose=0)
+    assert [m for m, _ in watched] == ["val_s6_loss"] * 2
+    assert [v for _, v in watched] == pytest.approx(result.history["val_s6_loss"].tolist())
+    assert provenance.read_csv(tmp_path / "run" / "history.csv")[1]["settings"]["stop_on"] == "finest"
+
+
 def test_a_run_stopped_by_its_deadline_goes_on_to_the_same_end(tmp_path, monkeypatch):
     """Stopped at an epoch boundary by a deadline, called again: same epochs, plateau, weights and
     per-image scores as a run never stopped with the same seed; a deadline already past trains nothing."""

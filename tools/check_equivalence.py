@@ -13,6 +13,9 @@ normalised source did change (or is new). Checks:
 * ``data-loaders``: every split of every EG1800 protocol and every CCP framing at 224 px, the
   data folder named by the ``root`` argument and by ``$LRN_DATA`` (needs ``$LRN_DATA``), every
   array and field hashed; and where a loader says the data folder came from.
+* ``training-defaults``: small LRN, U-Net and U-Net-VGG runs with the settings the existing
+  runs used (no new option set), stopped by the plateau rule: run keys, settings, logs and the
+  weights kept, hashed.
 """
 from __future__ import annotations
 
@@ -83,7 +86,49 @@ def _data_loaders() -> dict[str, str]:
     return out
 
 
-CHECKS = {"data-loaders": _data_loaders}
+def _training_defaults() -> dict[str, str]:
+    """Small runs with the settings every existing run used, trained and digested whole.
+
+    LRN and U-Net from random weights and U-Net-VGG's two stages (a VGG-16 file of random
+    weights written here), with a plateau rule tight enough to stop them early and a margin, so
+    that the rule's counters, the best weights it keeps and the run key all count.
+    """
+    import tempfile
+
+    os.environ["LRN_CACHE"] = tempfile.mkdtemp()  # both codes start from an empty cache
+    import keras
+    import numpy as np
+
+    import lrn
+    from lrn import train
+    from lrn.data import synthetic
+
+    out = {"lrn": str(Path(lrn.__file__).parent.parent)}
+    folder = Path(tempfile.mkdtemp())
+    keras.utils.set_random_seed(0)  # the same VGG-16 file for both codes, at the same path (in the key)
+    vgg_file = Path(tempfile.gettempdir()) / "check_equivalence_vgg16.weights.h5"
+    keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(vgg_file)
+    runs = {
+        "lrn": (dict(variant="lrn", size=64, width=0.125, epochs=8, learning_rate=3e-2, patience=2,
+                     min_improvement=0.05), 64),
+        "unet": (dict(variant="unet", size=64, width=0.125, epochs=8, learning_rate=3e-2, patience=2), 64),
+        "unet_vgg": (dict(variant="unet_vgg", size=32, width=1.0, epochs=3, batch_size=4, patience=1,
+                          encoder_weights=str(vgg_file)), 32),
+    }
+    for name, (settings, size) in runs.items():
+        config = train.TrainConfig(**{"batch_size": 8, **settings})
+        train_split, val_split = synthetic(16, size=size, seed=0), synthetic(8, size=size, seed=1)
+        result = train.train(config, train_split, val_split, folder / name, verbose=0)
+        history = result.history.drop(columns=["seconds"], errors="ignore")
+        out[f"{name}/epochs"] = f"{len(history)} of at most {config.epochs * (2 if 'vgg' in name else 1)}"
+        out[f"{name}/key"] = train.run_key(config, train_split, val_split)
+        out[f"{name}/settings"] = _digest(config.to_dict())
+        out[f"{name}/history"] = _digest({c: history[c].to_numpy() for c in history.columns})
+        out[f"{name}/weights"] = _digest([np.asarray(w) for w in result.model.get_weights()])
+    return out
+
+
+CHECKS = {"data-loaders": _data_loaders, "training-defaults": _training_defaults}
 
 
 # ----------------------------------------------------------------------------- driver
@@ -159,7 +204,8 @@ def main(argv=None) -> int:
     after = run_check(REPO, args.check)
     differ = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     for key in sorted(before.keys() | after.keys()):
-        print(f"{'same' if key not in differ else 'DIFFERS'}  {key}")
+        shown = after.get(key, "")  # a digest says nothing to a reader; a short fact does
+        print(f"{'same' if key not in differ else 'DIFFERS'}  {key}" + (f": {shown}" if " " in shown else ""))
     if differ:
         print(f"not equivalent: {len(differ)} of {len(before)} items differ", file=sys.stderr)
         return 1

@@ -20,7 +20,7 @@ import yaml
 
 from lrn.errors import InputError
 from lrn.shipped import NAME as SHIPPED_NAME
-from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet
+from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
 from lrn.vgg_weights import MEMBER as TORCHVISION_MEMBER
 from lrnbook.candidate_files import STAGE1_OUTPUTS
 from lrnbook.parking import PARKED_JSON
@@ -31,12 +31,12 @@ NOTEBOOKS = REPO / "notebooks"
 PARAMS = REPO / "params"
 
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
-                    "patience", "min_improvement", "precision", "seed", "augment")
+                    "patience", "min_improvement", "stop_on", "precision", "seed", "augment")
 """Profile settings that are :class:`lrn.train.TrainConfig` fields (or the split's protocol)."""
 PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card",
                                        "imagenet_weights", "onednn", "queue", "cutout"}
 SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size", "width", "learning_rate", "patience",
-                  "min_improvement", "precision")
+                  "min_improvement", "stop_on", "precision")
 """The reduced setting of the seed and ablation runs: input size, epochs, training seeds, the
 input size of the larger-input ablation, and the training settings they keep of their own."""
 SMALL_REQUIRED = ("size", "epochs", "seeds", "larger_size")
@@ -145,6 +145,8 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               "seed": s.get("train_seed", s["seed"]), "augment": s["augment"]}
     config.update({k: s[k] for k in ("min_improvement", "precision", "supervision", "squeeze_skip", "backgrounds")
                    if k in s})
+    if is_lrn(variant) and s.get("stop_on", "sum") != "sum":  # a U-Net's one map is the sum (lrn.train)
+        config["stop_on"] = s["stop_on"]
     fit_settings = {"variant": variant, "protocol": s["protocol"], "split_seed": s["seed"], "config": config}
     if "onednn" in s:
         fit_settings["onednn"] = s["onednn"]

@@ -76,7 +76,8 @@ def _kept_epochs(folder: Path) -> tuple[dict, int]:
 def _cut_plateau(saved: dict, kept: int) -> dict:
     losses = saved["val_losses"][:kept]
     return {"val_losses": losses, **plateau_state(losses, saved.get("patience"), saved.get("min_improvement", 0.0)),
-            "patience": saved.get("patience"), "min_improvement": saved.get("min_improvement", 0.0)}
+            "patience": saved.get("patience"), "min_improvement": saved.get("min_improvement", 0.0),
+            "monitor": saved.get("monitor", "val_loss")}
 
 
 def snapshot(model_dir: Path, backups: Path, start: Path, dest: Path) -> dict | None:

@@ -18,14 +18,18 @@ def find_backups(model_dir: Path, backups_root: Path) -> Path | None:
     """The backup folder of the run trained in ``model_dir``, found by content.
 
     The backups are named by :func:`lrn.train.run_key`, which needs the data to compute; the
-    first stage's validation curve, in both the run folder's log and the backup's plateau
-    state, names the run as surely. ``None`` when no folder matches or more than one does.
+    first stage's validation curve (the loss its plateau rule watched), in both the run
+    folder's log and the backup's plateau state, names the run as surely. ``None`` when no folder matches or more than one does.
     """
-    logged = stage_log(model_dir, 1)["val_loss"].astype(float).tolist()
+    log = stage_log(model_dir, 1)
     found = []
     for folder in sorted(backups_root.iterdir()) if backups_root.is_dir() else []:
-        state = folder / "stage1" / PLATEAU_JSON
-        if state.is_file() and _same_curve(json.loads(state.read_text())["val_losses"], logged):
+        path = folder / "stage1" / PLATEAU_JSON
+        if not path.is_file():
+            continue
+        state = json.loads(path.read_text())
+        watched = state.get("monitor", "val_loss")  # the loss the plateau rule watched (lrn.callbacks.Plateau)
+        if watched in log and _same_curve(state["val_losses"], log[watched].astype(float).tolist()):
             found.append(folder)
     return found[0] if len(found) == 1 else None
 
