@@ -44,3 +44,54 @@ def test_the_epoch_table_caption_says_which_epochs_it_shows():
     assert stopping.epochs_shown_text(8, 5) == "Epochs 1 and 6, the best and the last of the 8 epochs:"
     assert stopping.epochs_shown_text(4, 5) == "The first, the best and the last of the 4 epochs:"
     assert stopping.epochs_shown_text(4, 1) == "Every one of the 4 epochs:"
+
+
+# a run whose summed validation loss rises (coarse levels) while its finest map still improves
+WATCHED = pd.DataFrame({"epoch": range(8), "loss": [3, 2.5, 2.2, 2.0, 1.9, 1.8, 1.7, 1.6],
+                        "val_loss": [2.0, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1],
+                        "val_s6_loss": [0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.29, 0.28]})
+
+
+def test_the_watched_loss_follows_the_recorded_rule():
+    assert stopping.watched_loss({"stop_on": "finest", "variant": "lrn"}) == "val_s6_loss"
+    assert stopping.watched_loss({"variant": "unet"}) == stopping.watched_loss({"stop_on": "sum"}) == "val_loss"
+    assert stopping.watched_name("val_s6_loss") == "validation loss of s6"
+    text = stopping.stopping_text(WATCHED, 3, 300, "val_s6_loss")
+    assert text.startswith("Stage 1 ran 8 epochs (best: epoch 8).") and "validation loss of s6" in text
+    assert "plateau after 5 epochs (best: epoch 2)" in stopping.stopping_text(WATCHED.iloc[:5], 3, 300)
+    table = stopping.patience_table(WATCHED, (2, 3), used=3, watched="val_s6_loss")
+    assert table["keeps epoch"].tolist() == ["8", "8"] and "kept val loss of s6" in table
+
+
+def test_an_earlier_run_stopped_on_the_sum_is_told_from_its_own_curves():
+    summary = {f"jaccard_s{n}": {"mean": m} for n, m in zip(range(1, 7), [80.0, 85.5, 84.0, 83.0, 82.0, 70.25])}
+    text = stopping.summed_rule_text(WATCHED.iloc[:5], 3, 0.0, summary)
+    assert "stopped after 5 epochs, 3 after its best (epoch 2, 1.5000)" in text
+    assert "validation loss of s6 was 0.5000; it went on falling to 0.3500 at epoch 5" in text
+    assert "would not have stopped: its best was 0 epochs before the end" in text
+    assert "70.25 % Jaccard at s6 against 85.50 % at s2" in text
+
+
+def test_pages_mark_the_best_epoch_of_the_watched_loss(tmp_path):
+    from lrnbook import curves, pages, speed
+
+    table = pages.epoch_table(WATCHED, every=4, watched="val_s6_loss")
+    assert table["epoch"].tolist() == [1, 5, 8] and "validation loss of s6" in table
+    assert table["note"].tolist() == ["", "", "best validation loss of s6 (weights kept)"]
+    summed = pages.epoch_table(WATCHED, every=4)  # the sum's best, epoch 2, is shown and marked
+    assert summed["epoch"].tolist() == [1, 2, 5, 8] and summed["note"].tolist()[1] == "best validation loss (weights kept)"
+    assert "lowest validation loss of s6 was at epoch 8" in pages.fit_text("x", WATCHED, tmp_path, "val_s6_loss")
+    stages = speed.stage_table(WATCHED.assign(stage=1), 0, watched="val_s6_loss")
+    assert stages["best epoch"].tolist() == ["8"] and stages["best val loss of s6"].tolist() == [0.28]
+    facts = curves.speed_facts({"config": {"size": 224, "stop_on": "finest"}}, tmp_path)
+    assert stopping.watched_loss(facts["settings"]) == "val_s6_loss"
+
+
+def test_the_departures_name_the_loss_the_rule_watches():
+    from lrnbook import pages
+
+    table = pages.departures({"stop_on": "finest", "size": 224})
+    assert table.to_dict("records") == [{"setting": "stopping rule watches",
+                                         "this run": "validation loss of the finest map (s6, the one scored)",
+                                         "paper": "until convergence"}]
+    assert pages.departures({"size": 224}).empty  # a U-Net records no stop_on: nothing to list

@@ -48,10 +48,11 @@ def curve_so_far(model_dir: Path) -> pd.DataFrame:
 def speed_facts(settings: dict, model_dir: Path) -> dict:
     """What the speed table of a run still training needs (:func:`lrnbook.speed.stage_section`), from
     its fit stage's ``settings`` and its run folder: ``settings`` (size, width and, on the paper
-    protocol, the numbers of training and validation photos), the sgemm rate each training
+    protocol, the numbers of training and validation photos; ``stop_on``, the loss the plateau
+    rule watches, when set), the sgemm rate each training
     process measured (``machine_sgemm_gflops``) and its ``stints`` (``stints.json``)."""
     config = settings.get("config", {})
-    facts = {k: config[k] for k in ("size", "width") if k in config}
+    facts = {k: config[k] for k in ("size", "width", "stop_on") if k in config}
     if settings.get("protocol") == "paper":
         facts.update(n_train=PAPER_COUNTS["train"], n_val=PAPER_COUNTS["val"])
     path = model_dir / "stints.json"

@@ -21,6 +21,7 @@ from lrn import data, metrics, predict, provenance
 from lrn.shapes import EVAL_SIZE
 from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
 from lrnbook import lost_work
+from lrnbook.stopping import SUMMED, watched_name
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
 PAPER_TABLE1 = {
@@ -98,6 +99,17 @@ def read_curve(name: str, root=".") -> pd.DataFrame | None:
     :mod:`lrnbook.curves`), or ``None`` when there is none (finished, or not started)."""
     path = Path(root) / "curves" / f"{name}.csv"
     return pd.read_csv(path) if path.is_file() else None
+
+
+def read_superseded(name: str, root=".") -> tuple[pd.DataFrame, dict, dict] | None:
+    """An earlier run of ``name`` kept after a change of its settings replaced it
+    (``superseded/<name>/``: its ``history.csv`` and ``test_summary.json``): its history, its
+    provenance record and its test summary; ``None`` when there is none."""
+    folder = Path(root) / "superseded" / name
+    if not (folder / "history.csv").is_file():
+        return None
+    history, record = provenance.read_csv(folder / "history.csv")
+    return history, record, json.loads((folder / "test_summary.json").read_text())
 
 
 def in_progress_facts(record: dict, name: str, root=".") -> dict:
@@ -450,10 +462,11 @@ def per_level_table(summary: dict) -> pd.DataFrame:
     return table.drop(columns="Jaccard mean")
 
 
-def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
-    """One sentence on how a run trained: epochs run, best epoch, whether it stopped early, wall time."""
+def fit_text(name: str, history: pd.DataFrame, root=".", watched: str = SUMMED) -> str:
+    """One sentence on how a run trained: epochs run, best epoch of the ``watched`` validation loss
+    (:func:`lrnbook.stopping.watched_loss`), wall time."""
     n = len(history)
-    best = int(history["val_loss"].to_numpy().argmin()) + 1
+    best = int(history[watched].to_numpy().argmin()) + 1
     stages = history["stage"].nunique() if "stage" in history else 1
     if "seconds" in history and history["seconds"].notna().all():  # epochs timed by the training log
         cost = f" Its epochs took {minutes_text(float(history['seconds'].sum()))} minutes of wall time in all."
@@ -461,7 +474,7 @@ def fit_text(name: str, history: pd.DataFrame, root=".") -> str:
         seconds = fit_seconds(name, root)
         cost = f" The fit took {minutes_text(seconds)} minutes of wall time." if seconds is not None else ""
     return (f"Trained for {n} epoch{'s' if n != 1 else ''} in {stages} stage{'s' if stages != 1 else ''}; "
-            f"the lowest validation loss was at epoch {best}, whose weights are kept.{cost}")
+            f"the lowest {watched_name(watched)} was at epoch {best}, whose weights are kept.{cost}")
 
 
 _TRAIN_CONFIG_ORDER = ("variant", "size", "width", "epochs", "batch_size", "learning_rate", "seed", "patience",
@@ -505,7 +518,7 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
             f"   ```python\n" + "\n".join("   " + l if l else "" for l in code.splitlines()) + "\n   ```\n" + second)
 
 
-def losses_text(variant: str, supervision: str = "all") -> str:
+def losses_text(variant: str, supervision: str = "all", watched: str = SUMMED) -> str:
     """What the loss figure of a training page shows, for this variant (LRN's six levels or
     U-Net's one output; a -VGG run's second stage) and supervision (``"all"`` levels or the
     ``"finest"`` alone, :data:`lrn.train.SUPERVISIONS`)."""
@@ -513,34 +526,36 @@ def losses_text(variant: str, supervision: str = "all") -> str:
             "the binary cross-entropy of s1 .. s6, whose sum is the training loss" if supervision == "all" else
             "the binary cross-entropy of s1 .. s6; the training loss is that of s6 alone")
     text = (f"The loss on the training and validation photos, epoch by epoch ({what}). The dashed line marks the "
-            "epoch with the lowest validation loss, whose weights are kept.")
+            f"epoch with the lowest {watched_name(watched)}, whose weights are kept"
+            + (": the plateau rule watches the finest map, the one scored, not the sum that training minimises."
+               if watched != SUMMED else "."))
     if is_imagenet(variant):
         text += (" The grey band is the second stage, where every layer trains. With 25 validation photos the "
                  "validation loss is noisy: the kept epoch is the lowest point of a noisy curve.")
     return text
 
 
-def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame | None) -> str:
+def run_summary(display_name: str, summary: dict | None, history: pd.DataFrame | None, watched: str = SUMMED) -> str:
     """The training page's summary: how long the run trained, where it was best, and its test scores;
     or where it stands."""
     if not ran(summary) or history is None or history.empty:
         return "- " + not_run_text(display_name, summary or {"reason": "its results are missing."})
-    losses = history["val_loss"].to_numpy()
+    losses = history[watched].to_numpy()
     best = int(np.argmin(losses))
     stages = history["stage"].nunique() if "stage" in history else 1
     return "\n".join([
         f"- {display_name} trained {len(history)} epochs" + (f" in {stages} stages" if stages > 1 else "")
-        + f"; its lowest validation loss, {losses[best]:.4f}, came at epoch {best + 1}, whose "
+        + f"; its lowest {watched_name(watched)}, {losses[best]:.4f}, came at epoch {best + 1}, whose "
           "weights are kept.",
         f"- On the test photos: {summary['jaccard']['text']} % Jaccard and {summary['hausdorff']['text']} px "
         f"Hausdorff (raw masks, mean ± std over {summary['n']} photos).",
         "- Every number on this page is read from the run's stored history and scores."])
 
 
-def curve_text(display_name: str, curve: pd.DataFrame, summary: dict) -> str:
+def curve_text(display_name: str, curve: pd.DataFrame, summary: dict, watched: str = SUMMED) -> str:
     """What the loss curve so far of a run still training shows (:mod:`lrnbook.curves`), read from
     ``curve``; ``summary`` is the run's "not run" record (whether the run has one stage)."""
-    losses = curve["val_loss"].to_numpy()
+    losses = curve[watched].to_numpy()
     best = int(np.argmin(losses))
     stage, epoch = int(curve["stage"].iloc[best]), int(curve["epoch"].iloc[best]) + 1
     two_stages = curve["stage"].nunique() > 1
@@ -548,7 +563,7 @@ def curve_text(display_name: str, curve: pd.DataFrame, summary: dict) -> str:
                                                    else "") if not one_stage(summary) else f"epoch {epoch}")
     since = len(losses) - best - 1
     return (f"The losses of the {len(losses)} epochs {display_name} has trained so far (the figure is drawn again "
-            f"after each `make train`). Its lowest validation loss so far, {losses[best]:.4f}, came at "
+            f"after each `make train`). Its lowest {watched_name(watched)} so far, {losses[best]:.4f}, came at "
             f"{where}; " + ("it is the last epoch trained." if since == 0 else
                             f"{since} epoch{'s' if since > 1 else ''} trained since {'have' if since > 1 else 'has'} not gone below it."))
 
@@ -579,18 +594,22 @@ def not_run_text(display_name: str, summary: dict, stand_in: str | None = None) 
     return f"**{display_name} was not run.** {summary['reason']}\n\nNothing is trained or scored in its place."
 
 
-def epoch_table(history: pd.DataFrame, every: int = 5) -> pd.DataFrame:
-    """A compact per-epoch table: every ``every``-th epoch, the best and the last, losses rounded."""
+def epoch_table(history: pd.DataFrame, every: int = 5, watched: str = SUMMED) -> pd.DataFrame:
+    """A compact per-epoch table: every ``every``-th epoch, the best (of the ``watched`` loss) and
+    the last, losses rounded."""
     history = history.reset_index(drop=True)
-    best = int(history["val_loss"].idxmin()) if "val_loss" in history else len(history) - 1
+    best = int(history[watched].idxmin()) if watched in history else len(history) - 1
     keep = sorted({*range(0, len(history), every), best, len(history) - 1})
     table = pd.DataFrame({"epoch": np.arange(1, len(history) + 1)[keep]})
     if "stage" in history and history["stage"].nunique() > 1:  # one stage: the column would say nothing
         table["stage"] = history["stage"].to_numpy()[keep]
-    for column, label in (("loss", "training loss"), ("val_loss", "validation loss")):
+    columns = [("loss", "training loss"), (SUMMED, "validation loss")]
+    if watched != SUMMED:
+        columns.append((watched, watched_name(watched)))
+    for column, label in columns:
         if column in history:
             table[label] = history[column].to_numpy()[keep].round(4)
-    table["note"] = ["best validation loss (weights kept)" if i == best else "" for i in keep]
+    table["note"] = [f"best {watched_name(watched)} (weights kept)" if i == best else "" for i in keep]
     return table
 
 
@@ -635,6 +654,7 @@ def html_table(table: pd.DataFrame, table_id: str):
 # The paper's settings, for the list of departures each page shows.
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
                   "augment": True, "patience": "until convergence", "epochs": "until convergence",
+                  "stop_on": "until convergence",
                   "supervision": "all", "squeeze_skip": False, "backgrounds": False,
                   "encoder_weights": "Keras' ImageNet VGG-16 (Oxford's Caffe weights)", "preprocessing": "caffe",
                   "precision": "float32"}
@@ -655,7 +675,7 @@ SETTING_LABELS = {"size": "input size (px)", "width": "width multiplier", "learn
                   "squeeze_skip": "1-channel skip squeeze", "backgrounds": "dynamic backgrounds",
                   "encoder_weights": "encoder weights", "preprocessing": "input preprocessing",
                   "batch_size": "batch size", "seed": "training seed", "variant": "network",
-                  "precision": "arithmetic (Keras dtype policy)"}
+                  "precision": "arithmetic (Keras dtype policy)", "stop_on": "stopping rule watches"}
 """A training setting's name as a reader reads it (the key itself where none is given)."""
 
 
@@ -663,6 +683,10 @@ def setting_label(name: str) -> str:
     """:data:`SETTING_LABELS` of ``name``, else ``name`` with spaces for underscores."""
     return SETTING_LABELS.get(name, name.replace("_", " "))
 
+
+STOP_ON_TEXT = {"finest": "validation loss of the finest map (s6, the one scored)",
+                "sum": "validation loss summed over the levels"}
+"""What the plateau rule watches, by ``stop_on`` (:class:`lrn.train.TrainConfig`)."""
 
 PREPROCESSING_TEXT = {"caffe": "BGR, ImageNet mean subtracted (Caffe)",
                       "torch": "RGB in [0, 1], ImageNet mean and std (torchvision)"}
@@ -677,6 +701,8 @@ def setting_value_text(name: str, value) -> str:
         return f"torchvision ImageNet VGG-16 (sha256 {str(value).removeprefix('torchvision:sha256:')[:12]}...)"
     if name == "preprocessing":
         return PREPROCESSING_TEXT.get(str(value), str(value))
+    if name == "stop_on":
+        return STOP_ON_TEXT.get(str(value), str(value))
     return str(value)
 
 

@@ -33,7 +33,7 @@ PARAMS = REPO / "params"
 TRAIN_PARAMETERS = ("protocol", "size", "width", "epochs", "batch_size", "learning_rate",
                     "patience", "min_improvement", "stop_on", "precision", "seed", "augment")
 """Profile settings that are :class:`lrn.train.TrainConfig` fields (or the split's protocol)."""
-PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card",
+PROFILE_KEYS = set(TRAIN_PARAMETERS) | {"variants", "description", "n_examples", "peer", "small", "model_card", "superseded",
                                        "imagenet_weights", "onednn", "queue", "cutout"}
 SMALL_SETTINGS = ("size", "epochs", "seeds", "larger_size", "width", "learning_rate", "patience",
                   "min_improvement", "stop_on", "precision")
@@ -165,7 +165,9 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
               outputs=scores, roots=("lrnbook.score",), runner="lrnbook.score", title=title),
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
-              reads=predictions[1:] + scores + [curve(name), curve(name, ".json"), lost(name)], notebook="train.ipynb", title=title),
+              reads=predictions[1:] + scores + [curve(name), curve(name, ".json"), lost(name)]
+              + [f"superseded/{name}/{f}" for f in ("history.csv", "test_summary.json") if name in s.get("superseded", ())],
+              notebook="train.ipynb", title=title),
     ]
 
 
@@ -217,7 +219,7 @@ def encoder_twins(cutout: dict) -> dict[str, str]:
 def plan(profile: str) -> list[Stage]:
     """Every stage of ``profile``, in execution order (a stage after the stages it reads)."""
     settings = load_profile(profile)
-    common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS + ("imagenet_weights", "onednn")
+    common = {"profile": profile, **{k: settings[k] for k in TRAIN_PARAMETERS + ("imagenet_weights", "onednn", "superseded")
                                      if k in settings}}
     common.setdefault("patience", None)
     variants = settings.get("variants", list(VARIANTS))

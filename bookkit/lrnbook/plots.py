@@ -62,16 +62,17 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
+def level_curves(history: pd.DataFrame, title: str = "", watched: str = "val_loss") -> plt.Figure:
     """LRN's loss per level (BCE of s1 .. s6), training and validation, one small panel per level.
 
     A model with one output (U-Net) gets one panel of its loss. Epochs are counted across
-    stages (a -VGG run's stage 2 follows its stage 1, shaded); the best validation epoch is marked.
+    stages (a -VGG run's stage 2 follows its stage 1, shaded); the best epoch of the ``watched``
+    validation loss (:func:`lrnbook.stopping.watched_loss`) is marked.
     """
     levels = [c[:-5] for c in history.columns if c.startswith("s") and c.endswith("_loss")]
     names = [f"{level}_loss" for level in levels] or ["loss"]
     epochs = np.arange(1, len(history) + 1)
-    best = int(np.argmin(history["val_loss"].to_numpy())) + 1 if "val_loss" in history else None
+    best = int(np.argmin(history[watched].to_numpy())) + 1 if watched in history else None
     stage_two = (int(np.argmax(history["stage"].to_numpy() == 2)) + 1
                  if "stage" in history and (history["stage"] == 2).any() else None)  # first epoch of stage 2
     columns = min(3, len(names))
@@ -85,7 +86,8 @@ def level_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
         if best is not None:
-            ax.axvline(best, color="0.5", lw=0.8, ls="--", label="best epoch (lowest total validation loss)")
+            ax.axvline(best, color="0.5", lw=0.8, ls="--", label="best epoch (lowest total validation loss)"
+                       if watched == "val_loss" else f"best epoch (lowest validation loss of {watched[4:-5]})")
         if stage_two is not None:  # a -VGG run: its second stage (all layers trained) shaded
             ax.axvspan(stage_two - 0.5, len(history) + 0.5, color="0.9", zorder=0, label="stage 2 (all layers)")
         if levels:  # one panel per level; a single panel is named by the figure's title

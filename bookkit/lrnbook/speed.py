@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from lrn.variants import architecture, is_imagenet
+from lrnbook.stopping import watched_loss
 
 
 def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, float] | None = None,
-                peak_gflops: float | None = None) -> pd.DataFrame:
+                peak_gflops: float | None = None, watched: str = "val_loss") -> pd.DataFrame:
     """One row per stage: epochs, best epoch, wall time, images per second, ratio to the machine's sgemm rate.
 
     Parameters
@@ -27,16 +28,18 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
     gflop_per_image : ``{stage: training GFLOP per image}`` (:func:`training_gflop`).
     peak_gflops : the machine's sgemm rate (:func:`lrnbook.sgemm.gflops`); the ratio is the achieved
         training GFLOP/s divided by it.
+    watched : the validation loss the plateau rule watched (:func:`lrnbook.stopping.watched_loss`):
+        the best epoch is its lowest.
     """
     rows = []
     history = history.reset_index(drop=True)
     for stage, part in history.groupby("stage", sort=True):
         # by position in the stage (Keras can carry its epoch count from stage 1 into stage 2), and
         # after the first stage also counted over the whole run, as the other tables count
-        best, before = int(np.argmin(part["val_loss"].to_numpy())) + 1, int(part.index[0])
+        best, before = int(np.argmin(part[watched].to_numpy())) + 1, int(part.index[0])
         row = {"stage": int(stage), "epochs": len(part),
                "best epoch": str(best) if before == 0 else f"{best} ({before + best} overall)",
-               "best val loss": float(part["val_loss"].min())}
+               BEST_COLUMN.get(watched, f"best {watched}"): float(part[watched].min())}
         if "seconds" in part and part["seconds"].notna().all():
             seconds = float(part["seconds"].sum())
             row.update({"wall time (min)": seconds / 60, "s / epoch": seconds / len(part)})
@@ -49,6 +52,10 @@ def stage_table(history: pd.DataFrame, n_train: int, gflop_per_image: dict[int, 
                     row["ratio to sgemm rate"] = rate / peak_gflops
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+BEST_COLUMN = {"val_loss": "best val loss", "val_s6_loss": "best val loss of s6"}
+"""The stage table's column of the best watched validation loss."""
 
 
 def training_gflop(encoder_gflop: float, decoder_gflop: float) -> dict[int, float]:
@@ -94,8 +101,9 @@ def progress_record(name: str, root=".") -> dict | None:
 def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds: float | None = None) -> list[tuple]:
     """The training page's "Stages, time and speed" items (:func:`lrnbook.pages.show`).
 
-    ``record``: the run's provenance (``settings`` with ``size``, ``width`` and the training and
-    validation ids or their numbers ``n_train``/``n_val``; ``machine_sgemm_gflops``; ``stints``).
+    ``record``: the run's provenance (``settings`` with ``size``, ``width``, ``stop_on`` when
+    set, and the training and validation ids or their numbers ``n_train``/``n_val``;
+    ``machine_sgemm_gflops``; ``stints``).
 
     Without epoch times in ``history`` (runs trained before the training log was kept), the
     fit stage's whole wall time ``fit_seconds`` is spread evenly over its epochs, and the
@@ -114,10 +122,11 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
     peak = float(max(rates)) if rates else None  # a rate measured while the cores were shared is lower
     n_train = settings.get("n_train", len(settings.get("train_ids", [])))
     n_val = settings.get("n_val", len(settings.get("val_ids", [])))
-    table = stage_table(history, n_train, gflop, peak)
+    watched = watched_loss(settings)
+    table = stage_table(history, n_train, gflop, peak, watched)
     if vgg:  # what each stage trains, in the stage's own cell: the table must fit the page
         table["stage"] = table["stage"].map({1: "1: decoder (encoder frozen)", 2: "2: all layers"})
-    shown = table.round({"best val loss": 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
+    shown = table.round({BEST_COLUMN[watched]: 4, "wall time (min)": 1, "s / epoch": 0, "images / s": 2,
                          "training GFLOP/s": 1, "ratio to sgemm rate": 3})
     items = [("table", "stages", shown)]
     if not peak:
