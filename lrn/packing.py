@@ -148,3 +148,19 @@ def fidelity(reference, packed, inputs: np.ndarray) -> dict:
 def within_tolerance(measured: dict) -> bool:
     """Whether a :func:`fidelity` result is within :data:`MASK_JACCARD_MIN` and :data:`MAP_MEAN_ABS_MAX`."""
     return measured["mask_jaccard_min"] >= MASK_JACCARD_MIN and measured["map_mean_abs_max"] <= MAP_MEAN_ABS_MAX
+
+
+def tolerance_misses(measured: dict) -> list[str]:
+    """Why a :func:`fidelity` result is outside the tolerance, one phrase per limit missed.
+
+    Empty when :func:`within_tolerance` holds. Example:
+    ``["masks as close as Jaccard 91.8 % on the worst of 32 photos (at least 98 % required)"]``.
+    """
+    misses = []
+    if measured["mask_jaccard_min"] < MASK_JACCARD_MIN:
+        misses.append(f"masks as close as Jaccard {measured['mask_jaccard_min']:.1f} % on the worst of "
+                      f"{measured['inputs']} photos (at least {MASK_JACCARD_MIN:g} % required)")
+    if measured["map_mean_abs_max"] > MAP_MEAN_ABS_MAX:
+        misses.append(f"maps {measured['map_mean_abs_max']:.3f} apart on average on the worst photo "
+                      f"(at most {MAP_MEAN_ABS_MAX:g} allowed)")
+    return misses

@@ -318,7 +318,9 @@ def pack(reference: CutoutModel, full: Path, inputs, source) -> tuple[packing.Pa
                 tried.append(f"{option}: the conversion differs from Keras by {measured['tflite_vs_keras_max_abs']:.2g}")
                 continue
         if not all(packing.within_tolerance(measured[kind]) for kind in ("keras", "tflite") if kind in measured):
-            tried.append(f"{option}: outside the tolerance ({measured})")
+            misses = [f".{kind} file's {miss}" for kind in ("keras", "tflite") if kind in measured
+                      for miss in packing.tolerance_misses(measured[kind])]
+            tried.append(f"{option}: outside the tolerance ({'; '.join(misses)})")
             continue
         return option, keras_file, content, measured, tried
     raise InputError(f"{source} fits in no packing within the {MAX_BYTES / 10**6:.0f} MB allowed inside the package "

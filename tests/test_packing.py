@@ -76,3 +76,13 @@ def test_fidelity_measures_flipped_masks_and_map_differences():
     slightly = packing.fidelity(reference, lambda x: half + 0.005, inputs)
     assert packing.within_tolerance(slightly)
     assert not packing.within_tolerance(packing.fidelity(reference, lambda x: half + 0.02, inputs)), "mean limit"
+
+
+def test_tolerance_misses_name_each_limit_missed_with_its_value():
+    within = {"mask_jaccard_min": 99.5, "map_mean_abs_max": 0.002, "map_max_abs": 0.3, "inputs": 32}
+    assert packing.tolerance_misses(within) == []
+    masks = dict(within, mask_jaccard_min=91.76)
+    assert packing.tolerance_misses(masks) == [
+        f"masks as close as Jaccard 91.8 % on the worst of 32 photos (at least {packing.MASK_JACCARD_MIN:g} % required)"]
+    both = dict(masks, map_mean_abs_max=0.0234)
+    assert len(packing.tolerance_misses(both)) == 2 and "0.023 apart" in packing.tolerance_misses(both)[1]
