@@ -66,7 +66,9 @@ def test_the_watched_loss_follows_the_recorded_rule():
 def test_an_earlier_run_stopped_on_the_sum_is_told_from_its_own_curves():
     summary = {f"jaccard_s{n}": {"mean": m} for n, m in zip(range(1, 7), [80.0, 85.5, 84.0, 83.0, 82.0, 70.25])}
     text = stopping.summed_rule_text(WATCHED.iloc[:5], 3, 0.0, summary)
-    assert "stopped after 5 epochs, 3 after its best (epoch 2, 1.5000)" in text
+    assert "stopped after 5 epochs, 3 after its best (epoch 2, 1.5000), and kept that epoch's weights. There" in text
+    timed = stopping.summed_rule_text(WATCHED.iloc[:5].assign(seconds=1800.0), 3, 0.0, lost_hours=1.25)
+    assert "weights (2.5 hours of training, and 1.2 more lost with a training machine). There" in timed
     assert "validation loss of s6 was 0.5000; it went on falling to 0.3500 at epoch 5" in text
     assert "would not have stopped: its best was 0 epochs before the end" in text
     assert "70.25 % Jaccard at s6 against 85.50 % at s2" in text

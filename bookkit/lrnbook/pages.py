@@ -20,7 +20,7 @@ from IPython.display import HTML, Markdown, display
 from lrn import data, metrics, predict, provenance
 from lrn.shapes import EVAL_SIZE
 from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
-from lrnbook import lost_work
+from lrnbook import lost_work, superseded
 from lrnbook.stopping import SUMMED, watched_name
 
 # Table 1 of Pinto & Cardoso (RECPAD 2019): LFW, 250 training / 48 test images.
@@ -101,15 +101,17 @@ def read_curve(name: str, root=".") -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def read_superseded(name: str, root=".") -> tuple[pd.DataFrame, dict, dict] | None:
+def read_superseded(name: str, root=".") -> tuple[pd.DataFrame, dict, dict, float] | None:
     """An earlier run of ``name`` kept after a change of its settings replaced it
-    (``superseded/<name>/``: its ``history.csv`` and ``test_summary.json``): its history, its
-    provenance record and its test summary; ``None`` when there is none."""
-    folder = Path(root) / "superseded" / name
+    (``superseded/<name>/``, :data:`lrnbook.superseded.FILES`): its history, its provenance record, its
+    test summary and the hours of it lost with training machines; ``None`` when there is none."""
+    folder = Path(root) / superseded.FOLDER / name
     if not (folder / "history.csv").is_file():
         return None
     history, record = provenance.read_csv(folder / "history.csv")
-    return history, record, json.loads((folder / "test_summary.json").read_text())
+    lost = json.loads((folder / "lost.json").read_text()) if (folder / "lost.json").is_file() else []
+    return (history, record, json.loads((folder / "test_summary.json").read_text()),
+            lost_work.lost_hours(lost))
 
 
 def in_progress_facts(record: dict, name: str, root=".") -> dict:

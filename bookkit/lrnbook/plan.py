@@ -22,6 +22,7 @@ from lrn.errors import InputError
 from lrn.shipped import NAME as SHIPPED_NAME
 from lrn.variants import DISPLAY_NAMES, VARIANTS, is_imagenet, is_lrn
 from lrn.vgg_weights import MEMBER as TORCHVISION_MEMBER
+from lrnbook import superseded
 from lrnbook.candidate_files import STAGE1_OUTPUTS
 from lrnbook.parking import PARKED_JSON
 from lrnbook.runner import TORCHVISION
@@ -166,7 +167,7 @@ def training(name: str, variant: str, common: dict, title: str, **changes) -> li
         Stage(f"page/train_{name}", "page", {"profile": s["profile"], "name": name, "variant": variant,
                                               "protocol": s["protocol"]},
               reads=predictions[1:] + scores + [curve(name), curve(name, ".json"), lost(name)]
-              + [f"superseded/{name}/{f}" for f in ("history.csv", "test_summary.json") if name in s.get("superseded", ())],
+              + [f"{superseded.FOLDER}/{name}/{f}" for f in superseded.FILES if name in s.get("superseded", ())],
               notebook="train.ipynb", title=title),
     ]
 

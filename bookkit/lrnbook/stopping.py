@@ -137,12 +137,14 @@ def epochs_shown_text(n_epochs: int, every: int) -> str:
             f"{n_epochs} epochs:")
 
 
-def summed_rule_text(history: pd.DataFrame, patience: int, min_improvement: float, summary: dict | None = None) -> str:
+def summed_rule_text(history: pd.DataFrame, patience: int, min_improvement: float, summary: dict | None = None,
+                     lost_hours: float = 0.0) -> str:
     """What a one-stage LRN run stopped on its summed validation loss shows about its finest map.
 
     ``history``: the run's per-epoch log (``val_loss`` and ``val_s6_loss``); ``patience`` and
     ``min_improvement``: its plateau rule (:func:`lrn.callbacks.plateau_state`), replayed here on
-    both curves; ``summary``: its test scores (``test_summary.json``), if given.
+    both curves; ``summary``: its test scores (``test_summary.json``), if given; ``lost_hours``:
+    hours of its training lost with a training machine and trained again.
     """
     from lrn.callbacks import plateau_state  # keras: only when a page asks
 
@@ -150,8 +152,11 @@ def summed_rule_text(history: pd.DataFrame, patience: int, min_improvement: floa
     kept = plateau_state(summed, patience, min_improvement)
     on_finest = plateau_state(finest, patience, min_improvement)
     k, j = kept["best_epoch"], on_finest["best_epoch"]
-    text = (f"This run's plateau rule watched the summed validation loss. It stopped after {len(history)} epochs, "
-            f"{patience} after its best (epoch {k + 1}, {summed[k]:.4f}), and kept that epoch's weights. There the "
+    text = (f"Its plateau rule watched the summed validation loss. It stopped after {len(history)} epochs, "
+            f"{patience} after its best (epoch {k + 1}, {summed[k]:.4f}), and kept that epoch's weights"
+            + (f" ({history['seconds'].sum() / 3600:.1f} hours of training"
+               + (f", and {lost_hours:.1f} more lost with a training machine" if lost_hours else "") + ")"
+               if "seconds" in history else "") + ". There the "
             f"validation loss of s6 was {finest[k]:.4f}; it went on falling to {finest[j]:.4f} at epoch {j + 1}. "
             f"The same rule on the loss of s6 ({patience} epochs, {100 * min_improvement:g} % margin) "
             + ("would have stopped too." if on_finest["stopped"] else
