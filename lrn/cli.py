@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
                        help="epochs in a row without an improving validation loss before a stage stops")
     train.add_argument("--min-improvement", type=float, default=0.0,
                        help="relative: an epoch improves when its validation loss is below best x (1 - this)")
+    train.add_argument("--stop-on", choices=("sum", "finest"), default="sum",
+                       help="the validation loss the patience watches: LRN's sum over its six levels (the "
+                            "training loss) or its finest map's alone, the one scored (the book's Table 1)")
     train.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
                        help="Keras dtype policy (mixed_bfloat16: bfloat16 arithmetic, float32 outputs and loss)")
     train.add_argument("--minutes", type=positive_float, default=None,
@@ -146,7 +149,7 @@ def run_train(args) -> None:
     config = train.TrainConfig(variant=args.variant, size=args.size, width=args.width, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                                patience=args.patience, min_improvement=args.min_improvement,
-                               precision=args.precision, encoder_weights=args.encoder_weights)
+                               stop_on=args.stop_on, precision=args.precision, encoder_weights=args.encoder_weights)
     deadline = None if args.minutes is None else time.time() + 60 * args.minutes
     done = fit.fit(config, args.out, protocol=args.protocol, seed=args.seed, root=args.data, deadline=deadline)
     if not done.result.finished:

@@ -11,12 +11,14 @@ def test_train_then_evaluate_on_eg1800(eg1800_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LRN_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
     assert cli.main(["train", "--variant", "lrn", "--data", str(eg1800_root), "--size", "64",
-                     "--width", "0.125", "--epochs", "1", "--batch-size", "16", "-o", str(out)]) == 0
+                     "--width", "0.125", "--epochs", "1", "--batch-size", "16", "--stop-on", "finest",
+                     "-o", str(out)]) == 0
     summary = json.loads((out / "test_summary.json").read_text())
     assert summary["n"] == 48
     assert 0 <= summary["jaccard"]["mean"] <= 100
     record = summary["provenance"]
     assert record["seed"] == 0 and record["settings"]["width"] == 0.125 and record["data_manifest_sha256"]
+    assert record["settings"]["stop_on"] == "finest"
     table, csv_record = provenance.read_csv(out / "test_per_image.csv")
     assert len(table) == 48 and csv_record == record
     assert table["id"].str.fullmatch(r"\d{5}").all()
@@ -34,6 +36,7 @@ def test_train_then_evaluate_on_eg1800(eg1800_root, tmp_path, monkeypatch):
     (["train", "--variant", "lrn", "--width", "-1", "-o", "x"], "-1"),
     (["train", "--variant", "lrn", "--epochs", "zero", "-o", "x"], "zero"),
     (["train", "--variant", "lrn", "--protocol", "tiny", "-o", "x"], "tiny"),
+    (["train", "--variant", "lrn", "--stop-on", "coarsest", "-o", "x"], "coarsest"),
     (["evaluate", "--model", "m.keras", "--split", "holdout", "-o", "x"], "holdout"),
 ])
 def test_bad_arguments_are_named(argv, needle, capsys):
