@@ -290,6 +290,33 @@ def test_rerun_exercise_gives_the_recorded_settings_as_code():
     assert book.rerun_exercise("unet_vgg", {}, "paper").startswith("1. Once this run has finished")
 
 
+def test_rerun_exercise_rebuilds_the_recorded_config_of_every_committed_run():
+    """Run with every committed run's recorded settings, the exercise's code builds the same
+    ``TrainConfig``: no setting that decides what a run learns (its stopping rule, its precision) is left out."""
+    import dataclasses
+    import types
+    from pathlib import Path
+
+    from lrn import provenance, train
+
+    defaults = {field.name: field.default for field in dataclasses.fields(train.TrainConfig)}
+    assert set(book._TRAIN_CONFIG_ORDER) == set(defaults)
+    assert {key: defaults[key] for key in book._WRITTEN_WHEN_NOT_DEFAULT} == book._WRITTEN_WHEN_NOT_DEFAULT
+    histories = sorted((Path(__file__).parents[1] / "notebooks/runs/cpu/results").glob("*/history.csv"))
+    assert len(histories) >= 10
+    for path in histories:
+        settings = provenance.read_csv(path)[1]["settings"]
+        code = book.rerun_exercise(path.parent.name, settings, "paper").split("```python\n", 1)[1].split("```", 1)[0]
+        body = [line[3:] for line in code.splitlines() if "import" not in line and "fit.fit(" not in line]
+        namespace = {"train": types.SimpleNamespace(TrainConfig=lambda **arguments: arguments),
+                     "vgg_weights": types.SimpleNamespace(torchvision_vgg16=lambda: settings["encoder_weights"])}
+        exec("\n".join(body), namespace)  # the exercise's own lines, without importing or training
+        rebuilt = train.TrainConfig(**namespace["config"]).to_dict()
+        recorded = {key: value for key, value in settings.items() if key in defaults}
+        assert {key: rebuilt.get(key) for key in recorded} == recorded, path.parent.name
+        assert all(rebuilt[key] == defaults[key] for key in set(rebuilt) - set(recorded)), path.parent.name
+
+
 def _notebook(*cells):
     import nbformat
 

@@ -97,3 +97,12 @@ def test_the_departures_name_the_loss_the_rule_watches():
                                          "this run": "validation loss of the finest map (s6, the one scored)",
                                          "paper": "until convergence"}]
     assert pages.departures({"size": 224}).empty  # a U-Net records no stop_on: nothing to list
+
+
+def test_the_departures_give_the_minimum_improvement_as_a_share_of_the_best_loss():
+    from lrnbook import pages
+
+    rows = pages.departures({"min_improvement": 0.005}).to_dict("records")
+    assert rows == [{"setting": "minimum improvement", "this run": "0.5 % of the best loss",
+                     "paper": "until convergence"}]
+    assert pages.departures({"min_improvement": 0.0})["this run"].tolist() == ["none (any lower loss)"]

@@ -480,9 +480,15 @@ def fit_text(name: str, history: pd.DataFrame, root=".", watched: str = SUMMED) 
 
 
 _TRAIN_CONFIG_ORDER = ("variant", "size", "width", "epochs", "batch_size", "learning_rate", "seed", "patience",
-                       "zoom", "rotation_deg", "flip", "augment", "backgrounds", "encoder_weights", "preprocessing",
-                       "supervision", "squeeze_skip")
-"""The fields of ``lrn.train.TrainConfig`` that a run's provenance records and that decide what it learns."""
+                       "min_improvement", "stop_on", "zoom", "rotation_deg", "flip", "augment", "backgrounds",
+                       "encoder_weights", "preprocessing", "supervision", "squeeze_skip", "precision", "jit_compile",
+                       "strategy")
+"""Every field of ``lrn.train.TrainConfig``, in the order the rerun exercise writes them (a test holds
+this to the dataclass)."""
+
+_WRITTEN_WHEN_NOT_DEFAULT = {"stop_on": "sum", "precision": "float32", "jit_compile": False, "strategy": "default"}
+"""Fields of ``lrn.train.TrainConfig`` with their defaults (a test holds them to the dataclass): the
+rerun exercise writes one only when the run recorded another value, the others always."""
 
 
 def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
@@ -501,6 +507,8 @@ def rerun_exercise(name: str, settings: dict, protocol: str) -> str:
         if key not in settings:
             continue
         value = settings[key]
+        if key in _WRITTEN_WHEN_NOT_DEFAULT and value == _WRITTEN_WHEN_NOT_DEFAULT[key]:
+            continue
         if key == "encoder_weights" and isinstance(value, str) and value.startswith("torchvision"):
             arguments.append("encoder_weights=str(vgg_weights.torchvision_vgg16())")
             imports.append("vgg_weights")
@@ -655,8 +663,8 @@ def html_table(table: pd.DataFrame, table_id: str):
 
 # The paper's settings, for the list of departures each page shows.
 PAPER_SETTINGS = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "protocol": "paper",
-                  "augment": True, "patience": "until convergence", "epochs": "until convergence",
-                  "stop_on": "until convergence",
+                  "augment": True, "patience": "until convergence", "min_improvement": "until convergence",
+                  "epochs": "until convergence", "stop_on": "until convergence",
                   "supervision": "all", "squeeze_skip": False, "backgrounds": False,
                   "encoder_weights": "Keras' ImageNet VGG-16 (Oxford's Caffe weights)", "preprocessing": "caffe",
                   "precision": "float32"}
@@ -677,7 +685,8 @@ SETTING_LABELS = {"size": "input size (px)", "width": "width multiplier", "learn
                   "squeeze_skip": "1-channel skip squeeze", "backgrounds": "dynamic backgrounds",
                   "encoder_weights": "encoder weights", "preprocessing": "input preprocessing",
                   "batch_size": "batch size", "seed": "training seed", "variant": "network",
-                  "precision": "arithmetic (Keras dtype policy)", "stop_on": "stopping rule watches"}
+                  "precision": "arithmetic (Keras dtype policy)", "stop_on": "stopping rule watches",
+                  "min_improvement": "minimum improvement"}
 """A training setting's name as a reader reads it (the key itself where none is given)."""
 
 
@@ -698,13 +707,16 @@ PREPROCESSING_TEXT = {"caffe": "BGR, ImageNet mean subtracted (Caffe)",
 def setting_value_text(name: str, value) -> str:
     """A setting's value as a reader reads it: torchvision's encoder weights by name and the
     first 12 hex digits of the file's sha256, the preprocessing by what it does
-    (:data:`PREPROCESSING_TEXT`), anything else as it is."""
+    (:data:`PREPROCESSING_TEXT`), the plateau rule's minimum improvement (relative) as a share of the
+    best loss, anything else as it is."""
     if name == "encoder_weights" and str(value).startswith("torchvision:sha256:"):
         return f"torchvision ImageNet VGG-16 (sha256 {str(value).removeprefix('torchvision:sha256:')[:12]}...)"
     if name == "preprocessing":
         return PREPROCESSING_TEXT.get(str(value), str(value))
     if name == "stop_on":
         return STOP_ON_TEXT.get(str(value), str(value))
+    if name == "min_improvement" and isinstance(value, (int, float)):
+        return "none (any lower loss)" if value == 0 else f"{100 * value:g} % of the best loss"
     return str(value)
 
 
