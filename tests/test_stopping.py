@@ -106,3 +106,19 @@ def test_the_departures_give_the_minimum_improvement_as_a_share_of_the_best_loss
     assert rows == [{"setting": "minimum improvement", "this run": "0.5 % of the best loss",
                      "paper": "until convergence"}]
     assert pages.departures({"min_improvement": 0.0})["this run"].tolist() == ["none (any lower loss)"]
+
+
+def test_a_run_without_stop_on_shows_the_rule_it_ran_under():
+    """Runs recorded before ``stop_on`` existed (and every U-Net) watched the summed validation loss."""
+    from lrnbook import pages
+
+    def watches(settings):
+        table = pages.departures(settings)
+        return table.loc[table["setting"] == "stopping rule watches", "this run"].tolist()
+
+    assert watches({"variant": "lrn", "size": 224}) == ["validation loss summed over the levels"]
+    assert watches({"variant": "unet_vgg", "size": 224}) == ["validation loss of its one output"]
+    both = pages.departures_by_run({"LRN-VGG": {"variant": "lrn_vgg", "stop_on": "finest"},
+                                    "UNET-VGG": {"variant": "unet_vgg"}})
+    assert both.loc[both["setting"] == "stopping rule watches", ["LRN-VGG", "UNET-VGG"]].values.tolist() == [
+        ["validation loss of the finest map (s6, the one scored)", "validation loss of its one output"]]

@@ -696,7 +696,7 @@ def setting_label(name: str) -> str:
 
 
 STOP_ON_TEXT = {"finest": "validation loss of the finest map (s6, the one scored)",
-                "sum": "validation loss summed over the levels"}
+                "sum": "validation loss summed over the levels", "one output": "validation loss of its one output"}
 """What the plateau rule watches, by ``stop_on`` (:class:`lrn.train.TrainConfig`)."""
 
 PREPROCESSING_TEXT = {"caffe": "BGR, ImageNet mean subtracted (Caffe)",
@@ -720,12 +720,25 @@ def setting_value_text(name: str, value) -> str:
     return str(value)
 
 
+def recorded_setting(name: str, settings: dict):
+    """Setting ``name`` of a run's provenance ``settings``; ``None`` when it has none.
+
+    A training run (one that records its ``variant``) without ``stop_on`` watched the summed
+    validation loss, the only rule before the option existed (``lrn.train.TrainConfig.to_dict``
+    leaves that default out); a U-Net's sum is its one output (``"one output"``).
+    """
+    if name == "stop_on" and settings.get(name) is None and settings.get("variant"):
+        return "sum" if is_lrn(settings["variant"]) else "one output"
+    return settings.get(name)
+
+
 def departures(parameters: dict) -> pd.DataFrame:
     """The settings of this run that differ from the paper's, side by side."""
-    rows = [{"setting": setting_label(name), "this run": setting_value_text(name, parameters[name]),
+    recorded = {name: recorded_setting(name, parameters) for name in PAPER_SETTINGS}
+    rows = [{"setting": setting_label(name), "this run": setting_value_text(name, recorded[name]),
              "paper": setting_value_text(name, paper)}
             for name, paper in PAPER_SETTINGS.items()
-            if parameters.get(name) is not None and parameters[name] != paper]
+            if recorded[name] is not None and recorded[name] != paper]
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
 
 
@@ -736,10 +749,11 @@ def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
     setting a run does not have (``None``, e.g. no encoder weights for a run from random weights) is
     left blank, as :func:`departures` leaves it out.
     """
+    settings = {label: {name: recorded_setting(name, s) for name in PAPER_SETTINGS} for label, s in settings.items()}
     names = [name for name, paper in PAPER_SETTINGS.items()
-             if any(s.get(name) is not None and s[name] != paper for s in settings.values())]
+             if any(s[name] is not None and s[name] != paper for s in settings.values())]
     rows = [{"setting": setting_label(name),
-             **{label: "" if s.get(name) is None else setting_value_text(name, s[name]) for label, s in settings.items()},
+             **{label: "" if s[name] is None else setting_value_text(name, s[name]) for label, s in settings.items()},
              "paper": setting_value_text(name, PAPER_SETTINGS[name])} for name in names]
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
