@@ -594,3 +594,26 @@ def test_training_page_texts_follow_the_variant_and_its_supervision():
     assert "Which level's validation loss" in book.rerun_exercise("lrn_small_seed0", {}, "paper")
     unet = book.rerun_exercise("unet_small_seed0", {"variant": "unet", "width": 0.25}, "paper")
     assert "level" not in unet.split("2. ")[-1] and "training loss" in unet.split("2. ")[-1]
+
+
+def test_the_speed_section_reports_a_wide_spread_of_epoch_times_and_only_then():
+    from lrnbook import speed
+
+    # the first epoch of each stage (300 s, 900 s) also builds the training step: left out
+    history = pd.DataFrame({"stage": [1, 1, 1, 1, 2, 2, 2], "epoch": range(7),
+                            "val_loss": [0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05],
+                            "seconds": [300.0, 80.0, 160.0, 200.0, 900.0, 100.0, 120.0]})
+    text = speed.epoch_times_text(history, 250, staged=True)
+    assert text.startswith("Leaving out the first epoch of each stage, which also builds the training step: stage 1's "
+                           "epochs took from 80 s to 200 s (median 160 s; at the fastest epoch's pace, 3.12 images/s).")
+    assert "stage 2" not in text, "120 s is within 1.5 times 100 s"
+    assert "its epochs" in speed.epoch_times_text(history.assign(stage=1), 0, staged=False)
+    assert "images/s" not in speed.epoch_times_text(history.assign(stage=1), 0, staged=False)
+    assert speed.epoch_times_text(history.assign(seconds=100.0), 250, staged=True) == ""
+    assert speed.epoch_times_text(history.head(2), 250, staged=True) == "", "one epoch after the first: no spread"
+    record = {"settings": {"size": 32, "width": 0.125, "n_train": 250, "n_val": 25}, "machine_sgemm_gflops": [100.0]}
+    texts = [item[1] for item in speed.stage_section("lrn_vgg", history, record) if item[0] == "md"]
+    assert any("stage 1's epochs took" in t for t in texts)
+    texts = [item[1] for item in speed.stage_section("lrn_vgg", history.drop(columns="seconds"), record, 500.0)
+             if item[0] == "md"]
+    assert not any("epochs took" in t for t in texts), "epochs spread evenly from the fit's time do not vary"

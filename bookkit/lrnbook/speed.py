@@ -149,6 +149,9 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
         items.append(("md", "A ratio above 1 does not mean training beat the matrix product: the sgemm rate was measured "
                             "once, as the training process started, and was low when other work shared the cores "
                             "then; the ratio is only as good as that one measurement."))
+    varied = epoch_times_text(history, n_train, vgg)
+    if varied:
+        items.append(("md", varied))
     restored = restores_text(record.get("stints") or [])
     if restored:
         items.append(("md", restored))
@@ -157,6 +160,38 @@ def stage_section(variant: str, history: pd.DataFrame, record: dict, fit_seconds
                             "the photos, training and predicting the test photos) spread evenly over its epochs, "
                             "so they slightly overstate an epoch."))
     return items
+
+
+SPREAD = 1.5
+"""A stage whose slowest epoch took more than this many times its fastest gets a sentence on the spread."""
+
+
+def epoch_times_text(history: pd.DataFrame, n_train: int, staged: bool) -> str:
+    """How much the epoch times of each stage varied, when they did by more than :data:`SPREAD`; "" otherwise.
+
+    The table's images per second are the mean over every epoch; an epoch slows when other
+    work shares the cores or a stint runs on a slower machine, so a wide spread says the mean
+    understates what the machine does alone; the fastest epoch comes nearest to it. The first
+    epoch of a stage is left out: it also traces and builds the training step, which is most of
+    it in a small run. ``staged``: the run has two stages, named in the sentence.
+    """
+    sentences = []
+    for stage, part in history.groupby("stage", sort=True):
+        seconds = part["seconds"].to_numpy(dtype=float)[1:]
+        if len(seconds) < 2:
+            continue
+        fastest, slowest = float(seconds.min()), float(seconds.max())
+        if fastest <= 0 or slowest <= SPREAD * fastest:
+            continue
+        whose = f"stage {int(stage)}'s epochs" if staged else "its epochs"
+        pace = f"; at the fastest epoch's pace, {n_train / fastest:.2f} images/s" if n_train else ""
+        sentences.append(f"{whose} took from {fastest:.0f} s to {slowest:.0f} s (median {np.median(seconds):.0f} s{pace}).")
+    if not sentences:
+        return ""
+    return ("Leaving out the first epoch of each stage, which also builds the training step: " + " ".join(sentences)
+            + " Epochs slow down when other work shares the cores or a stint runs on a slower "
+            "machine, so the table's rates, averaged over every epoch, understate what the machine does with its "
+            "cores to itself; the fastest epoch comes nearest to that.")
 
 
 def restores_text(stints: list[dict]) -> str:
