@@ -93,6 +93,23 @@ def test_a_claim_names_the_run_that_is_missing_not_the_one_that_has_scores():
     assert spread["evidence here"].endswith("only UNET-VGG has scores")
 
 
+def test_lrn_against_the_one_u_net_with_scores_is_judged_and_the_missing_one_named():
+    queued = {"status": "not run", "in_progress": True, "queued": True}
+    for gap, verdict in ((3.0, "holds; not compared yet: UNET has not started training yet"),
+                         (-3.0, "does not hold: settled against UNET-VGG, whatever the runs still missing show "
+                                "(UNET has not started training yet)")):
+        tables = tables_with_gap(gap)  # LRN `gap` ahead of U-Net on every photo
+        present = {"lrn": tables["lrn"], "unet_vgg": tables["unet"]}
+        table = claims.claim_verdicts({"unet": queued}, present, {}, {"LRN": 1, "UNET": 2})
+        row = table.set_index(table.columns[0]).loc["LRN is second, ahead of both U-Nets"]
+        assert row["verdict"] == verdict
+        assert row["evidence here"].startswith("LRN vs UNET-VGG: Jaccard") and row["evidence here"].count(" vs ") == 1
+    table = claims.claim_verdicts({"unet": queued}, {"lrn": tables["lrn"]}, {}, {"LRN": 1, "UNET": 2})
+    row = table.set_index(table.columns[0]).loc["LRN is second, ahead of both U-Nets"]
+    assert row["evidence here"] == "no UNET run and no UNET-VGG run"
+    assert row["verdict"] == "not tested yet: UNET has not started training yet; UNET-VGG has no results in this profile"
+
+
 def test_every_claim_has_a_row_before_any_run_has_scores():
     summaries = {"lrn": {"status": "not run", "in_progress": True, "queued": True},
                  "unet": {"status": "not run", "in_progress": True, "queued": True},
@@ -101,7 +118,7 @@ def test_every_claim_has_a_row_before_any_run_has_scores():
     rows = {r.iloc[0]: r["verdict"] for _, r in table.iterrows()}
     assert len(rows) == 6
     assert rows["LRN is second, ahead of both U-Nets"] == (
-        "not tested yet: LRN has not started training yet; UNET has not started training yet")
+        "not tested yet: LRN has not started training yet; UNET has not started training yet; UNET-VGG is still training")
     assert rows["LRN tends to false positives, U-Net leaves out patches of the person (false negatives)"].startswith(
         "not tested yet: LRN has not started")
     assert rows["The high standard deviations mean that the quality depends on the image"] == (
