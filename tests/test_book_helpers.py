@@ -607,6 +607,8 @@ def test_the_speed_section_reports_a_wide_spread_of_epoch_times_and_only_then():
     assert text.startswith("Leaving out the first epoch of each stage, which also builds the training step: stage 1's "
                            "epochs took from 80 s to 200 s (median 160 s; at the fastest epoch's pace, 3.12 images/s).")
     assert "stage 2" not in text, "120 s is within 1.5 times 100 s"
+    slow = history.assign(seconds=[300.0, 80.0, 160.0, 200.0, 900.0, 100.0, 200.0])
+    assert "3.12 images/s); stage 2's epochs took from 100 s to 200 s" in speed.epoch_times_text(slow, 250, staged=True)
     assert "its epochs" in speed.epoch_times_text(history.assign(stage=1), 0, staged=False)
     assert "images/s" not in speed.epoch_times_text(history.assign(stage=1), 0, staged=False)
     assert speed.epoch_times_text(history.assign(seconds=100.0), 250, staged=True) == ""

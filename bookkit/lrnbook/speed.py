@@ -185,11 +185,11 @@ def epoch_times_text(history: pd.DataFrame, n_train: int, staged: bool) -> str:
             continue
         whose = f"stage {int(stage)}'s epochs" if staged else "its epochs"
         pace = f"; at the fastest epoch's pace, {n_train / fastest:.2f} images/s" if n_train else ""
-        sentences.append(f"{whose} took from {fastest:.0f} s to {slowest:.0f} s (median {np.median(seconds):.0f} s{pace}).")
+        sentences.append(f"{whose} took from {fastest:.0f} s to {slowest:.0f} s (median {np.median(seconds):.0f} s{pace})")
     if not sentences:
         return ""
-    return ("Leaving out the first epoch of each stage, which also builds the training step: " + " ".join(sentences)
-            + " Epochs slow down when other work shares the cores or a stint runs on a slower "
+    return ("Leaving out the first epoch of each stage, which also builds the training step: " + "; ".join(sentences)
+            + ". Epochs slow down when other work shares the cores or a stint runs on a slower "
             "machine, so the table's rates, averaged over every epoch, understate what the machine does with its "
             "cores to itself; the fastest epoch comes nearest to that.")
 
