@@ -311,7 +311,21 @@ def check_learns_properly(text):
         yield m.span(), None if m["v"].startswith("holds") == holds else m[0]
 
 
-CHECKS = [check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
+def check_training_trend(text):
+    """Training pages: "the training loss (of s6) averaged A, P % below|above its mean over the m epochs up to the
+    best (B)", and "still fitting its training photos better" only after a fall of more than 5 % in some stage."""
+    falls = []
+    for m in re.finditer(rf"averaged (?P<a>{NUM}), (?P<p>{NUM}) % (?P<w>below|above) its mean over the \d+ epochs up "
+                         rf"to the best \((?P<b>{NUM})\)", text):
+        a, p, b = float(m["a"]), float(m["p"]), float(m["b"])
+        falls.append(100 * (1 - a / b))
+        ok = abs(abs(100 * (a / b - 1)) - p) <= 1 and (m["w"] == "below") == (a < b)
+        yield m.span(), None if ok else m[0]
+    for m in re.finditer(r"still fitting its training photos better", text):
+        yield m.span(), None if any(f > 5 for f in falls) else m[0]
+
+
+CHECKS = [check_training_trend, check_learns_properly, check_versus, check_effects, check_moves, check_table1_sentences, check_arrows, check_edges,
           check_seed_rule, check_larger, check_squeeze_gaps, check_verdict_counts, check_shown_falls]
 
 
@@ -539,6 +553,11 @@ def test_the_checks_catch_a_wrong_word():
     assert [e for _, e in check_squeeze_against(against.replace("10.24 px", "70.24 px")) if e]
     mixed = against.replace("better than the baseline on both measures", "mixed: better on Hausdorff, worse on Jaccard")
     assert [e for _, e in check_squeeze_against(mixed) if e]
+    trend = ("In the 10 epochs after the best one the training loss of s6 averaged 0.1613, 25 % below its mean over "
+             "the 10 epochs up to the best (0.2162). The network was still fitting its training photos better when")
+    assert list(check_training_trend(trend)) and not [e for _, e in check_training_trend(trend) if e]
+    assert [e for _, e in check_training_trend(trend.replace("25 % below", "25 % above")) if e]
+    assert [e for _, e in check_training_trend(trend.replace("0.1613", "0.2100").replace("25 %", "3 %")) if e]
     claims_row = ("<table><tr><th>claim</th><th>evidence here</th><th>verdict</th></tr><tr><td>c</td><td>A vs B: "
                   "Jaccard +1.00 pp [-1.00, +3.00], Hausdorff +2.00 px [+1.00, +3.00]</td><td>holds</td></tr></table>")
     assert check_tables(claims_row)

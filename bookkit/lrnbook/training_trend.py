@@ -80,6 +80,6 @@ def still_fitting_text(history: pd.DataFrame, watched: str = "val_loss", staged:
         which = ("" if not staged else " in both stages" if len(stages) == 2 else f" in stage {stages[0]}")
         sentences.append(f"The network was still fitting its training photos better{which} when the rule stopped it: "
                          "the loss on the validation photos had stopped improving, not the loss that training "
-                         "lowers. More epochs would have fitted the training photos more closely, which is not the "
-                         "same as scoring better on new ones.")
+                         "lowers. More epochs would have fitted the training photos more closely, which by itself "
+                         "says nothing about new photos.")
     return " ".join(sentences)
