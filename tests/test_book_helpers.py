@@ -382,6 +382,11 @@ def test_departures_by_run_show_each_run_its_own_settings():
     assert rows.loc["learning rate"].tolist() == ["0.001", "0.0001", "0.0001"]
     assert rows.loc["epochs (at most)", "LRN"] == "" and "input size (px)" not in rows.index
     assert "encoder weights" not in rows.index  # None is not a departure
+    mixed = book.departures_by_run({"LRN": {"encoder_weights": None, "protocol": "paper"},
+                                    "LRN-VGG": {"encoder_weights": "torchvision:sha256:" + "cd" * 32, "protocol": "paper"}})
+    weights = mixed.set_index("setting").loc["encoder weights"]
+    assert weights["LRN"] == "none (Glorot-uniform, as in the paper)", "a random start is the paper's, not a gap"
+    assert weights["LRN-VGG"].startswith("torchvision ImageNet VGG-16 (sha256 cdcdcdcdcdcd")
     twin = book.departures_by_run({"float32": {"precision": "float32"}, "bf16": {"precision": "mixed_bfloat16"}})
     assert twin.set_index("setting").loc["arithmetic (Keras dtype policy)"].tolist() == [
         "float32", "mixed_bfloat16", "float32"], "a run in half precision departs from the paper's float32"

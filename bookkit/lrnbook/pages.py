@@ -742,18 +742,28 @@ def departures(parameters: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "this run", "paper"])
 
 
+NO_ENCODER_WEIGHTS_TEXT = "none (Glorot-uniform, as in the paper)"
+"""What a run from random weights shows for its encoder weights: the paper trains LRN and UNET so."""
+
+
+def missing_setting_text(name: str) -> str:
+    """The cell of a setting a run does not record: its random start for the encoder weights, blank otherwise."""
+    return NO_ENCODER_WEIGHTS_TEXT if name == "encoder_weights" else ""
+
+
 def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
     """The settings in which any of the runs differs from the paper, one column per run and the paper's last.
 
     ``settings``: ``{run label: its provenance settings, with "protocol"}``, in the order to show. A
-    setting a run does not have (``None``, e.g. no encoder weights for a run from random weights) is
-    left blank, as :func:`departures` leaves it out.
+    run without encoder weights starts from random ones (:data:`NO_ENCODER_WEIGHTS_TEXT`); any other
+    setting a run does not have (``None``) is left blank, as :func:`departures` leaves it out.
     """
     settings = {label: {name: recorded_setting(name, s) for name in PAPER_SETTINGS} for label, s in settings.items()}
     names = [name for name, paper in PAPER_SETTINGS.items()
              if any(s[name] is not None and s[name] != paper for s in settings.values())]
     rows = [{"setting": setting_label(name),
-             **{label: "" if s[name] is None else setting_value_text(name, s[name]) for label, s in settings.items()},
+             **{label: missing_setting_text(name) if s[name] is None else setting_value_text(name, s[name])
+                for label, s in settings.items()},
              "paper": setting_value_text(name, PAPER_SETTINGS[name])} for name in names]
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
