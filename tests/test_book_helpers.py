@@ -624,3 +624,22 @@ def test_the_speed_section_reports_a_wide_spread_of_epoch_times_and_only_then():
     texts = [item[1] for item in speed.stage_section("lrn_vgg", history.drop(columns="seconds"), record, 500.0)
              if item[0] == "md"]
     assert not any("epochs took" in t for t in texts), "epochs spread evenly from the fit's time do not vary"
+
+
+def test_the_settings_shared_with_the_paper_and_the_length_of_each_stage_are_said():
+    lrn = {"size": 224, "width": 1.0, "learning_rate": 1e-4, "augment": True, "supervision": "all",
+           "squeeze_skip": False, "precision": "float32", "epochs": 300}
+    vgg = {**lrn, "encoder_weights": "torchvision:sha256:" + "ab" * 32}
+    text = book.as_in_paper_text({"LRN": lrn, "LRN-VGG": vgg}, {"LRN": [62], "LRN-VGG": [48, 18]})
+    assert text.startswith("As in the paper for every run: 224x224 input, full width (multiplier 1.0), "
+                           "learning rate 0.0001, flip, zoom and rotation augmentation")
+    assert "every stage ended" in text and "LRN 62; LRN-VGG 48 + 18" in text
+    narrow = book.as_in_paper_text({"LRN": {**lrn, "width": 0.25}, "LRN-VGG": vgg}, {"LRN": [62], "LRN-VGG": [48, 18]})
+    assert "full width" not in narrow, "a run at another width keeps width out of the shared settings"
+    capped = book.as_in_paper_text({"LRN": lrn, "LRN-VGG": {**vgg, "epochs": 15}}, {"LRN": [62], "LRN-VGG": [15, 12]})
+    assert "Length: LRN-VGG (stage 1) trained to the epoch limit" in capped and "every stage ended" not in capped
+
+
+def test_stage_lengths_count_the_epochs_of_each_stage():
+    assert book.stage_lengths(pd.DataFrame({"val_loss": [1.0, 0.9]})) == [2]
+    assert book.stage_lengths(pd.DataFrame({"val_loss": [1.0, 0.9, 0.8], "stage": [1, 1, 2]})) == [2, 1]

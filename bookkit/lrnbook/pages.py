@@ -768,6 +768,48 @@ def departures_by_run(settings: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", *settings, "paper"])
 
 
+AS_IN_PAPER = {"size": "224x224 input", "width": "full width (multiplier 1.0)", "learning_rate": "learning rate 0.0001",
+               "augment": "flip, zoom and rotation augmentation", "supervision": "every LRN level supervised",
+               "squeeze_skip": "skip features not squeezed", "precision": "float32 arithmetic"}
+"""What :func:`as_in_paper_text` says of each setting every run shares with the paper (:data:`PAPER_SETTINGS`)."""
+
+
+def stage_lengths(history: pd.DataFrame) -> list[int]:
+    """The epochs each stage of a run trained, in order, from its ``history.csv`` (one row per
+    epoch; a ``stage`` column for a run of two stages)."""
+    if "stage" not in history:
+        return [len(history)]
+    stages = history["stage"].to_numpy()
+    return [int((stages == stage).sum()) for stage in sorted(set(stages.tolist()))]
+
+
+def as_in_paper_text(settings: dict[str, dict], lengths: dict[str, list[int]]) -> str:
+    """The sentence under :func:`departures_by_run`: the settings every run shares with the paper, and
+    how each stage's length compares with the paper's "until convergence".
+
+    ``settings``: ``{run label: its provenance settings}``; ``lengths``: ``{run label: epochs of
+    each stage}`` (:func:`stage_lengths`). A stage shorter than its run's ``epochs`` limit was
+    ended by the plateau rule; one that trained the whole limit was cut by it, not converged.
+    """
+    same = [name for name in AS_IN_PAPER
+            if all(recorded_setting(name, s) in (None, PAPER_SETTINGS[name]) for s in settings.values())
+            and any(recorded_setting(name, s) is not None for s in settings.values())]
+    parts = []
+    if same:
+        parts.append("As in the paper for every run: " + ", ".join(AS_IN_PAPER[name] for name in same) + ".")
+    capped = [f"{label} (stage {i})" if len(lengths[label]) > 1 else label
+              for label, s in settings.items() for i, n in enumerate(lengths[label], start=1) if n >= s["epochs"]]
+    counts = "; ".join(f"{label} {' + '.join(str(n) for n in lengths[label])}" for label in settings)
+    if not capped:
+        parts.append("Length: every stage ended when its validation loss stopped improving by the rule above, "
+                     f"before its epoch limit (epochs by stage: {counts}), the stated reading of the paper's "
+                     "\"until convergence\".")
+    else:
+        parts.append(f"Length: {', '.join(capped)} trained to the epoch limit, cut rather than converged; every "
+                     f"other stage ended by the rule above (epochs by stage: {counts}).")
+    return " ".join(parts)
+
+
 def test_split(protocol: str, seed: int):
     """The test split at the evaluation size (224x224), whatever size the models were trained at."""
     return data.eg1800(protocol=protocol, size=EVAL_SIZE, seed=seed).test
