@@ -91,6 +91,12 @@ def test_a_claim_names_the_run_that_is_missing_not_the_one_that_has_scores():
     spread = table.set_index(table.columns[0]).loc["The high standard deviations mean that the quality depends on the image"]
     assert spread["verdict"] == "not tested yet: it needs a second run with scores (UNET has not started training yet)"
     assert spread["evidence here"].endswith("only UNET-VGG has scores")
+    lrn_only = tables_with_gap(3.0)["lrn"]
+    errors = claims.claim_verdicts(summaries, {"lrn": lrn_only}, {"lrn": (np.ones(40), np.ones(40))},
+                                   {"LRN": 15_864_198, "UNET": 31_970_049})
+    row = errors.set_index(errors.columns[0]).loc[
+        "LRN tends to false positives, U-Net leaves out patches of the person (false negatives)"]
+    assert row["evidence here"] == "no UNET run to compare", "LRN has scores: only UNET is missing"
 
 
 def test_lrn_against_the_one_u_net_with_scores_is_judged_and_the_missing_one_named():

@@ -133,7 +133,7 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
             evidence, verdict_from([settled(fp), settled(fn)]) + f" ({parts})")
     else:
         add("LRN tends to false positives, U-Net leaves out patches of the person (false negatives)",
-            "no LRN and UNET runs to compare",
+            "no " + " and no ".join(f"{DISPLAY_NAMES[v]} run" for v in ("lrn", "unet") if v not in rates) + " to compare",
             "not tested yet: " + "; ".join(absent_why(v) for v in ("lrn", "unet") if v not in rates))
     if len(have) >= 2:
         names = sorted(have)
