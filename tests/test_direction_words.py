@@ -395,6 +395,36 @@ def page_verdicts(found) -> set[str]:
     return verdicts
 
 
+def page_claims(found) -> dict[str, str]:
+    """The table of the paper's claims on a page (a first column headed "claim (<paper>)", and "verdict"; the
+    squeeze claim's own table, headed "claim", is not one of them): ``{claim: verdict}``."""
+    claims = {}
+    for kind, text in found:
+        rows = table_rows(text) if kind == "text/html" else []
+        if rows and rows[0][0].startswith("claim (") and "verdict" in rows[0]:
+            claims |= {r[0]: dict(zip(rows[0], r))["verdict"] for r in rows[1:]}
+    return claims
+
+
+VERDICT_LEADS = {"hold": "holds", "holds": "holds", "does not hold": "does not hold", "do not hold": "does not hold",
+                 "is not settled": "not settled", "are not settled": "not settled",
+                 "is not tested yet": "not tested yet", "are not tested yet": "not tested yet"}
+
+
+def check_claims_sentence(text, claims):
+    """The intro's sentence (lrnbook.claims.verdicts_text): "Of the paper's 6 claims about its Table 1, 2 hold
+    ("a"; "b"), 1 does not hold ("c"), ..." names every claim once, each under the verdict its table gives it."""
+    group = r'(?P<n>\d+) (?P<v>hold|holds|do(?:es)? not hold|(?:is|are) not settled|(?:is|are) not tested yet) \((?P<c>"[^"]+"(?:; "[^"]+")*)\)'
+    for m in re.finditer(rf"Of the paper's (?P<total>\d+) claims about its Table 1, (?P<groups>.+?)\.(?:$|\s)", text, re.M):
+        named, ok = [], True
+        for g in re.finditer(group, m["groups"]):
+            listed = re.findall(r'"([^"]+)"', g["c"])
+            named += listed
+            ok &= len(listed) == int(g["n"]) and all(claims.get(c, "").startswith(VERDICT_LEADS[g["v"]]) for c in listed)
+        ok &= len(named) == len(set(named)) == int(m["total"]) == len(claims)
+        yield m.span(), None if ok else m[0]
+
+
 def page_seed_gaps(found) -> dict:
     """The LRN/UNET gap of the seed runs per measure, as the claims page states it (and check_seed_rule
     checks it): ``{"Jaccard": (mean gain of LRN, exceeds the spread)}``."""
@@ -489,6 +519,7 @@ def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
     found = outputs(page)
     verdicts = page_verdicts(found)
     seed_gaps = page_seed_gaps(found)
+    claims = page_claims(found)
     for kind, text in found:
         if kind == "text/html":
             wrong += check_tables(text)
@@ -496,7 +527,8 @@ def test_every_direction_word_on_every_page_is_checked_and_agrees(page):
         spans = [span for span, _ in check_repeated_verdicts(text, verdicts)]
         for name, found_spans in (("check_squeeze_finding", check_squeeze_finding(text, verdicts)),
                                   ("check_squeeze_summary", check_squeeze_summary(text, verdicts)),
-                                  ("check_seed_finding", check_seed_finding(text, seed_gaps))):
+                                  ("check_seed_finding", check_seed_finding(text, seed_gaps)),
+                                  ("check_claims_sentence", check_claims_sentence(text, claims))):
             for span, error in found_spans:
                 spans.append(span)
                 if error:
@@ -576,3 +608,14 @@ def test_the_intro_reads_the_papers_table_the_way_it_is():
         assert rows[lrn][0] > rows[unet][0] and rows[lrn][1] < rows[unet][1]
     assert "LRN-VGG is the best row on both measures" in sentence
     assert max(rows, key=lambda r: rows[r][0]) == "LRN-VGG" == min(rows, key=lambda r: rows[r][1])
+
+
+def test_the_claims_sentence_check_reads_the_claims_table():
+    claims = {"A is best": "not settled: a 95 % interval includes zero", "B is second": "does not hold: settled",
+              "E is small": "holds"}
+    good = ('Of the paper\'s 3 claims about its Table 1, 1 holds ("E is small"), 1 does not hold ("B is second"), '
+            '1 is not settled ("A is best").')
+    assert [e for _, e in check_claims_sentence(good, claims)] == [None]
+    swapped = good.replace('("E is small")', '("X")').replace('("B is second")', '("E is small")')
+    assert [e for _, e in check_claims_sentence(swapped, claims) if e]
+    assert [e for _, e in check_claims_sentence(good.replace("1 holds", "2 hold"), claims) if e]

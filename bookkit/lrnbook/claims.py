@@ -158,6 +158,27 @@ def claim_verdicts(summaries: dict, tables: dict, rates: dict, sizes: dict) -> p
     return pd.DataFrame(rows)
 
 
+VERDICT_GROUPS = (("holds", "hold", "holds"), ("does not hold", "do not hold", "does not hold"),
+                  ("not settled", "are not settled", "is not settled"),
+                  ("not tested yet", "are not tested yet", "is not tested yet"))
+"""Each verdict's leading words in :func:`claim_verdicts`, and how :func:`verdicts_text` says it
+of several claims and of one."""
+
+
+def verdicts_text(table: pd.DataFrame) -> str:
+    """One sentence for the book's introduction: the claims of :func:`claim_verdicts`' ``table``
+    (claim in its first column, ``verdict``) grouped by their verdict, in the order of
+    :data:`VERDICT_GROUPS`."""
+    claims, verdicts = table.iloc[:, 0].tolist(), table["verdict"].tolist()
+    groups = []
+    for lead, several, one in VERDICT_GROUPS:
+        named = [claim for claim, verdict in zip(claims, verdicts) if verdict.startswith(lead)]
+        if named:
+            quoted = "; ".join(f'"{claim}"' for claim in named)
+            groups.append(f"{len(named)} {several if len(named) > 1 else one} ({quoted})")
+    return f"Of the paper's {len(claims)} claims about its Table 1, " + ", ".join(groups) + "."
+
+
 # --- Ablations: one change to LRN against the baseline run, same test images -------------
 
 NO_DIFFERENCE = "no difference shown at this budget"
