@@ -172,3 +172,17 @@ def test_the_files_fact_names_the_packings_refused_before_the_one_used():
     assert text.startswith("m.keras (29.3 MB, weights float16) alone, within the 50 MB")
     assert text.endswith("(refused before it: .keras float32 + .tflite float32: the .keras file alone is 63.5 MB)")
     assert "refused" not in model_card.files_text({**card, "packings_refused": []}, 50 * 10**6, 0)
+
+
+def test_a_refusal_recorded_as_a_dict_by_an_older_card_reads_as_the_limits_missed():
+    from lrnbook import model_card
+
+    measured = {"keras": {"mask_jaccard_min": 99.99, "map_mean_abs_max": 6.5e-05, "map_max_abs": 0.013, "inputs": 32},
+                "tflite": {"mask_jaccard_min": 91.76, "map_mean_abs_max": 0.0039, "map_max_abs": 0.72, "inputs": 32}}
+    old = f".keras float16 + .tflite int8: outside the tolerance ({measured})"
+    text = model_card.refusal_text(old)
+    assert text.startswith(".keras float16 + .tflite int8: outside the tolerance (.tflite file's masks as close as "
+                           "Jaccard 91.8 % on the worst of 32 photos")
+    assert "{" not in text and ".keras file's" not in text, "only the file that missed a limit is named"
+    kept = ".keras float32 + .tflite float32: the .keras file alone is 63.5 MB"
+    assert model_card.refusal_text(kept) == kept

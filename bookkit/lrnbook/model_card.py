@@ -6,6 +6,8 @@ take arrays and tables and return a table, a figure or a markdown string.
 """
 from __future__ import annotations
 
+import ast
+import re
 import statistics
 import time
 from pathlib import Path
@@ -145,8 +147,26 @@ def files_text(card: dict, max_bytes: int, tflite_bytes: int) -> str:
                  f"{'their masks match' if 'tflite' in fidelity else 'its masks match'} the "
                  f"float32 model's at Jaccard \u2265 {worst:.2f} %")
     if card.get("packings_refused"):
-        text += f" (refused before it: {'; '.join(card['packings_refused'])})"
+        text += f" (refused before it: {'; '.join(refusal_text(entry) for entry in card['packings_refused'])})"
     return text
+
+
+OLD_REFUSAL = re.compile(r"^(?P<option>.+): outside the tolerance \((?P<measured>\{.*\})\)$")
+"""A refused packing as cards written before :func:`lrn.packing.tolerance_misses` recorded it: the
+measured :func:`lrn.packing.fidelity` of each file as a dict."""
+
+
+def refusal_text(entry: str) -> str:
+    """A card's refused packing in words: an entry of :data:`OLD_REFUSAL`'s form is said as
+    :func:`lrn.shipped` now records it (each file's limits missed, :func:`lrn.packing.tolerance_misses`);
+    any other entry as it is."""
+    m = OLD_REFUSAL.match(entry)
+    if not m:
+        return entry
+    measured = ast.literal_eval(m["measured"])
+    misses = [f".{kind} file's {miss}" for kind in ("keras", "tflite") if kind in measured
+              for miss in packing.tolerance_misses(measured[kind])]
+    return f"{m['option']}: outside the tolerance ({'; '.join(misses)})"
 
 
 def history_table(card: dict) -> pd.DataFrame | None:
