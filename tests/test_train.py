@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -84,6 +85,14 @@ np.savez(sys.argv[2], *result.model.get_weights())
 """
 
 
+def finished_epochs(meta: Path) -> int:
+    """The epoch in Keras's backup metadata; 0 while Keras is still writing the file (it can be empty then)."""
+    try:
+        return json.loads(meta.read_text())["epoch"]
+    except json.JSONDecodeError:
+        return 0
+
+
 def run_training(run_dir, weights_out, env, epochs):
     return subprocess.Popen([sys.executable, "-c", RUN.format(epochs=epochs), str(run_dir), str(weights_out)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -102,13 +111,13 @@ def test_a_killed_run_resumes_and_ends_bit_identical(tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline:
         metas = list(backups.glob("*/stage1/training_metadata.json"))
-        if metas and json.loads(metas[0].read_text())["epoch"] >= 2:
+        if metas and finished_epochs(metas[0]) >= 2:
             break
         assert victim.poll() is None, "training ended before it could be killed"
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    killed_at = json.loads(metas[0].read_text())["epoch"]
+    killed_at = finished_epochs(metas[0])
     assert 2 <= killed_at < epochs
 
     resumed = run_training(tmp_path / "b", tmp_path / "b.npz", env, epochs)
