@@ -579,6 +579,9 @@ def test_cleaning_and_paper_level_texts_follow_the_summaries():
     below = book.paper_levels_text({"unet_vgg": summary(88.5, 40.0, 35.0)})
     assert below == ("UNET-VGG's mean Jaccard index (88.50 %) is above 1 of the 4 rows of the paper's Table 1 (its own "
                      "row there: 87.98 %).")
+    lowest = book.paper_levels_text({"unet": summary(85.33, 45.14, 40.71)})
+    assert lowest == ("UNET's mean Jaccard index (85.33 %) is below every row of the paper's Table 1 (its own row "
+                      "there: 89.25 %).")
     assert book.paper_levels_text({}) == ""
 
 

@@ -372,7 +372,7 @@ def test_error_rate_text_says_which_error_dominates_against_the_paper():
     text = claims.error_rate_text(rates)
     assert text.startswith("UNET-VGG errs mostly by false positives (7.50 % of the background labelled person, "
                            "1.00 % of the person missed), unlike the paper's description of U-Net")
-    assert "LRN errs mostly by false positives (3.00 %" in text and "as the paper's description of LRN" in text
+    assert "LRN errs mostly by false positives (3.00 %" in text and "as in the paper's description of LRN" in text
     assert claims.error_rate_text({}) == ""
 
 
@@ -382,7 +382,7 @@ def test_the_verdicts_sentence_groups_the_claims_by_verdict():
                           "verdict": ["not settled: a 95 % interval includes zero", "does not hold: settled",
                                       "not tested yet: D is still training", "holds"]})
     assert claims.verdicts_text(table) == (
-        'Of the paper\'s 4 claims about its Table 1, 1 holds ("E is small"), 1 does not hold ("B is second"), '
-        '1 is not settled ("A is best"), 1 is not tested yet ("C beats D").')
+        "Of the paper's 4 claims about its Table 1, 1 holds (“E is small”), 1 does not hold (“B is second”), "
+        "1 is not settled (“A is best”), 1 is not tested yet (“C beats D”).")
     two = pd.concat([table, table.iloc[[3]]])
-    assert '2 hold ("E is small"; "E is small")' in claims.verdicts_text(two)
+    assert "2 hold (“E is small”; “E is small”)" in claims.verdicts_text(two)

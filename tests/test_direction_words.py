@@ -413,12 +413,12 @@ VERDICT_LEADS = {"hold": "holds", "holds": "holds", "does not hold": "does not h
 
 def check_claims_sentence(text, claims):
     """The intro's sentence (lrnbook.claims.verdicts_text): "Of the paper's 6 claims about its Table 1, 2 hold
-    ("a"; "b"), 1 does not hold ("c"), ..." names every claim once, each under the verdict its table gives it."""
-    group = r'(?P<n>\d+) (?P<v>hold|holds|do(?:es)? not hold|(?:is|are) not settled|(?:is|are) not tested yet) \((?P<c>"[^"]+"(?:; "[^"]+")*)\)'
+    (“a”; “b”), 1 does not hold (“c”), ..." names every claim once, each under the verdict its table gives it."""
+    group = r'(?P<n>\d+) (?P<v>hold|holds|do(?:es)? not hold|(?:is|are) not settled|(?:is|are) not tested yet) \((?P<c>“[^”]+”(?:; “[^”]+”)*)\)'
     for m in re.finditer(rf"Of the paper's (?P<total>\d+) claims about its Table 1, (?P<groups>.+?)\.(?:$|\s)", text, re.M):
         named, ok = [], True
         for g in re.finditer(group, m["groups"]):
-            listed = re.findall(r'"([^"]+)"', g["c"])
+            listed = re.findall(r"“([^”]+)”", g["c"])
             named += listed
             ok &= len(listed) == int(g["n"]) and all(claims.get(c, "").startswith(VERDICT_LEADS[g["v"]]) for c in listed)
         ok &= len(named) == len(set(named)) == int(m["total"]) == len(claims)
@@ -613,9 +613,9 @@ def test_the_intro_reads_the_papers_table_the_way_it_is():
 def test_the_claims_sentence_check_reads_the_claims_table():
     claims = {"A is best": "not settled: a 95 % interval includes zero", "B is second": "does not hold: settled",
               "E is small": "holds"}
-    good = ('Of the paper\'s 3 claims about its Table 1, 1 holds ("E is small"), 1 does not hold ("B is second"), '
-            '1 is not settled ("A is best").')
+    good = ("Of the paper's 3 claims about its Table 1, 1 holds (“E is small”), 1 does not hold (“B is second”), "
+            "1 is not settled (“A is best”).")
     assert [e for _, e in check_claims_sentence(good, claims)] == [None]
-    swapped = good.replace('("E is small")', '("X")').replace('("B is second")', '("E is small")')
+    swapped = good.replace('(“E is small”)', '(“X”)').replace('(“B is second”)', '(“E is small”)')
     assert [e for _, e in check_claims_sentence(swapped, claims) if e]
     assert [e for _, e in check_claims_sentence(good.replace("1 holds", "2 hold"), claims) if e]

@@ -65,7 +65,7 @@ def test_lost_text_counts_the_lost_hours_beside_the_kept_ones():
     two = one + [{"noticed_utc": "2026-12-09T10:00:00+00:00", "stage": 1, "epoch": 1, "epochs": 40, "hours": 1.7}]
     text = lost_work.lost_text(two)
     assert text.startswith("Training machines and their caches were lost 2 times: (noticed on 2026-12-05)")
-    assert "with all 40 epochs the run had trained (1.7 h), before any park held them: it starts again" in text
+    assert "with all 40 epochs the run had trained (1.7 h), before any park held them: it started again" in text
     assert "training has taken" not in text
 
 

@@ -174,7 +174,7 @@ def verdicts_text(table: pd.DataFrame) -> str:
     for lead, several, one in VERDICT_GROUPS:
         named = [claim for claim, verdict in zip(claims, verdicts) if verdict.startswith(lead)]
         if named:
-            quoted = "; ".join(f'"{claim}"' for claim in named)
+            quoted = "; ".join(f"“{claim}”" for claim in named)
             groups.append(f"{len(named)} {several if len(named) > 1 else one} ({quoted})")
     return f"Of the paper's {len(claims)} claims about its Table 1, " + ", ".join(groups) + "."
 
@@ -611,6 +611,6 @@ def error_rate_text(rates: dict) -> str:
         mostly = "false positives" if fp_mean > fn_mean else "false negatives"
         paper = expected["lrn" if is_lrn(v) else "unet"]
         parts.append(f"{DISPLAY_NAMES[v]} errs mostly by {mostly} ({fp_mean:.2f} % of the background labelled person, "
-                     f"{fn_mean:.2f} % of the person missed), {'as' if mostly == paper else 'unlike'} the paper's "
+                     f"{fn_mean:.2f} % of the person missed), {'as in' if mostly == paper else 'unlike'} the paper's "
                      f"description of {'LRN' if paper == 'false positives' else 'U-Net'}")
     return "; ".join(parts) + "." if parts else ""

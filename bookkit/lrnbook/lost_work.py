@@ -100,7 +100,7 @@ def lost_text(entries: list[dict], hours_kept: float | None = None) -> str:
         n, s = e["epochs"], "s" if e["epochs"] != 1 else ""
         if e["stage"] == 1 and e["epoch"] == 1:
             return (f"(noticed on {e['noticed_utc'][:10]}) with all {n} epoch{s} the run had trained ({e['hours']:.1f} h), "
-                    "before any park held them: it starts again from the beginning")
+                    "before any park held them: it started again from the beginning")
         return (f"(noticed on {e['noticed_utc'][:10]}) with {n} epoch{s} of stage {e['stage']} from its epoch "
                 f"{e['epoch']} on ({e['hours']:.1f} h), trained after its last park in the repository: it went on "
                 "from that park")

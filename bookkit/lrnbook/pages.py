@@ -205,10 +205,11 @@ def paper_levels_text(summaries: dict, peer: dict | None = None) -> str:
         j = summaries[v]["jaccard"]["mean"]
         beaten = sum(j > PAPER_TABLE1[w]["jaccard"][0] for w in PAPER_TABLE1)
         above_best |= j > best_j
-        above = ("every row of the paper's Table 1" if beaten == len(PAPER_TABLE1) else
-                 f"{beaten} of the {len(PAPER_TABLE1)} rows of the paper's Table 1")
-        parts.append(f"{DISPLAY_NAMES[v]}'s mean Jaccard index ({j:.2f} %) is above {above} (its own row there: "
-                     f"{PAPER_TABLE1[v]['jaccard'][0]:.2f} %)")
+        under = all(j < row["jaccard"][0] for row in PAPER_TABLE1.values())
+        place = ("above every row" if beaten == len(PAPER_TABLE1) else "below every row" if under else
+                 f"above {beaten} of the {len(PAPER_TABLE1)} rows")
+        parts.append(f"{DISPLAY_NAMES[v]}'s mean Jaccard index ({j:.2f} %) is {place} of the paper's Table 1 "
+                     f"(its own row there: {PAPER_TABLE1[v]['jaccard'][0]:.2f} %)")
     if not parts:
         return ""
     text = "; ".join(parts) + "."
